@@ -12,8 +12,8 @@ enough for a GPU; the probe must talk to the device).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 INDICATORS = (
     "sma", "ema", "rsi", "macd", "bbands", "atr", "stoch",
@@ -97,3 +97,6 @@ register(Backend("numpy", "technic_core.indicators.backends.numpy_backend", _alw
 register(Backend("numba", "technic_core.indicators.backends.numba_backend",
                  _probe_module("numba"),
                  "Numba kernels over (T, N) arrays, parallel over symbol blocks"))
+register(Backend("talib", "technic_core.indicators.backends.talib_backend",
+                 _probe_module("talib"),
+                 "TA-Lib (C) looped over symbols: the outside reference, not in the fallback chain"))

@@ -1,0 +1,93 @@
+"""The ``technic`` command: parse arguments, call one function, print."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .universe.schema import StoreError
+
+
+def _cmd_generate(args) -> int:
+    from .universe.make import generate_store
+    from .universe.store import default_store_dir
+    out = Path(args.out) if args.out else default_store_dir()
+    generate_store(out, args.symbols, args.bars, args.seed)
+    return 0
+
+
+def _write_table(table, path: str) -> None:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if p.suffix == ".csv":
+        table.to_csv(p, index=False)
+    elif p.suffix == ".parquet":
+        table.to_parquet(p, index=False)
+    elif p.suffix == ".json":
+        table.to_json(p, orient="records", indent=1)
+    else:
+        raise ValueError(f"--output {path}: use a .csv, .parquet or .json file")
+
+
+def _cmd_scan(args) -> int:
+    import pandas as pd
+
+    from .scan import scan
+    source = args.source or args.universe
+    res = scan(source, phases=args.phases, backend=args.backend, strict=args.strict,
+               progress=not args.quiet and sys.stderr.isatty())
+    with pd.option_context("display.width", 160, "display.max_columns", 12):
+        cols = ["rank", "symbol", "sector", "close", "tech_rating", "signal", "rsi_14",
+                "trend", "momentum", "sector_pct"]
+        print(res.table[cols].head(args.top).to_string(index=False))
+    print()
+    print(res.summary())
+    if len(res.errors):
+        print(f"\n{len(res.errors)} symbol(s) with bad data:")
+        print(res.errors.head(20).to_string(index=False))
+    if args.output:
+        _write_table(res.table, args.output)
+        print(f"\nwrote {len(res.table)} rows to {args.output}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="technic", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="make or import a bar store")
+    dsub = data.add_subparsers(dest="data_command", required=True)
+    gen = dsub.add_parser("generate", help="generate the deterministic synthetic universe")
+    gen.add_argument("--symbols", type=int, default=5277)
+    gen.add_argument("--bars", type=int, default=504)
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--out", help="store directory (default: $TECHNIC_DATA or ./data/universe)")
+    gen.set_defaults(func=_cmd_generate)
+
+    sc = sub.add_parser("scan", help="scan a universe")
+    sc.add_argument("--universe", help="store directory (default: $TECHNIC_DATA or ./data/universe)")
+    sc.add_argument("--source", help="http://HOST:PORT of a `technic serve` API instead of a store")
+    sc.add_argument("--phases", default="baseline",
+                    help="baseline, all, or a comma list of prefetch,prescreen,vectorized,cache,ray,gpu")
+    sc.add_argument("--backend", help="indicator backend for vectorised phases (default: fastest)")
+    sc.add_argument("--strict", action="store_true", help="fail instead of falling back to another backend")
+    sc.add_argument("--top", type=int, default=20)
+    sc.add_argument("--output", help="write the full table (.csv, .parquet or .json)")
+    sc.add_argument("--quiet", action="store_true", help="no progress bar")
+    sc.set_defaults(func=_cmd_scan)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (StoreError, ValueError) as exc:
+        print(f"technic: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""The local Parquet store as a Source."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..universe.store import BarBlock, Store, default_store_dir
+from .base import Source
+
+
+class LocalSource(Source):
+    name = "local"
+
+    def __init__(self, root: Path | str | None = None):
+        super().__init__()
+        self.store = Store(root or default_store_dir())
+
+    def universe(self) -> pd.DataFrame:
+        self.requests += 1
+        return self.store.universe()
+
+    def bars(self, symbol: str) -> pd.DataFrame:
+        self.requests += 1
+        return self.store.bars(symbol)
+
+    def long(self, symbols: list[str]) -> pd.DataFrame:
+        self.requests += 1
+        return self.store.long(symbols)
+
+    def block(self, symbols: list[str]) -> BarBlock:
+        self.requests += 1
+        return self.store.block(symbols)
+
+    def snapshot(self, date=None) -> pd.DataFrame:
+        self.requests += 1
+        return self.store.snapshot(date)
+
+    @property
+    def frequency(self) -> str:
+        return self.store.frequency
+
+    def describe(self) -> str:
+        return f"local store {self.store.root}"
+
+
+def open_source(spec: str | Path | Source | None = None) -> Source:
+    """A Source from a store path, an ``http://`` address, or a Source itself."""
+    if isinstance(spec, Source):
+        return spec
+    if isinstance(spec, str) and spec.startswith(("http://", "https://")):
+        from .http_client import HttpSource  # optional: aiohttp
+        return HttpSource(spec)
+    return LocalSource(spec)
