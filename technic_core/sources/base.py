@@ -45,7 +45,7 @@ class Source(ABC):
     def describe(self) -> str:
         return self.name
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (optional hook, not abstract)
         """Release connections; the default holds none."""
 
     def __enter__(self):
