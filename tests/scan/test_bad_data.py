@@ -1,0 +1,125 @@
+"""One bad symbol never sinks a scan: every bad-data case lands in the errors table."""
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from technic_core.scan import results_match, scan
+from technic_core.scan.compare import table_differences
+from technic_core.universe import Store, SymbolDataError
+
+from ..helpers import make_store, rows_of
+
+PHASE_SETS = ["baseline", "prefetch,prescreen", "prefetch,prescreen,vectorized"]
+
+
+def _first_good(uni):
+    ok = uni["symbol"].str.fullmatch(r"[A-Z]{1,5}") & ~uni["is_leveraged"] & (
+        uni["market_cap"].isna() | (uni["market_cap"] > 1e9))
+    return list(uni["symbol"][ok])
+
+
+def _set(long, sym, col, pos, value):
+    idx = rows_of(long, sym)
+    long.loc[idx[pos], col] = value
+
+
+EDITS = {
+    "nan price": (lambda L, s: _set(L, s, "close", -30, np.nan), "non-finite value (close=nan)"),
+    "infinite price": (lambda L, s: _set(L, s, "high", -40, np.inf), "non-finite value (high=inf)"),
+    "zero price": (lambda L, s: _set(L, s, "low", -50, 0.0), "non-positive value (low=0)"),
+    "negative price": (lambda L, s: _set(L, s, "open", -55, -3.0), "non-positive value (open=-3)"),
+    "high below low": (lambda L, s: (_set(L, s, "high", -60, 1.0), _set(L, s, "low", -60, 2.0)),
+                       "high < low on"),
+    "duplicate date": (lambda L, s: _set(L, s, "date", -70, L.loc[rows_of(L, s)[-71], "date"]),
+                       "duplicate date"),
+    "unsorted dates": (lambda L, s: _set(L, s, "date", -80, L.loc[rows_of(L, s)[-60], "date"]),
+                       "dates not sorted"),
+}
+
+
+def _edit(kind, victim):
+    def edit(uni, long):
+        long = long.copy()
+        EDITS[kind][0](long, victim)
+        return uni, long
+    return edit
+
+
+@pytest.mark.parametrize("kind", sorted(EDITS))
+def test_bad_rows_are_reported_and_others_untouched(tmp_path, kind):
+    clean = make_store(tmp_path / "clean", 40, 280, seed=21)
+    ref = scan(clean, phases="prefetch,prescreen,vectorized", backend="numpy")
+    victim = next(s for s in _first_good(Store(clean).universe())
+                  if s in set(ref.table["symbol"]))
+    bad = make_store(tmp_path / "bad", 40, 280, seed=21, edit=_edit(kind, victim))
+    results = {}
+    for phases in PHASE_SETS:
+        res = scan(bad, phases=phases, backend="numpy")
+        errs = dict(zip(res.errors["symbol"], res.errors["reason"]))
+        assert victim in errs, (phases, errs)
+        assert EDITS[kind][1] in errs[victim], (phases, errs[victim])
+        assert victim not in set(res.table["symbol"])
+        # the other symbols' rows are exactly the clean scan's (ranks close up over the gap)
+        others = ref.table[ref.table["symbol"] != victim].drop(columns=["rank", "sector_pct"])
+        got = res.table.drop(columns=["rank", "sector_pct"]).reset_index(drop=True)
+        assert table_differences(others.reset_index(drop=True), got) == []
+        results[phases] = res
+    for phases in PHASE_SETS[1:]:
+        assert results_match(results["baseline"], results[phases]) == []
+
+
+def _victim_file(root, k=5):
+    uni = Store(root).universe()
+    sym = _first_good(uni)[k]
+    return sym, root / "bars" / f"{sym}.parquet"
+
+
+@pytest.mark.parametrize("how,needle", [
+    ("empty", "empty bars file"), ("corrupt", "unreadable bars file"),
+    ("no_volume", "missing columns: volume"), ("one_bar", "too short a history: 1 bar"),
+    ("zero_bars", "no bars (empty file)"),
+])
+def test_bad_files_are_reported_in_every_phase(tmp_path, how, needle):
+    root = make_store(tmp_path, 30, 260, seed=5)
+    sym, path = _victim_file(root)
+    t = pq.read_table(path)
+    if how == "empty":
+        path.write_bytes(b"")
+    elif how == "corrupt":
+        path.write_bytes(b"PAR1 this is not a parquet file")
+    elif how == "no_volume":
+        pq.write_table(t.drop(["volume"]), path)
+    elif how == "one_bar":
+        pq.write_table(t.slice(t.num_rows - 1, 1), path)
+    else:
+        pq.write_table(t.slice(0, 0), path)
+    outs = [scan(root, phases=p, backend="numpy") for p in PHASE_SETS]
+    for res in outs:
+        errs = dict(zip(res.errors["symbol"], res.errors["reason"]))
+        assert needle in errs.get(sym, ""), errs
+        assert len(res.table) > 5
+    for res in outs[1:]:
+        assert results_match(outs[0], res) == []
+
+
+def test_symbol_in_universe_without_bars(tmp_path):
+    def edit(uni, long):
+        extra = uni.iloc[[0]].copy()
+        extra["symbol"] = "GHOST"
+        extra["market_cap"] = 5e9
+        return pd.concat([uni, extra], ignore_index=True), long
+    root = make_store(tmp_path, 20, 260, seed=2, edit=edit)
+    for p in PHASE_SETS:
+        res = scan(root, phases=p, backend="numpy")
+        errs = dict(zip(res.errors["symbol"], res.errors["reason"]))
+        assert "GHOST" in errs and ("no bars" in errs["GHOST"]), (p, errs)
+
+
+def test_unreadable_bar_file_read_directly(tmp_path):
+    root = make_store(tmp_path, 10, 60)
+    sym, path = _victim_file(root, 1)
+    path.write_bytes(b"garbage")
+    with pytest.raises(SymbolDataError) as info:
+        Store(root).bars(sym)
+    assert info.value.symbol == sym and f"{sym}.parquet" in info.value.reason
