@@ -21,7 +21,7 @@ from ..universe.validate import SymbolDataError
 from . import filters
 from .phases import parse_phases
 from .phases.per_symbol import compute_symbol, latest_close
-from .phases.vectorized import compute_block
+from .phases.vectorized import BlockOutcome, run_blocks
 from .result import ScanResult
 from .table import ID_COLUMNS, build_table
 
@@ -33,19 +33,96 @@ class _Clock(dict):
         try:
             yield
         finally:
-            self[stage] = self.get(stage, 0.0) + time.perf_counter() - t0
+            self.add(stage, time.perf_counter() - t0)
+
+    def add(self, stage: str, seconds: float) -> None:
+        self[stage] = self.get(stage, 0.0) + seconds
 
 
-def _progress(iterable, total: int, enabled: bool, desc: str):
+def _progress(enabled: bool, desc: str, unit: str):
     if not enabled:
-        return iterable
+        return None
     from tqdm import tqdm
-    return tqdm(iterable, total=total, desc=desc, unit="sym", mininterval=0.5, leave=False)
+
+    def wrap(iterable):
+        return tqdm(iterable, desc=desc, unit=unit, mininterval=0.5, leave=False)
+    return wrap
+
+
+def _per_symbol(src: Source, symbols: list[str], prefetch: bool, progress, out: BlockOutcome) -> None:
+    """Phase 0's loop (and phase 1's, once the bars are prefetched)."""
+    frames: dict[str, pd.DataFrame] = {}
+    if prefetch:
+        t0 = time.perf_counter()
+        long = src.long(symbols)
+        out.errors.update(long.attrs.get("errors", {}))
+        if len(long):
+            for s, g in long.groupby("symbol", sort=False, observed=True):
+                frames[str(s)] = g.drop(columns="symbol").reset_index(drop=True)
+        out.add_time("fetch", time.perf_counter() - t0)
+    rows: list[dict] = []
+    names: list[str] = []
+    stage = out.timings
+    for s in (progress(symbols) if progress else symbols):
+        if s in out.errors:
+            continue
+        if prefetch:
+            df = frames.get(s)
+            if df is None:
+                out.errors[s] = "no bars"
+                continue
+        else:
+            t0 = time.perf_counter()
+            try:
+                df = src.bars(s)
+            except SymbolDataError as exc:
+                out.errors[s] = exc.reason
+                continue
+            finally:
+                out.add_time("fetch", time.perf_counter() - t0)
+        out.latest[s] = latest_close(df)
+        try:
+            rows.append(compute_symbol(s, df, stage))
+            names.append(s)
+        except SymbolDataError as exc:
+            out.errors[s] = exc.reason
+    out.backend = "baseline"
+    out.frames.append(pd.DataFrame(rows, index=pd.Index(names, name="symbol")))
+
+
+def _classify(all_symbols: list[str], fate: dict[str, str], out: BlockOutcome,
+              computed: pd.DataFrame) -> tuple[list[str], dict[str, int], dict[str, str]]:
+    """Apply SPEC's order: universe rules (already in ``fate``), price, bad data, history."""
+    errors = dict(out.errors)
+    for s in all_symbols:
+        if s in fate:
+            continue
+        if filters.price_fails(out.latest.get(s, np.nan)):
+            fate[s] = filters.PRICE_RULE
+        elif s in errors:
+            fate[s] = "error"
+        elif s not in computed.index:
+            errors[s] = "no bars"  # nothing came back and nothing said why: never silent
+            fate[s] = "error"
+    passing = [s for s in all_symbols if s not in fate]
+    if passing:
+        sub = computed.loc[passing]
+        hist = filters.history_failures(sub["n_bars"].to_numpy(), sub["dollar_vol_20"].to_numpy(),
+                                        sub["cv_20"].to_numpy())
+        for s, r in zip(passing, hist):
+            if r:
+                fate[s] = r
+    counts = filters.empty_counts()
+    for r in fate.values():
+        if r != "error":
+            counts[r] += 1
+    kept = [s for s in passing if s not in fate]
+    return kept, counts, errors
 
 
 def scan(source: str | Path | Source | None = None, *, phases: str | Iterable[str] | None = "baseline",
          backend: str | None = None, strict: bool = False, progress: bool = False,
-         symbols: Iterable[str] | None = None) -> ScanResult:
+         symbols: Iterable[str] | None = None, block_size: int | None = None) -> ScanResult:
     """Scan a universe and return the ranked table, rejections, errors and timings.
 
     ``source``: a store directory, an ``http://`` API address, or a Source
@@ -53,6 +130,8 @@ def scan(source: str | Path | Source | None = None, *, phases: str | Iterable[st
     from ``phases.LADDER``.  ``backend``: indicator backend for vectorised
     phases (falls back along cupy -> numba -> numpy -> baseline unless
     ``strict``).  ``symbols``: scan only these symbols of the universe.
+    ``block_size``: vectorised phases compute this many symbols at a time
+    (default: all at once).
     """
     chosen = parse_phases(phases)
     src = open_source(source)
@@ -64,122 +143,47 @@ def scan(source: str | Path | Source | None = None, *, phases: str | Iterable[st
     with clock("universe"):
         uni = src.universe()
         if symbols is not None:
-            wanted = set(symbols)
-            uni = uni[uni["symbol"].isin(wanted)].reset_index(drop=True)
+            uni = uni[uni["symbol"].isin(set(symbols))].reset_index(drop=True)
         if src.frequency != "daily":
             raise ValueError(f"{src.describe()} holds {src.frequency} bars; scans need daily bars")
         ufail = filters.universe_failures(uni)
     all_symbols = uni["symbol"].tolist()
     fate: dict[str, str] = {s: r for s, r in zip(all_symbols, ufail) if r}
 
-    # Symbols whose history will be fetched.
     to_fetch = all_symbols
     if "prescreen" in chosen:
         with clock("prescreen"):
             to_fetch = [s for s in all_symbols if s not in fate]
             snap = src.snapshot()
             snap_close = dict(zip(snap["symbol"], snap["close"].to_numpy(np.float64)))
-            cheap = [s for s in to_fetch if s in snap_close and filters.price_fails(snap_close[s])]
-            for s in cheap:
-                fate[s] = filters.PRICE_RULE
-            cheap_set = set(cheap)
-            to_fetch = [s for s in to_fetch if s not in cheap_set]
+            for s in to_fetch:
+                if s in snap_close and filters.price_fails(snap_close[s]):
+                    fate[s] = filters.PRICE_RULE
+            to_fetch = [s for s in to_fetch if s not in fate]
         info["history_fetches_saved"] = len(all_symbols) - len(to_fetch)
 
-    rows: dict[str, dict] = {}
-    errors: dict[str, str] = {}
-    latest: dict[str, float] = {}
-    backend_used: str | None = "baseline"
-
     if "vectorized" in chosen:
-        with clock("fetch"):
-            block = src.block(to_fetch)
-        errors.update(block.errors)
-        latest.update(getattr(block, "error_latest_close", {}) or {})
-        with clock("indicators"):
-            values, backend_used, notes = compute_block(block, backend, strict)
-        if notes:
-            info["backend_fallback"] = "; ".join(notes)
-        with clock("scoring"):
-            n_bars = block.lengths
-            for j, s in enumerate(block.symbols):
-                row = {k: v[j] for k, v in values.items()}
-                row["n_bars"] = int(n_bars[j])
-                rows[s] = row
-                latest[s] = float(values["close"][j])
+        out = run_blocks(src, to_fetch, backend, strict, block_size,
+                         _progress(progress and block_size is not None, "blocks", "block"))
+        info["blocks"] = out.blocks
     else:
-        frames: dict[str, pd.DataFrame] = {}
-        if "prefetch" in chosen:
-            with clock("fetch"):
-                long = src.long(to_fetch)
-                errors.update(long.attrs.get("errors", {}))
-                if len(long):
-                    for s, g in long.groupby("symbol", sort=False, observed=True):
-                        frames[str(s)] = g.drop(columns="symbol").reset_index(drop=True)
-        stage: dict[str, float] = {}
-        for s in _progress(to_fetch, len(to_fetch), progress, "scan"):
-            if s in errors:
-                continue
-            if "prefetch" in chosen:
-                df = frames.get(s)
-                if df is None:
-                    errors[s] = "no bars"
-                    continue
-            else:
-                t0 = time.perf_counter()
-                try:
-                    df = src.bars(s)
-                except SymbolDataError as exc:
-                    errors[s] = exc.reason
-                    continue
-                finally:
-                    stage["fetch"] = stage.get("fetch", 0.0) + time.perf_counter() - t0
-            latest[s] = latest_close(df)
-            try:
-                rows[s] = compute_symbol(s, df, stage)
-            except SymbolDataError as exc:
-                errors[s] = exc.reason
-        for k, v in stage.items():
-            clock[k] = clock.get(k, 0.0) + v
+        out = BlockOutcome()
+        _per_symbol(src, to_fetch, "prefetch" in chosen, _progress(progress, "scan", "sym"), out)
+    for stage, seconds in out.timings.items():
+        clock.add(stage, seconds)
+    if out.notes:
+        info["backend_fallback"] = "; ".join(out.notes)
 
     with clock("filtering"):
-        counts = filters.empty_counts()
-        # Order of SPEC's classification: universe rules, price on the latest bar, bad data, history.
-        for s in all_symbols:
-            if s in fate:
-                continue
-            if filters.price_fails(latest.get(s, np.nan)):
-                fate[s] = filters.PRICE_RULE
-            elif s in errors:
-                fate[s] = "error"
-        passing = [s for s in all_symbols if s not in fate and s in rows]
-        missing = [s for s in all_symbols if s not in fate and s not in rows]
-        for s in missing:  # fetched nothing and no reason recorded: never silent
-            errors.setdefault(s, "no bars")
-            fate[s] = "error"
-        if passing:
-            hist = filters.history_failures(
-                [rows[s]["n_bars"] for s in passing],
-                [rows[s]["dollar_vol_20"] for s in passing],
-                [rows[s]["cv_20"] for s in passing],
-            )
-            for s, r in zip(passing, hist):
-                if r:
-                    fate[s] = r
-        for r in fate.values():
-            if r != "error":
-                counts[r] += 1
-        kept = [s for s in passing if s not in fate]
+        computed = out.computed()
+        kept, counts, errors = _classify(all_symbols, fate, out, computed)
 
     with clock("ranking"):
+        frame = computed.loc[kept].reset_index() if kept else computed.iloc[:0].reset_index()
         ids = uni.set_index("symbol")
-        frame = pd.DataFrame([rows[s] for s in kept]) if kept else pd.DataFrame(
-            columns=[c for c in rows[next(iter(rows))]] if rows else [])
-        frame.insert(0, "symbol", kept)
         for col in ID_COLUMNS[1:]:
-            if col == "n_bars":
-                continue
-            frame[col] = ids.loc[kept, col].to_numpy() if kept else []
+            if col != "n_bars":
+                frame[col] = ids.loc[kept, col].to_numpy() if kept else []
         table = build_table(frame)
 
     err_syms = [s for s in all_symbols if fate.get(s) == "error"]
@@ -187,5 +191,4 @@ def scan(source: str | Path | Source | None = None, *, phases: str | Iterable[st
     clock["total"] = time.perf_counter() - t_start
     info["requests"] = src.requests - requests_before
     return ScanResult(table=table, rejections=counts, errors=err, timings=dict(clock),
-                      n_symbols=len(all_symbols), phases=chosen,
-                      backend=backend_used, info=info)
+                      n_symbols=len(all_symbols), phases=chosen, backend=out.backend, info=info)

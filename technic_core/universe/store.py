@@ -74,6 +74,9 @@ class BarBlock:
     lengths: np.ndarray                 # (N,) bars each symbol has
     last_date: np.ndarray               # (N,) datetime64[D]
     errors: dict[str, str] = field(default_factory=dict)  # requested symbols that are bad
+    # Close of the latest-dated bar of bad symbols that had rows: the price rule
+    # outranks bad data (see scan.filters), so it must be known for them too.
+    error_latest_close: dict[str, float] = field(default_factory=dict)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -115,8 +118,17 @@ class BarBlock:
             fields[f] = out
         dates = df["date"].to_numpy().astype("datetime64[D]")
         last = dates[starts[keep] + lens - 1] if n else np.array([], "datetime64[D]")
+        close = df["close"].to_numpy(np.float64) if len(df) else np.array([])
+        bad_latest = {}
+        for s in bad:
+            k = pos[s]
+            d = dates[starts[k]:starts[k] + lengths[k]]
+            ok = ~np.isnat(d)
+            if ok.any():
+                i = int(np.flatnonzero(d == d[ok].max())[-1])
+                bad_latest[s] = float(close[starts[k] + i])
         return cls(np.asarray(names[keep] if n else [], dtype=object), fields, lens.astype(np.int64),
-                   last, errors)
+                   last, errors, bad_latest)
 
 
 def _universe_frame(table: pa.Table, where: Path) -> pd.DataFrame:

@@ -8,9 +8,11 @@ backend that actually ran.
 """
 from __future__ import annotations
 
+import time
 import warnings
 
 import numpy as np
+import pandas as pd
 
 from ... import indicators as ind
 from ...indicators.registry import FALLBACK_ORDER, BackendUnavailable, load_backend
@@ -46,8 +48,9 @@ def last_values(block: BarBlock, backend: str) -> dict[str, np.ndarray]:
     return {k: v[-1] for k, v in full.items()}
 
 
-def compute_block(block: BarBlock, backend: str | None = None, strict: bool = False) -> tuple[dict, str, list[str]]:
-    """(features+scores by column, backend used, fallback notes)."""
+def block_indicators(block: BarBlock, backend: str | None = None,
+                     strict: bool = False) -> tuple[dict, str, list[str]]:
+    """(indicator values at each column's last row, backend used, fallback notes)."""
     notes: list[str] = []
     chain = chain_from(backend)
     for i, name in enumerate(chain):
@@ -65,7 +68,76 @@ def compute_block(block: BarBlock, backend: str | None = None, strict: bool = Fa
             notes.append(reason)
             warnings.warn(f"{reason}; falling back to {chain[i + 1]!r}", BackendFallback, stacklevel=3)
             continue
-        feats = block_features(block.fields, last)
-        scores = compute_scores(feats)
-        return {**feats, **scores}, name, notes
+        return last, name, notes
     raise AssertionError("unreachable")
+
+
+def compute_block(block: BarBlock, backend: str | None = None, strict: bool = False) -> tuple[dict, str, list[str]]:
+    """(features and scores by column, backend used, fallback notes)."""
+    last, used, notes = block_indicators(block, backend, strict)
+    feats = block_features(block.fields, last)
+    return {**feats, **compute_scores(feats)}, used, notes
+
+
+class BlockOutcome:
+    """What a run over blocks hands back to the pipeline (small: no bars)."""
+
+    def __init__(self) -> None:
+        self.frames: list[pd.DataFrame] = []     # computed rows, index = symbol
+        self.errors: dict[str, str] = {}
+        self.latest: dict[str, float] = {}       # latest close of every symbol seen
+        self.backend: str | None = None
+        self.notes: list[str] = []
+        self.timings: dict[str, float] = {}
+        self.blocks = 0
+
+    def add_time(self, stage: str, seconds: float) -> None:
+        self.timings[stage] = self.timings.get(stage, 0.0) + seconds
+
+    def computed(self) -> pd.DataFrame:
+        frames = [f for f in self.frames if len(f)]
+        return pd.concat(frames) if frames else pd.DataFrame()
+
+
+def block_rows(block: BarBlock, values: dict) -> pd.DataFrame:
+    rows = pd.DataFrame(values, index=pd.Index(block.symbols, name="symbol"))
+    rows["n_bars"] = block.lengths.astype(np.int64)
+    return rows
+
+
+def process_block(block: BarBlock, backend: str | None, strict: bool, out: BlockOutcome) -> None:
+    """Compute one block and fold its (small) result into ``out``."""
+
+    out.errors.update(block.errors)
+    out.latest.update(block.error_latest_close)
+    t0 = time.perf_counter()
+    last, used, notes = block_indicators(block, backend, strict)
+    t1 = time.perf_counter()
+    feats = block_features(block.fields, last)
+    values = {**feats, **compute_scores(feats)}
+    out.frames.append(block_rows(block, values))
+    out.latest.update(zip(block.symbols, np.asarray(values["close"], dtype=np.float64)))
+    out.add_time("indicators", t1 - t0)
+    out.add_time("scoring", time.perf_counter() - t1)
+    out.backend = used
+    out.notes.extend(n for n in notes if n not in out.notes)
+    out.blocks += 1
+
+
+def run_blocks(src, symbols: list[str], backend: str | None, strict: bool,
+               block_size: int | None = None, progress=None) -> BlockOutcome:
+    """The in-process engine: fetch and compute ``symbols`` block by block.
+
+    ``block_size=None`` is one block of everything (fastest when it fits in
+    memory); a smaller size bounds peak memory by one block's bars.
+    """
+
+    out = BlockOutcome()
+    size = block_size or max(1, len(symbols))
+    chunks = [symbols[i:i + size] for i in range(0, len(symbols), size)] or [[]]
+    for chunk in (progress(chunks) if progress else chunks):
+        t0 = time.perf_counter()
+        block = src.block(chunk)
+        out.add_time("fetch", time.perf_counter() - t0)
+        process_block(block, backend, strict, out)
+    return out
