@@ -191,6 +191,11 @@ def write_store(root: Path | str, universe: pd.DataFrame, long_bars: pd.DataFram
     })
     pq.write_table(pa.Table.from_pandas(manifest, preserve_index=False), root / "manifest.parquet")
     dates = bars["date"].to_numpy().astype("datetime64[D]") if len(bars) else np.array([], "datetime64[D]")
+    last_day = dates.max() if len(dates) else None
+    snap = bars[dates == last_day] if last_day is not None else bars.iloc[:0]
+    snap = snap.drop_duplicates("symbol", keep="last")
+    pq.write_table(pa.Table.from_pandas(snap[["symbol", "date", *BAR_FIELDS]], preserve_index=False),
+                   root / "snapshot.parquet")
     info = {
         "format": STORE_FORMAT,
         "n_symbols": int(len(universe)),
@@ -356,8 +361,30 @@ class Store:
         return BarBlock.from_long(df, order, errors=df.attrs.get("errors"))
 
     def snapshot(self, date=None) -> pd.DataFrame:
-        """Every symbol's bar on one session (default: the store's last), one row each."""
-        df = self.long()
-        day = np.datetime64(date or self.meta.get("last_session"), "D")
-        snap = df[df["date"].to_numpy().astype("datetime64[D]") == day]
-        return snap.drop_duplicates("symbol", keep="last").reset_index(drop=True)
+        """Every symbol's bar on one session (default: the store's last), one row each.
+
+        The last session comes from ``snapshot.parquet`` (written with the store),
+        with symbols whose own file changed since re-read from that file.
+        """
+        last = self.meta.get("last_session")
+        day = np.datetime64(date or last, "D")
+        path = self.root / "snapshot.parquet"
+        if last is not None and day == np.datetime64(last, "D") and path.is_file():
+            snap = pq.read_table(path).to_pandas(date_as_object=False)
+            man = self.manifest()
+            _, stale = self._fresh(list(man.index))
+            if stale:
+                snap = snap[~snap["symbol"].isin(stale)]
+                df = self.long(stale)
+            else:
+                df = None
+        else:
+            snap, df = None, self.long()
+        if df is not None and len(df):
+            d = df[df["date"].to_numpy().astype("datetime64[D]") == day]
+            d = d.drop_duplicates("symbol", keep="last").assign(symbol=lambda x: x["symbol"].astype(str))
+            snap = d if snap is None else pd.concat([snap, d], ignore_index=True)
+        if snap is None:
+            snap = pd.DataFrame({"symbol": [], "date": pd.to_datetime([]), **{f: [] for f in BAR_FIELDS}})
+        snap["date"] = pd.to_datetime(snap["date"])
+        return snap.reset_index(drop=True)

@@ -107,3 +107,16 @@ def test_snapshot_is_last_session(tmp_path):
     snap = store.snapshot()
     assert snap["symbol"].is_unique and len(snap) == 30
     assert (pd.to_datetime(snap["date"]) == pd.Timestamp(store.meta["last_session"])).all()
+
+
+def test_snapshot_follows_an_edited_symbol_file(tmp_path):
+    make_store(tmp_path, 12, 50)
+    store = Store(tmp_path)
+    sym = store.block().symbols[1]
+    path = tmp_path / "bars" / f"{sym}.parquet"
+    t = pq.read_table(path).to_pandas()
+    t.loc[t.index[-1], ["close", "low"]] = 0.5
+    pq.write_table(pa.Table.from_pandas(t, preserve_index=False), path)
+    os.utime(path, ns=(2, 2))
+    snap = Store(tmp_path).snapshot().set_index("symbol")
+    assert snap.loc[sym, "close"] == 0.5 and len(snap) == 12
