@@ -12,7 +12,7 @@ def _cmd_generate(args) -> int:
     from .universe.make import generate_store
     from .universe.store import default_store_dir
     out = Path(args.out) if args.out else default_store_dir()
-    generate_store(out, args.symbols, args.bars, args.seed)
+    generate_store(out, args.symbols, args.bars, args.seed, force=args.force)
     return 0
 
 
@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--bars", type=int, default=504)
     gen.add_argument("--seed", type=int, default=7)
     gen.add_argument("--out", help="store directory (default: $TECHNIC_DATA or ./data/universe)")
+    gen.add_argument("--force", action="store_true", help="rebuild even if an identical store exists")
     gen.set_defaults(func=_cmd_generate)
 
     sc = sub.add_parser("scan", help="scan a universe")

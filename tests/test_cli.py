@@ -25,3 +25,14 @@ def test_unknown_phase_is_refused(tmp_path, capsys):
     main(["data", "generate", "--symbols", "5", "--bars", "30", "--out", str(tmp_path / "u")])
     assert main(["scan", "--universe", str(tmp_path / "u"), "--phases", "warp"]) == 2
     assert "unknown phase" in capsys.readouterr().err
+
+
+def test_generate_reuses_an_identical_store(tmp_path, capsys):
+    args = ["data", "generate", "--symbols", "8", "--bars", "40", "--out", str(tmp_path / "u")]
+    assert main(args) == 0
+    stamp = (tmp_path / "u" / "bars.parquet").stat().st_mtime_ns
+    assert main(args) == 0
+    assert "reusing it" in capsys.readouterr().out
+    assert (tmp_path / "u" / "bars.parquet").stat().st_mtime_ns == stamp
+    assert main([*args, "--force"]) == 0
+    assert (tmp_path / "u" / "bars.parquet").stat().st_mtime_ns != stamp
