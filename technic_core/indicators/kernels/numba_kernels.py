@@ -11,7 +11,8 @@ Each column starts at its own first valid row ``s[j]`` (leading NaNs mark a
 short history); ``k = t - s[j]`` is how far into its own series a column is.
 The arithmetic follows TA-Lib's C code (running sums with the trailing value
 subtracted after the output, SMA-seeded EMAs, Wilder's ``(prev*(p-1)+x)/p``,
-``TA_IS_ZERO`` as ``|x| < 1e-8``) so results agree with TA-Lib to rounding.
+``TA_IS_ZERO`` as ``|x| < 1e-14`` and the scaled dead zones of TA-Lib 0.8) so
+results agree with TA-Lib to rounding.
 ``cache=True`` keeps compiled code on disk so a new process does not
 recompile.  Kernels know nothing of validation: callers pass NaN-filled
 outputs and gap-free columns.
@@ -21,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-EPS = 1e-8
+EPS = 1e-14  # TA-Lib 0.8's TA_EPSILON
 BLOCK = 64  # columns per parallel task: 512 bytes of each row
 _OPTS = dict(cache=True, nogil=True)
 
@@ -41,6 +42,11 @@ def first_valid(x):
 @njit(inline="always", **_OPTS)
 def is_zero(x):
     return -EPS < x < EPS
+
+
+@njit(inline="always", **_OPTS)
+def is_zero_scaled(x, scale):
+    return abs(x) <= EPS * scale
 
 
 @njit(inline="always", **_OPTS)
@@ -150,29 +156,29 @@ def macd_2d(x, s, fast, slow, signal, line, sig, hist):
 
 @njit(parallel=True, **_OPTS)
 def bbands_2d(x, s, p, up, dn, upper, middle, lower):
+    # TA-Lib 0.8 takes the deviation from the window's own SMA (two passes), not
+    # mean(x^2) - mean^2, which cancels badly on a flat window
     t, n = x.shape
     for b in prange(n_blocks(n)):
         j0 = b * BLOCK
         j1 = min(n, j0 + BLOCK)
         total = np.zeros(j1 - j0)
-        sq = np.zeros(j1 - j0)
         for i in range(t):
             for j in range(j0, j1):
                 k = i - s[j]
                 if k < 0:
                     continue
                 q = j - j0
-                xv = x[i, j]
-                total[q] += xv
-                sq[q] += xv * xv
+                total[q] += x[i, j]
                 if k >= p - 1:
                     mid = total[q] / p
-                    mean2 = sq[q] / p
-                    tr = x[i - p + 1, j]
-                    total[q] -= tr
-                    sq[q] -= tr * tr
-                    mean2 -= mid * mid
-                    sd = np.sqrt(mean2) if mean2 >= EPS else 0.0
+                    total[q] -= x[i - p + 1, j]
+                    var = 0.0
+                    for r in range(i - p + 1, i + 1):
+                        d = x[r, j] - mid
+                        var += d * d
+                    var /= p
+                    sd = np.sqrt(var) if var > 0.0 else 0.0
                     middle[i, j] = mid
                     upper[i, j] = mid + sd * up
                     lower[i, j] = mid - sd * dn
@@ -313,8 +319,10 @@ def fastk_2d(h, lo, c, s, p, out):
                 if i - s[j] < p - 1:
                     continue
                 hh, ll = _hh_ll(h, lo, i - p + 1, i, j)
-                diff = (hh - ll) / 100.0
-                out[i, j] = (c[i, j] - ll) / diff if diff != 0.0 else 0.0
+                if is_zero_scaled(hh - ll, abs(hh) + abs(ll)):
+                    out[i, j] = 0.0
+                else:
+                    out[i, j] = (c[i, j] - ll) / ((hh - ll) / 100.0)
 
 
 @njit(parallel=True, **_OPTS)
@@ -328,8 +336,10 @@ def willr_2d(h, lo, c, s, p, out):
                 if i - s[j] < p - 1:
                     continue
                 hh, ll = _hh_ll(h, lo, i - p + 1, i, j)
-                diff = (hh - ll) / -100.0
-                out[i, j] = (hh - c[i, j]) / diff if diff != 0.0 else 0.0
+                if is_zero_scaled(hh - ll, abs(hh) + abs(ll)):
+                    out[i, j] = 0.0
+                else:
+                    out[i, j] = (hh - c[i, j]) / ((hh - ll) / -100.0)
 
 
 @njit(parallel=True, **_OPTS)
@@ -356,8 +366,10 @@ def cci_2d(h, lo, c, s, p, out):
                 dev = 0.0
                 for r in range(p):
                     dev += abs(ring[r, q] - avg)
+                dev /= p
                 x = last - avg
-                out[i, j] = x / (0.015 * (dev / p)) if (x != 0.0 and dev != 0.0) else 0.0
+                flat = is_zero_scaled(x, abs(avg)) or is_zero_scaled(dev, abs(avg))
+                out[i, j] = 0.0 if flat else x / (0.015 * dev)
 
 
 @njit(parallel=True, **_OPTS)
@@ -385,7 +397,7 @@ def mfi_2d(h, lo, c, v, s, p, out):
                 prev = (h[i - 1, j] + lo[i - 1, j] + c[i - 1, j]) / 3.0
                 d = tp - prev
                 flow = tp * v[i, j]
-                if abs(d) <= 1e-14 * (abs(tp) + abs(prev)):   # TA-Lib 0.6's dead zone
+                if is_zero_scaled(d, abs(tp) + abs(prev)):
                     pos_ring[r, q] = 0.0
                     neg_ring[r, q] = 0.0
                 elif d < 0:
