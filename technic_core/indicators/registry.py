@@ -12,8 +12,10 @@ enough for a GPU; the probe must talk to the device).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+
+from .backends.cupy_probe import cuda_device_reason
 
 INDICATORS = (
     "sma", "ema", "rsi", "macd", "bbands", "atr", "stoch",
@@ -97,3 +99,5 @@ register(Backend("numpy", "technic_core.indicators.backends.numpy_backend", _alw
 register(Backend("numba", "technic_core.indicators.backends.numba_backend",
                  _probe_module("numba"),
                  "Numba kernels over (T, N) arrays, parallel over symbol blocks"))
+register(Backend("cupy", "technic_core.indicators.backends.cupy_backend", cuda_device_reason,
+                 "CUDA kernels (Numba) on CuPy device arrays, one thread per symbol"))
