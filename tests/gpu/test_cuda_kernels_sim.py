@@ -20,6 +20,10 @@ from technic_core.indicators.backends import cupy_timing  # noqa: E402
 
 RTOL = 1e-9
 
+if not gpu.simulated():
+    pytest.importorskip("cupy", reason="a CUDA device needs the gpu extra (pip install '.[gpu]'); "
+                                       "NUMBA_ENABLE_CUDASIM=1 tests in the simulator instead")
+
 
 def make_universe(n_bars: int = 260, seed: int = 7) -> dict[str, np.ndarray]:
     """A small ragged universe whose columns hit the conventions' corner cases."""
@@ -250,3 +254,28 @@ def test_probe_and_registry_agree_with_this_machine():
         np.testing.assert_array_equal(indicators.sma(x, 5, backend="cupy"), talib.SMA(x, 5))
         timing = cupy_timing.time_on_device(64, 260, repeats=2)
         assert timing["upload_ms"] > 0 and timing["compute_ms"] > 0
+
+
+@pytest.mark.skipif(gpu.simulated(), reason="PTX exists only for a real device")
+def test_ptx_keeps_products_unfused():
+    """No plain ``mul.f64`` may reach an add: ptxas could fuse it into an FMA that
+    TA-Lib does not do.  Products that reach an addition must be ``_mul`` (mul.rn)."""
+    import re
+
+    from numba import cuda, types
+
+    from technic_core.indicators.kernels import cuda_kernels as kernels
+
+    a2, i8, f8 = types.float64[:, ::1], types.int64, types.float64
+    sigs = {
+        "rsi_kernel": (a2, i8, a2), "bbands_kernel": (a2, i8, f8, f8, a2, a2, a2),
+        "atr_kernel": (a2, a2, a2, i8, a2), "adx_kernel": (a2, a2, a2, i8, a2),
+        "stoch_kernel": (a2, a2, a2, i8, i8, i8, a2, a2),
+        "mfi_kernel": (a2, a2, a2, a2, i8, a2),
+    }
+    for name, sig in sigs.items():
+        ptx, _ = cuda.compile_ptx_for_current_device(getattr(kernels, name).py_func, sig)
+        for reg in re.findall(r"\bmul\.f64\s+(%fd\d+)", ptx):
+            for ins in re.findall(r"\b(?:add|sub|fma\.rn)\.f64\s+[^;]*", ptx):
+                operands = [o.strip() for o in ins.split(None, 1)[1].split(",")[1:]]
+                assert reg not in operands, f"{name}: {reg} feeds {ins}"

@@ -16,10 +16,6 @@ def simulator_active() -> bool:
 def cuda_device_reason() -> str | None:
     """None when a CUDA device works end to end, else why the GPU backend cannot run."""
     try:
-        import cupy
-    except ImportError as exc:
-        return f"cupy is not installed ({exc})"
-    try:
         simulated = simulator_active()
     except ImportError as exc:
         return f"numba-cuda is not installed ({exc})"
@@ -27,6 +23,10 @@ def cuda_device_reason() -> str | None:
         # The simulator runs the kernels on the CPU for tests; it is never a backend.
         return ("no CUDA device: Numba's CUDA simulator is active (NUMBA_ENABLE_CUDASIM=1), "
                 "a test mode, not a backend")
+    try:
+        import cupy
+    except ImportError as exc:
+        return f"cupy is not installed ({exc})"
     try:
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as exc:  # no driver, driver too old, no device node

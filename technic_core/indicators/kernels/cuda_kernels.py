@@ -15,9 +15,11 @@ formula.  The conventions below were checked bit for bit against ``talib``
   ``fma()`` (EMA and MACD steps, the ATR Wilder step, BBANDS' upper band when
   the deviations differ).
 * ``_mul(a, b)``: a product that must be rounded on its own.  NVVM contracts
-  ``a*b + c`` into an FMA by default; TA-Lib is built with contraction off,
-  so every product that feeds an addition goes through ``_mul`` (a
-  ``mul.rn`` intrinsic on a device, which is never contracted).
+  ``a*b + c`` into an FMA by default, and ptxas may fuse a PTX ``mul.f64``
+  with a following ``add.f64``; TA-Lib is built with contraction off, so
+  every product whose value reaches an addition goes through ``_mul`` (PTX
+  ``mul.rn.f64``, which neither compiler fuses).  Plain ``*`` is left only
+  where a product feeds a comparison, a division or a store.
 
 Numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``) runs these same kernels
 on the CPU; only the two helpers differ there (plain Python floats never
@@ -226,8 +228,8 @@ def rsi_kernel(x, period, out):
         up = d if d > 0.0 else 0.0
         gain += up
         loss += up - d
-    loss *= inv
-    gain *= inv
+    loss = _mul(loss, inv)
+    gain = _mul(gain, inv)
     total = gain + loss
     out[first, n] = 100.0 * (gain / total) if total > 0.0 else 0.0
     for t in range(first + 1, t_len):
@@ -238,8 +240,8 @@ def rsi_kernel(x, period, out):
         up = d if d > 0.0 else 0.0
         gain += up
         loss += up - d
-        loss *= inv
-        gain *= inv
+        loss = _mul(loss, inv)
+        gain = _mul(gain, inv)
         total = gain + loss
         out[t, n] = 100.0 * (gain / total) if total > 0.0 else 0.0
 
