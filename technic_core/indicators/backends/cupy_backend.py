@@ -346,7 +346,8 @@ class DeviceUniverse:
     Built once from ``(T, N)`` host arrays (one upload per field); ``append``
     uploads only new bars, so a rescan after one new session moves ``5 * N``
     values instead of ``5 * T * N``.  ``indicator`` and ``fused`` recompute on
-    the resident arrays.  Buffers carry spare rows and double when full (a
+    the resident arrays.  Buffers carry spare rows (``capacity``, default a quarter
+    more) and double when full (a
     device-side copy: nothing old is uploaded again).
     """
 
@@ -358,7 +359,8 @@ class DeviceUniverse:
         self._n_bars = t_len
         self._n_symbols = n_sym
         self._started = starts < t_len
-        self._capacity = max(int(capacity or 0), t_len + max(16, t_len // 4))
+        spare = t_len + max(16, t_len // 4)
+        self._capacity = spare if capacity is None else max(int(capacity), t_len)
         uploaded = self._am.uploaded_bytes
         self._fields = {}
         for f in FIELDS:
