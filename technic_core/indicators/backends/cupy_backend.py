@@ -346,9 +346,9 @@ class DeviceUniverse:
     Built once from ``(T, N)`` host arrays (one upload per field); ``append``
     uploads only new bars, so a rescan after one new session moves ``5 * N``
     values instead of ``5 * T * N``.  ``indicator`` and ``fused`` recompute on
-    the resident arrays.  Buffers carry spare rows (``capacity``, default a quarter
-    more) and double when full (a
-    device-side copy: nothing old is uploaded again).
+    the resident arrays.  Buffers carry spare rows (``capacity``, default a
+    quarter more) and double when full (a device-side copy: nothing old is
+    uploaded again).
     """
 
     def __init__(self, open, high, low, close, volume, *, capacity: int | None = None):
