@@ -61,7 +61,7 @@ def test_a_failing_kernel_falls_back(store, reference, monkeypatch):
 
     def boom(*a, **k):
         raise RuntimeError("kernel launch failed (test)")
-    monkeypatch.setattr(numba_backend, "rsi", boom)
+    monkeypatch.setattr(numba_backend, "fused_indicators", boom)
     with pytest.warns(BackendFallback, match="kernel launch failed"):
         res = scan(store, phases="prefetch,prescreen,vectorized", backend="numba")
     assert res.backend == "numpy"
