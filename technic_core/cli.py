@@ -16,6 +16,12 @@ def _cmd_generate(args) -> int:
     return 0
 
 
+def _cmd_import(args) -> int:
+    from .universe.importer import import_store
+    report = import_store(args.bars, args.out, args.universe, adjusted=args.adjusted)
+    return 0 if report.imported else 1
+
+
 def _write_table(table, path: str) -> None:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -71,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", help="store directory (default: $TECHNIC_DATA or ./data/universe)")
     gen.add_argument("--force", action="store_true", help="rebuild even if an identical store exists")
     gen.set_defaults(func=_cmd_generate)
+    imp = dsub.add_parser("import", help="import vendor bar files (CSV/Parquet) and a universe or listing file")
+    imp.add_argument("--bars", nargs="+", required=True, help="files, directories or globs")
+    imp.add_argument("--universe", help="universe table (SPEC's columns) or a pipe-separated exchange listing")
+    imp.add_argument("--out", required=True, help="store directory (created, or merged into)")
+    imp.add_argument("--adjusted", action="store_true",
+                     help="scale OHLC by Adj Close / Close (default: raw OHLC, Adj Close ignored)")
+    imp.set_defaults(func=_cmd_import)
 
     sc = sub.add_parser("scan", help="scan a universe")
     sc.add_argument("--universe", help="store directory (default: $TECHNIC_DATA or ./data/universe)")

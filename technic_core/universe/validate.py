@@ -31,7 +31,10 @@ def missing_columns(columns) -> list[str]:
 
 
 def _fmt_date(d) -> str:
-    return str(pd.Timestamp(d).date()) if not pd.isna(d) else "NaT"
+    if pd.isna(d):
+        return "NaT"
+    ts = pd.Timestamp(d)
+    return str(ts.date()) if ts == ts.normalize() else str(ts)
 
 
 def group_bounds(symbols: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -67,7 +70,7 @@ def check_long(df: pd.DataFrame) -> dict[str, str]:
     change = np.zeros(len(df), dtype=bool)
     change[starts] = True
 
-    dates = df["date"].to_numpy().astype("datetime64[D]")
+    dates = df["date"].to_numpy().astype("datetime64[ms]")
     prices = np.column_stack([df[f].to_numpy(np.float64) for f in ("open", "high", "low", "close")])
     volume = df["volume"].to_numpy(np.float64)
 
