@@ -140,9 +140,10 @@ class HttpSource(Source):
         return df[list(UNIVERSE_COLUMNS)]
 
     @staticmethod
-    def _frame(rows: list, symbol: str) -> pd.DataFrame:
+    def _frame(rows, symbol: str) -> pd.DataFrame:
+        """Bars (date, OHLCV, n) from API rows (a list of records or a frame of them)."""
         try:
-            df = pd.DataFrame(rows)
+            df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
             out = pd.DataFrame({"date": pd.to_datetime(df["t"].astype(np.int64), unit="ms")})
             for short, name in _FIELD.items():
                 out[name] = pd.to_numeric(df[short], errors="coerce").astype(np.float64)
@@ -178,37 +179,37 @@ class HttpSource(Source):
         wanted = list(symbols)
         sessions = self.meta()["sessions"]
         docs = self._run(self._grouped_all(sessions))
-        parts, errors, failed = [], {}, []
+        rows: list = []
+        errors: dict[str, str] = {}
+        failed: list[str] = []
         for d, doc in zip(sessions, docs):
             if isinstance(doc, BaseException):
                 failed.append(f"{d} ({doc.reason if isinstance(doc, RequestFailed) else doc})")
                 continue
             try:
                 errors.update(doc.get("errors") or {})
-                rows = doc["results"]
+                rows.extend(doc["results"])
             except (AttributeError, KeyError, TypeError):
                 failed.append(f"{d} (malformed response)")
-                continue
-            if rows:
-                parts.append(pd.DataFrame(rows))
         wanted_set = set(wanted)
         if failed:
             reason = f"session(s) missing from the API: {', '.join(failed[:3])}"
             errors.update({s: reason for s in wanted})
-        frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-            columns=["T", "t", "o", "h", "l", "c", "v", "n"])
-        frame = frame[frame["T"].isin(wanted_set - set(errors))]
+        frame = pd.DataFrame(rows, columns=["T", "t", "o", "h", "l", "c", "v", "n"])
+        del rows
+        keep = [s for s in wanted if s not in errors]
+        frame = frame[frame["T"].isin(set(keep))]
+        # each symbol's rows in its own file's order (n), symbols in the order asked for
+        frame["T"] = pd.Categorical(frame["T"], categories=pd.Index(keep, dtype=object))
+        frame = frame.sort_values(["T", "n"], kind="mergesort")
         try:
-            frame = frame.sort_values(["T", "n"], kind="mergesort")
-            present = set(frame["T"])
-            order = [s for s in wanted if s in present]
-            out = self._frame(frame.to_dict(orient="list") if len(frame) else [], "<grouped>")
+            out = self._frame(frame, "<grouped>")
         except SymbolDataError as exc:
             raise SourceUnavailable(f"{self.url}: grouped bars: {exc.reason}") from None
-        out.insert(0, "symbol", pd.Categorical(frame["T"].to_numpy(), categories=pd.Index(order, dtype=object))
+        out.insert(0, "symbol", frame["T"].cat.remove_unused_categories().to_numpy()
                    if len(frame) else pd.Categorical([]))
-        out = out.drop(columns="n", errors="ignore")
-        out = out.sort_values("symbol", kind="mergesort").reset_index(drop=True)
+        out["symbol"] = pd.Categorical(out["symbol"])
+        out = out.drop(columns="n", errors="ignore").reset_index(drop=True)
         out.attrs["errors"] = {s: r for s, r in errors.items() if s in wanted_set}
         return out
 

@@ -71,14 +71,10 @@ class BarServer:
 
     @staticmethod
     def _rows(g: pd.DataFrame, with_symbol: bool) -> list[dict]:
-        cols = {"t": g["t"].to_numpy(), "o": g["open"].to_numpy(), "h": g["high"].to_numpy(),
-                "l": g["low"].to_numpy(), "c": g["close"].to_numpy(), "v": g["volume"].to_numpy(),
-                "n": g["n"].to_numpy()}
+        names = {"t": "t", "open": "o", "high": "h", "low": "l", "close": "c", "volume": "v", "n": "n"}
         if with_symbol:
-            cols["T"] = g["symbol"].to_numpy()
-        keys = list(cols)
-        return [dict(zip(keys, (v.item() if hasattr(v, "item") else v for v in row)))
-                for row in zip(*cols.values())]
+            names["symbol"] = "T"
+        return g[list(names)].rename(columns=names).to_dict(orient="records")
 
     def grouped_body(self, t: int) -> bytes:
         if t not in self._grouped_cache:
