@@ -53,20 +53,21 @@ def _cmd_scan(args) -> int:
     return 0
 
 
-def _block_size(text: str) -> int | None:
+def _block_size(text: str) -> int | str | None:
     if text == "all":
         return None
+    if text == "auto":
+        return text
     try:
         n = int(text)
     except ValueError:
         n = 0
     if n < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of symbols or 'all'")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of symbols, 'auto' or 'all'")
     return n
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .scan.phases.vectorized import DEFAULT_BLOCK_SIZE
 
     p = argparse.ArgumentParser(prog="technic", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -89,9 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--backend", help="indicator backend for vectorised phases (default: fastest)")
     sc.add_argument("--strict", action="store_true",
                     help="fail instead of falling back to another backend or, without Ray, the in-process engine")
-    sc.add_argument("--block-size", type=_block_size, default=DEFAULT_BLOCK_SIZE, metavar="N",
-                    help=f"symbols per block in vectorised phases; 'all' for one block "
-                         f"(default {DEFAULT_BLOCK_SIZE}; memory grows with it, not with the universe)")
+    sc.add_argument("--block-size", type=_block_size, default="auto", metavar="N",
+                    help="symbols per block in vectorised phases, 'all' for one block, or 'auto' "
+                         "(default: 512 in-process, ~2048 per Ray task; memory grows with the "
+                         "block, not with the universe)")
     sc.add_argument("--ray-address", metavar="HOST:PORT",
                     help="with the ray phase: join this Ray cluster (default $RAY_ADDRESS, "
                          "else start a local Ray for the scan)")

@@ -60,6 +60,19 @@ def test_block_size_is_validated():
         split(["A", "B"], 0)
     assert split(["A", "B", "C"], 2) == [["A", "B"], ["C"]]
     assert split([], 5) == [[]]
+    assert len(split(["A"] * 1100, "auto")) == 3  # "auto" in-process: 512 a block
+
+
+def test_ray_auto_block_size_is_even_over_cpus():
+    from technic_core.scan.phases.ray_phase import RAY_BLOCK_SIZE, ray_block_size
+    assert ray_block_size(4538, 2) == 1135          # 4 equal blocks, two rounds on 2 CPUs
+    assert ray_block_size(120, 3) == 40             # one block per CPU
+    assert ray_block_size(100_000, 16) == 1563      # 64 blocks: 4 rounds on 16 CPUs
+    assert ray_block_size(10, 32) == 1
+    for n, cpus in [(5277, 2), (50_000, 7), (3, 1)]:
+        size = ray_block_size(n, cpus)
+        k = -(-n // size)
+        assert size <= max(RAY_BLOCK_SIZE, 1) and (k % cpus == 0 or size == 1 or k < cpus)
 
 
 def test_cli_block_size(store, capsys, tmp_path):
@@ -70,7 +83,7 @@ def test_cli_block_size(store, capsys, tmp_path):
     assert blocks and int(blocks.group(1)) > 10
     with pytest.raises(SystemExit):
         main(["scan", "--universe", str(store), "--block-size", "0"])
-    assert "not a positive number" in capsys.readouterr().err
+    assert "not a positive number of symbols, 'auto' or 'all'" in capsys.readouterr().err
 
 
 _PEAK = textwrap.dedent("""

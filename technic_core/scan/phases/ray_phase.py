@@ -38,14 +38,19 @@ from ...universe.schema import StoreError
 from ...universe.store import BarBlock
 from . import PhaseUnavailable
 from .vectorized import (
+    AUTO,
     BlockOutcome,
     BlockResult,
     block_result,
     fetch_and_compute,
+    resolve_block_size,
     run_blocks,
     split,
 )
 
+# Symbols per task for block_size="auto": per-task cost (scheduling, shipping
+# the result, ~10-20 ms here) stays a few percent of a block's compute.
+RAY_BLOCK_SIZE = 2048
 MAX_RETRIES = 3          # Ray re-runs a task whose worker or node died, this many times
 STALL_S = 600.0          # no block finished for this long: the cluster is stuck, stop waiting
 PROBE_S = 5.0            # how long to try reaching a cluster address before giving up
@@ -105,7 +110,7 @@ def _worker_source(root: str):
 def block_task(source, chunk: list[str], backend: str | None, strict: bool) -> BlockResult:
     """One block on a Ray worker: ``source`` is a store path or the block itself."""
     import ray
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if isinstance(source, BarBlock):
         res = block_result(source, backend, strict)
         res.timings = {"fetch": 0.0, **res.timings}
@@ -113,8 +118,19 @@ def block_task(source, chunk: list[str], backend: str | None, strict: bool) -> B
         res = fetch_and_compute(_worker_source(source), chunk, backend, strict)
     res.where = {"engine": ENGINE, "node": ray.get_runtime_context().get_node_id(),
                  "pid": os.getpid(), "first": chunk[0] if chunk else None, "n": len(chunk),
-                 "task_s": time.perf_counter() - t0}
+                 "task_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0,
+                 "peak_rss_mb": _peak_rss_mb()}
     return res
+
+
+def _peak_rss_mb() -> float | None:
+    """This worker process's peak RSS so far (Linux), to show what a block costs a node."""
+    try:
+        with open("/proc/self/status") as f:
+            kb = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    except (OSError, StopIteration, ValueError):
+        return None
+    return kb / 1024
 
 
 def _tiny_block() -> BarBlock:
@@ -206,7 +222,7 @@ def warm_up(session: RaySession, backend: str | None) -> float:
     """Import and compile the engine in every worker slot, outside the scan's time."""
     ray = session.ray
     t0 = time.perf_counter()
-    task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(warm_task)
+    task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES, scheduling_strategy="SPREAD")(warm_task)
     ray.get([task.remote(backend) for _ in range(max(1, session.cpus))], timeout=WARMUP_S)
     return time.perf_counter() - t0
 
@@ -245,7 +261,10 @@ def run_tasks(session: RaySession, src, chunks: list[list[str]], backend: str | 
     """Every chunk as one Ray task; results merged as they finish (order does not matter:
     the pipeline ranks after the merge)."""
     ray = session.ray
-    task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=False)(block_task)
+    # SPREAD: blocks are alike and independent; spreading them keeps every node busy
+    # and spares the head node, which also runs the driver.
+    task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=False,
+                      scheduling_strategy="SPREAD")(block_task)
     root = _store_root(src)
     # Enough tasks queued to keep every slot busy; bounded so put blocks stay few.
     window = max(2, 2 * session.cpus)
@@ -290,8 +309,17 @@ def run_tasks(session: RaySession, src, chunks: list[list[str]], backend: str | 
     return out
 
 
+def ray_block_size(n_symbols: int, cpus: int) -> int:
+    """About RAY_BLOCK_SIZE symbols a task, in a multiple of ``cpus`` equal blocks so
+    that every CPU gets the same work and none waits on a short last block."""
+    cpus = max(1, cpus)
+    k = max(1, -(-n_symbols // RAY_BLOCK_SIZE))
+    k = -(-k // cpus) * cpus
+    return max(1, -(-n_symbols // k))
+
+
 def run_on_ray(src, symbols: list[str], backend: str | None, strict: bool,
-               block_size: int | None, address: str | None, info: dict,
+               block_size: int | str | None, address: str | None, info: dict,
                progress=None) -> BlockOutcome:
     """The blocks of ``symbols`` on Ray, or on the in-process engine if Ray cannot run.
 
@@ -299,7 +327,7 @@ def run_on_ray(src, symbols: list[str], backend: str | None, strict: bool,
     holds the seconds spent starting (and warming) and stopping Ray, which the
     scan's total leaves out.
     """
-    chunks = split(symbols, block_size)
+    split(symbols, block_size)  # a bad size fails before Ray starts
     try:
         session = open_session(address)
     except RayUnavailable as exc:
@@ -308,7 +336,12 @@ def run_on_ray(src, symbols: list[str], backend: str | None, strict: bool,
         warnings.warn(f"the ray phase cannot run ({exc}); running the blocks in-process",
                       RayFallback, stacklevel=3)
         info["engine"] = f"{IN_PROCESS} (ray unavailable: {exc})"
+        info["block_size"] = resolve_block_size(block_size)
         return run_blocks(src, symbols, backend, strict, block_size, progress)
+    if block_size == AUTO:
+        block_size = ray_block_size(len(symbols), session.cpus)
+    info["block_size"] = block_size
+    chunks = split(symbols, block_size)
     start = session.start_s
     shut = 0.0
     try:
@@ -335,8 +368,10 @@ def run_on_ray(src, symbols: list[str], backend: str | None, strict: bool,
         "ray_shutdown_s": round(shut, 3),
         "ray_wall_s": round(wall, 3),
         "ray_task_s": round(busy, 3),
+        "ray_task_cpu_s": round(sum(w.get("cpu_s", 0.0) for w in out.where), 3),
         # share of the slots' time not spent inside tasks: scheduling, transfer, imbalance
         "ray_idle_pct": round(100.0 * max(0.0, 1.0 - busy / (wall * slots)), 1) if wall > 0 else 0.0,
+        "ray_worker_peak_rss_mb": round(max((w["peak_rss_mb"] or 0.0 for w in out.where), default=0.0), 1),
         "_blocks_where": out.where,
     })
     return out
