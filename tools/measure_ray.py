@@ -59,7 +59,7 @@ class TreeSampler(threading.Thread):
 def run_case(store: str, mode: str, block_size: str, backend: str, ray_cpus: int | None) -> dict:
     """One scan in this process; ``mode`` is inproc or ray."""
     from technic_core.scan import scan
-    size = None if block_size == "all" else int(block_size)
+    size = None if block_size == "all" else block_size if block_size == "auto" else int(block_size)
     phases = PHASES + (",ray" if mode == "ray" else "")
     if mode == "ray" and ray_cpus:
         import ray
@@ -68,7 +68,9 @@ def run_case(store: str, mode: str, block_size: str, backend: str, ray_cpus: int
         started = time.perf_counter() - t0
         from technic_core.scan.phases.ray_phase import open_session, warm_up
         warm_up(open_session(), backend)  # what a scan that starts its own Ray does
-    scan(store, phases=PHASES, backend=backend, block_size=8, symbols=[])  # imports, not timed
+    from technic_core.universe import Store
+    few = list(Store(store).universe()["symbol"][:20])
+    scan(store, phases=PHASES, backend=backend, block_size=8, symbols=few)  # imports and JIT, not timed
     rss0 = _status_kb("VmRSS:")
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")

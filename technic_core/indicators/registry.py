@@ -15,6 +15,8 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .backends.cupy_probe import cuda_device_reason
+
 INDICATORS = (
     "sma", "ema", "rsi", "macd", "bbands", "atr", "stoch",
     "adx", "obv", "roc", "willr", "cci", "mfi",
@@ -34,10 +36,6 @@ class Backend:
     module: str
     probe: Callable[[], str | None]  # None when usable, else the reason it is not
     description: str
-
-
-def _always() -> str | None:
-    return None
 
 
 def _probe_module(mod: str) -> Callable[[], str | None]:
@@ -90,13 +88,17 @@ def load_backend(name: str):
     return importlib.import_module(_BACKENDS[name].module)
 
 
-register(Backend("baseline", "technic_core.indicators.backends.baseline_backend", _always,
+register(Backend("baseline", "technic_core.indicators.backends.baseline_backend",
+                 _probe_module("technic_core.indicators.backends.baseline_backend"),
                  "per-symbol pandas, as the original scanner computed indicators"))
-register(Backend("numpy", "technic_core.indicators.backends.numpy_backend", _always,
+register(Backend("numpy", "technic_core.indicators.backends.numpy_backend",
+                 _probe_module("technic_core.indicators.backends.numpy_backend"),
                  "whole-universe NumPy on (T, N) arrays"))
 register(Backend("numba", "technic_core.indicators.backends.numba_backend",
-                 _probe_module("numba"),
+                 _probe_module("technic_core.indicators.backends.numba_backend"),
                  "Numba kernels over (T, N) arrays, parallel over symbol blocks"))
+register(Backend("cupy", "technic_core.indicators.backends.cupy_backend", cuda_device_reason,
+                 "CUDA kernels (Numba) on CuPy device arrays, one thread per symbol"))
 register(Backend("talib", "technic_core.indicators.backends.talib_backend",
-                 _probe_module("talib"),
+                 _probe_module("technic_core.indicators.backends.talib_backend"),
                  "TA-Lib (C) looped over symbols: the outside reference, not in the fallback chain"))

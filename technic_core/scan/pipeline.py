@@ -171,6 +171,8 @@ def scan(source: str | Path | Source | None = None, *, phases: str | Iterable[st
             to_fetch = [s for s in to_fetch if s not in fate]
         info["history_fetches_saved"] = len(all_symbols) - len(to_fetch)
 
+    if "gpu" in chosen and backend is None:
+        backend = "cupy"  # the fallback chain reports it if no device can run it
     if "ray" in chosen:
         from .phases.ray_phase import run_on_ray
         out = run_on_ray(src, to_fetch, backend, strict, block_size, ray_address, info,

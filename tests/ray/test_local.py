@@ -89,7 +89,7 @@ def test_cli_reports_the_engine_and_strict_errors(store, capsys):
 
 
 def test_ray_needs_the_vectorized_phase(store):
-    with pytest.raises(ValueError, match="add vectorized"):
+    with pytest.raises(ValueError, match="runs on the vectorised engine: add it"):
         scan(store, phases="prefetch,ray")
 
 
