@@ -111,6 +111,7 @@ def block_task(source, chunk: list[str], backend: str | None, strict: bool) -> B
     """One block on a Ray worker: ``source`` is a store path or the block itself."""
     import ray
     t0, c0 = time.perf_counter(), time.process_time()
+    _task_threads(ray.get_runtime_context().get_assigned_resources().get("CPU", 1))
     if isinstance(source, BarBlock):
         res = block_result(source, backend, strict)
         res.timings = {"fetch": 0.0, **res.timings}
@@ -131,6 +132,16 @@ def _peak_rss_mb() -> float | None:
     except (OSError, StopIteration, ValueError):
         return None
     return kb / 1024
+
+
+def _task_threads(cpus: float) -> None:
+    """Numba's threads in this task: the CPUs Ray gave it, not every core of the node
+    (each of the node's tasks would otherwise start a thread per core)."""
+    try:
+        import numba
+    except ImportError:
+        return
+    numba.set_num_threads(max(1, min(int(cpus), numba.config.NUMBA_NUM_THREADS)))
 
 
 def _tiny_block() -> BarBlock:
