@@ -1,16 +1,13 @@
-"""Shared pieces of the Ray tests: the reference answer, a worker killer, a non-store source."""
+"""Shared pieces of the Ray tests: the reference answer, a worker killer."""
 from __future__ import annotations
 
 import threading
 import time
 
-import pandas as pd
 import psutil
 
 from technic_core.indicators.registry import unavailable_reason
 from technic_core.scan import scan
-from technic_core.sources import Source
-from technic_core.universe import Store
 
 # TA-Lib is exact and always here; the engine's own backends are tested elsewhere.
 BACKEND = "talib"
@@ -27,29 +24,6 @@ def reference(root):
         except ImportError:
             pass
     return scan(root, phases=PHASES, backend=BACKEND, block_size=None)
-
-
-class StoreBehindInterface(Source):
-    """A source that is not a local store path: the driver must read blocks and ray.put them."""
-
-    name = "wrapped"
-
-    def __init__(self, root):
-        super().__init__()
-        self.store = Store(root)
-
-    def universe(self) -> pd.DataFrame:
-        return self.store.universe()
-
-    def bars(self, symbol: str) -> pd.DataFrame:
-        return self.store.bars(symbol)
-
-    def long(self, symbols) -> pd.DataFrame:
-        self.requests += 1
-        return self.store.long(symbols)
-
-    def snapshot(self, date=None) -> pd.DataFrame:
-        return self.store.snapshot(date)
 
 
 class WorkerKiller(threading.Thread):

@@ -14,11 +14,13 @@ from technic_core.scan.compare import table_differences  # noqa: E402
 from technic_core.scan.phases.ray_phase import RayFallback, RayUnavailable  # noqa: E402
 from technic_core.scan.phases.vectorized import split  # noqa: E402
 from technic_core.sources import LocalSource  # noqa: E402
+from technic_core.sources.http_client import HttpSource  # noqa: E402
+from technic_core.sources.http_server import serve_in_thread  # noqa: E402
 from technic_core.universe import Store  # noqa: E402
 from technic_core.universe.schema import StoreError  # noqa: E402
 
 from ..helpers import make_store, rows_of  # noqa: E402
-from .helpers import BACKEND, PHASES, RAY_PHASES, StoreBehindInterface, WorkerKiller, reference  # noqa: E402
+from .helpers import BACKEND, PHASES, RAY_PHASES, WorkerKiller, reference  # noqa: E402
 
 UNREACHABLE = "127.0.0.1:1"   # nothing listens on port 1: refused at once
 
@@ -49,6 +51,7 @@ def test_scan_starts_a_local_ray_and_stops_it(store, ref):
     assert res.timings["ray_start"] > 0 and res.info["ray_start_s"] > 0
     assert res.timings["total"] < sum(res.timings[k] for k in res.timings if k != "total")
     assert res.info["blocks"] == res.info["ray_tasks"] == len(split(list(range(_to_fetch(res))), 16))
+    assert res.info["ray_bars"] == "each task read its block from the store"
 
 
 def test_unreachable_cluster_falls_back_and_says_so(store, ref, monkeypatch):
@@ -112,10 +115,11 @@ def test_every_block_size_gives_the_reference_answer(local_ray, store, ref, bloc
 
 
 def test_a_source_that_is_not_a_store_ships_blocks(local_ray, store, ref):
-    src = StoreBehindInterface(store)
-    res = scan(src, phases=RAY_PHASES, backend=BACKEND, block_size=10)
+    with serve_in_thread(store) as (url, _), HttpSource(url) as src:
+        res = scan(src, phases=RAY_PHASES, backend=BACKEND, block_size=10)
     assert res.info["engine"] == "ray"
-    assert src.requests == res.info["blocks"]  # the driver read each block once
+    assert res.info["source"].startswith("HTTP API")
+    assert res.info["ray_bars"] == f"the driver read and ray.put {res.info['blocks']} blocks, one per task"
     assert results_match(ref, res) == []
 
 

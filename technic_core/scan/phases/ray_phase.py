@@ -376,6 +376,8 @@ def run_on_ray(src, symbols: list[str], backend: str | None, strict: bool,
         "ray_cpus": session.cpus,
         "ray_nodes": len({w["node"] for w in out.where}),
         "ray_tasks": len(chunks),
+        "ray_bars": ("each task read its block from the store" if _store_root(src) else
+                     f"the driver read and ray.put {len(chunks)} blocks, one per task"),
         "ray_shutdown_s": round(shut, 3),
         "ray_wall_s": round(wall, 3),
         "ray_task_s": round(busy, 3),
