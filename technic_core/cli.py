@@ -5,6 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .scan.phases import PhaseUnavailable
 from .universe.schema import StoreError
 
 
@@ -41,7 +42,8 @@ def _cmd_scan(args) -> int:
     from .scan import scan
     source = args.source or args.universe
     res = scan(source, phases=args.phases, backend=args.backend, strict=args.strict,
-               progress=not args.quiet and sys.stderr.isatty())
+               progress=not args.quiet and sys.stderr.isatty(), block_size=args.block_size,
+               ray_address=args.ray_address)
     with pd.option_context("display.width", 160, "display.max_columns", 12):
         cols = ["rank", "symbol", "sector", "close", "tech_rating", "signal", "rsi_14",
                 "trend", "momentum", "sector_pct"]
@@ -55,6 +57,20 @@ def _cmd_scan(args) -> int:
         _write_table(res.table, args.output)
         print(f"\nwrote {len(res.table)} rows to {args.output}")
     return 0
+
+
+def _block_size(text: str) -> int | str | None:
+    if text == "all":
+        return None
+    if text == "auto":
+        return text
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of symbols, 'auto' or 'all'")
+    return n
 
 
 def _cmd_serve(args) -> int:
@@ -91,7 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--phases", default="baseline",
                     help="baseline, all, or a comma list of prefetch,prescreen,vectorized,cache,ray,gpu")
     sc.add_argument("--backend", help="indicator backend for vectorised phases (default: fastest)")
-    sc.add_argument("--strict", action="store_true", help="fail instead of falling back to another backend")
+    sc.add_argument("--strict", action="store_true",
+                    help="fail instead of falling back to another backend or, without Ray, the in-process engine")
+    sc.add_argument("--block-size", type=_block_size, default="auto", metavar="N",
+                    help="symbols per block in vectorised phases, 'all' for one block, or 'auto' "
+                         "(default: 512 in-process, ~2048 per Ray task; memory grows with the "
+                         "block, not with the universe)")
+    sc.add_argument("--ray-address", metavar="HOST:PORT",
+                    help="with the ray phase: join this Ray cluster (default $RAY_ADDRESS, "
+                         "else start a local Ray for the scan)")
     sc.add_argument("--top", type=int, default=20)
     sc.add_argument("--output", help="write the full table (.csv, .parquet or .json)")
     sc.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -115,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (StoreError, ValueError) as exc:
+    except (StoreError, ValueError, PhaseUnavailable) as exc:
         print(f"technic: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -28,7 +28,7 @@ PHASES: dict[str, Phase] = {p.name: p for p in (
           "indicators, scores and filters for all symbols at once on (T, N) arrays", True),
     Phase("cache", "3B Redis cache", 2.0,
           "bars and indicator state cached in Redis; a rescan after one new bar computes that bar", False),
-    Phase("ray", "3C Ray", 3.0, "symbol blocks spread over a Ray cluster", False),
+    Phase("ray", "3C Ray", 3.0, "symbol blocks spread over a Ray cluster", True),
     Phase("gpu", "3D GPU", 3.0, "indicators on the GPU (CuPy and Numba CUDA kernels)", True),
 )}
 LADDER = tuple(PHASES)
