@@ -145,14 +145,14 @@ def scan(source: str | Path | Source | None = None, *, phases: str | Iterable[st
     chosen = parse_phases(phases)
     src = open_source(source)
     try:
-        return _scan(src, chosen, backend, strict, progress, symbols, block_size)
+        return _scan(src, chosen, backend, strict, progress, symbols, block_size, ray_address)
     finally:
         if src is not source:  # a source this call opened (e.g. an HTTP session) is closed here
             src.close()
 
 
 def _scan(src: Source, chosen: tuple[str, ...], backend, strict, progress, symbols,
-          block_size) -> ScanResult:
+          block_size, ray_address) -> ScanResult:
     clock = _Clock()
     t_start = time.perf_counter()
     requests_before = src.requests

@@ -3,10 +3,10 @@
 Every case runs in a fresh Python process, so imports, Ray's start and peak
 memory belong to that case alone::
 
-    python tools/measure_ray.py cases --stores data/u5277 data/u20000 data/u50000 \\
+    python -m technic_core.bench.measure_ray cases --stores data/u5277 data/u20000 data/u50000 \\
         --block-size 2048 --repeat 3 --out reports/ray-cases.json
-    python tools/measure_ray.py overhead --store data/u5277 --sizes 64 256 1024 2048
-    python tools/measure_ray.py blocksize --store data/u5277 --sizes 128 512 2048 all
+    python -m technic_core.bench.measure_ray overhead --store data/u5277 --sizes 64 256 1024 2048
+    python -m technic_core.bench.measure_ray blocksize --store data/u5277 --sizes 128 512 2048 all
 
 Peak memory: the scanning process's own peak RSS (VmHWM, reset after
 imports), Ray workers' peaks as they report them, and the sum of RSS over
@@ -25,8 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # this checkout's technic_core, run from anywhere
+ROOT = Path(__file__).resolve().parents[2]  # the checkout holding technic_core
 PHASES = "prefetch,prescreen,vectorized"
 
 
