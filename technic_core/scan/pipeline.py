@@ -122,7 +122,8 @@ def _classify(all_symbols: list[str], fate: dict[str, str], out: BlockOutcome,
 
 def scan(source: str | Path | Source | None = None, *, phases: str | Iterable[str] | None = "baseline",
          backend: str | None = None, strict: bool = False, progress: bool = False,
-         symbols: Iterable[str] | None = None, block_size: int | None = None) -> ScanResult:
+         symbols: Iterable[str] | None = None, block_size: int | None = None,
+         cache=None) -> ScanResult:
     """Scan a universe and return the ranked table, rejections, errors and timings.
 
     ``source``: a store directory, an ``http://`` API address, or a Source
@@ -131,7 +132,9 @@ def scan(source: str | Path | Source | None = None, *, phases: str | Iterable[st
     phases (falls back along cupy -> numba -> numpy -> baseline unless
     ``strict``).  ``symbols``: scan only these symbols of the universe.
     ``block_size``: vectorised phases compute this many symbols at a time
-    (default: all at once).
+    (default: all at once).  ``cache``: for the ``cache`` phase, a
+    ``technic_core.cache.Cache`` or a Redis URL (default: ``$REDIS_URL``, else
+    an embedded redis-server).
     """
     chosen = parse_phases(phases)
     src = open_source(source)
@@ -151,6 +154,7 @@ def scan(source: str | Path | Source | None = None, *, phases: str | Iterable[st
     fate: dict[str, str] = {s: r for s, r in zip(all_symbols, ufail) if r}
 
     to_fetch = all_symbols
+    snap = None
     if "prescreen" in chosen:
         with clock("prescreen"):
             to_fetch = [s for s in all_symbols if s not in fate]
@@ -162,7 +166,13 @@ def scan(source: str | Path | Source | None = None, *, phases: str | Iterable[st
             to_fetch = [s for s in to_fetch if s not in fate]
         info["history_fetches_saved"] = len(all_symbols) - len(to_fetch)
 
-    if "vectorized" in chosen:
+    if "cache" in chosen:
+        from .phases.cache import run_cached
+        out = run_cached(src, to_fetch, cache, block_size,
+                         _progress(progress and block_size is not None, "blocks", "block"), snapshot=snap)
+        info["blocks"] = out.blocks
+        info["cache"] = out.cache_info
+    elif "vectorized" in chosen:
         out = run_blocks(src, to_fetch, backend, strict, block_size,
                          _progress(progress and block_size is not None, "blocks", "block"))
         info["blocks"] = out.blocks

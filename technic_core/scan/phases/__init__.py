@@ -27,11 +27,17 @@ PHASES: dict[str, Phase] = {p.name: p for p in (
     Phase("vectorized", "3A vectorised", 2.0,
           "indicators, scores and filters for all symbols at once on (T, N) arrays", True),
     Phase("cache", "3B Redis cache", 2.0,
-          "bars and indicator state cached in Redis; a rescan after one new bar computes that bar", False),
+          "bars and indicator state cached in Redis; a rescan after one new bar computes that bar", True),
     Phase("ray", "3C Ray", 3.0, "symbol blocks spread over a Ray cluster", False),
     Phase("gpu", "3D GPU", 3.0, "indicators on the GPU (CuPy and Numba CUDA kernels)", False),
 )}
 LADDER = tuple(PHASES)
+
+# Phases that only make sense on top of another: what they need, and why.
+REQUIRES = {
+    "cache": ("vectorized", "it caches the vectorised engine's bars and indicator state "
+                            "(use --phases vectorized,cache)"),
+}
 
 
 class PhaseUnavailable(RuntimeError):
@@ -59,4 +65,7 @@ def parse_phases(spec: str | Iterable[str] | None) -> tuple[str, ...]:
     unbuilt = [s for s in LADDER if s in chosen and not PHASES[s].built]
     if unbuilt:
         raise PhaseUnavailable(f"phase(s) {', '.join(unbuilt)} not built yet")
+    for name, (needs, why) in REQUIRES.items():
+        if name in chosen and needs not in chosen:
+            raise ValueError(f"phase {name!r} requires {needs!r}: {why}")
     return tuple(p for p in LADDER if p in chosen)
