@@ -210,12 +210,3 @@ class BarStateStore:
                 pipe.set(self.state_key(s), blob, ex=ttl)
             pipe.execute()
         self._run(go)
-
-    def flush(self) -> int:
-        """Delete every entry of this source (all parameters); returns how many keys went."""
-        def go(client):
-            n = 0
-            for key in client.scan_iter(match=f"{self.prefix}:*", count=1000):
-                n += client.delete(key)
-            return n
-        return self._run(go)

@@ -39,7 +39,10 @@ class _Clock(dict):
         self[stage] = self.get(stage, 0.0) + seconds
 
 
-def _progress(enabled: bool, desc: str, unit: str):
+def _progress(enabled, desc: str, unit: str):
+    """A wrapper over the iterable of blocks/symbols: tqdm when asked, or the caller's own."""
+    if callable(enabled):
+        return enabled
     if not enabled:
         return None
     from tqdm import tqdm
@@ -138,6 +141,8 @@ def scan(source: str | Path | Source | None = None, *, phases: str | Iterable[st
     """
     chosen = parse_phases(phases)
     src = open_source(source)
+    # a callable `progress` wraps the iterable of blocks (a hook between blocks)
+    block_progress = progress if callable(progress) else (progress and block_size is not None)
     clock = _Clock()
     t_start = time.perf_counter()
     requests_before = src.requests
@@ -168,17 +173,18 @@ def scan(source: str | Path | Source | None = None, *, phases: str | Iterable[st
 
     if "cache" in chosen:
         from .phases.cache import run_cached
-        out = run_cached(src, to_fetch, cache, block_size,
-                         _progress(progress and block_size is not None, "blocks", "block"), snapshot=snap)
+        out = run_cached(src, to_fetch, cache, block_size, _progress(block_progress, "blocks", "block"),
+                         snapshot=snap)
         info["blocks"] = out.blocks
         info["cache"] = out.cache_info
     elif "vectorized" in chosen:
         out = run_blocks(src, to_fetch, backend, strict, block_size,
-                         _progress(progress and block_size is not None, "blocks", "block"))
+                         _progress(block_progress, "blocks", "block"))
         info["blocks"] = out.blocks
     else:
         out = BlockOutcome()
-        _per_symbol(src, to_fetch, "prefetch" in chosen, _progress(progress, "scan", "sym"), out)
+        _per_symbol(src, to_fetch, "prefetch" in chosen,
+                    _progress(progress and not callable(progress), "scan", "sym"), out)
     for stage, seconds in out.timings.items():
         clock.add(stage, seconds)
     if out.notes:
