@@ -271,12 +271,13 @@ class _Runner:
 
         if hits:
             idx = s_pos[hits]
-            parts.append((hits, IndicatorState(self.params, s_rows[idx]), s_n[idx], s_day[idx], s_fp[idx]))
+            parts.append((hits, IndicatorState(self.params, _take(s_rows, idx)), s_n[idx], s_day[idx],
+                          s_fp[idx]))
             st.hits += len(hits)
         if advance:
             t0 = time.perf_counter()
             idx = s_pos[advance]
-            state = IndicatorState(self.params, s_rows[idx])
+            state = IndicatorState(self.params, _take(s_rows, idx))
             bars = np.array([new_bar[i][1] for i in advance])          # (k, 5)
             days = np.array([new_bar[i][0] for i in advance], np.int64)
             flat = {f: np.ascontiguousarray(bars[:, q]) for q, f in enumerate(BAR_FIELDS)}
@@ -466,6 +467,13 @@ class _Runner:
         self.out.frames.append(frame)
         self.out.latest.update(zip(symbols, np.asarray(values["close"], dtype=np.float64)))
         self.out.add_time("scoring", time.perf_counter() - t0)
+
+
+def _take(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """rows[idx], without copying when idx takes every row in order (the usual rescan)."""
+    if idx.size == rows.shape[0] and np.array_equal(idx, np.arange(idx.size)):
+        return rows
+    return rows[idx]
 
 
 def _segments(dates: np.ndarray, cols: np.ndarray) -> list[bytes]:
