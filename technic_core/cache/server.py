@@ -83,6 +83,7 @@ class EmbeddedRedis:
         self.socket_path: str | None = None
         self._lock = threading.Lock()
         self._finalizer = None
+        self._owner = os.getpid()   # a forked child inherits this object, never the server
 
     @property
     def url(self) -> str:
@@ -94,13 +95,18 @@ class EmbeddedRedis:
 
     @property
     def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        if self.proc is None:
+            return False
+        if os.getpid() != self._owner:
+            return os.path.exists(self.socket_path or "")
+        return self.proc.poll() is None
 
     def start(self) -> EmbeddedRedis:
         with self._lock:
             if self.running:
                 return self
             exe = redis_executable()
+            self._owner = os.getpid()
             self.dir.mkdir(parents=True, exist_ok=True)
             # Unix socket paths are limited to ~100 bytes: keep it in a short private temp dir.
             self._sockdir = tempfile.mkdtemp(prefix="technic-redis-")
@@ -115,7 +121,7 @@ class EmbeddedRedis:
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.PIPE, start_new_session=True)
             self._finalizer = weakref.finalize(self, _stop_process, self.proc, self.socket_path,
-                                               self._sockdir, False)
+                                               self._sockdir, False, self._owner)
             atexit.register(self.stop)
             deadline = time.monotonic() + START_TIMEOUT_S
             client = None
@@ -157,6 +163,9 @@ class EmbeddedRedis:
         with self._lock:
             if self.proc is None:
                 return
+            if os.getpid() != self._owner:
+                self.proc = None      # the parent's server: leave it running
+                return
             _stop_process(self.proc, self.socket_path, self._sockdir, self.persist)
             if self._finalizer is not None:
                 self._finalizer.detach()
@@ -183,7 +192,9 @@ class EmbeddedRedis:
 
 
 def _stop_process(proc: subprocess.Popen, socket_path: str | None, sockdir: str | None,
-                  save: bool) -> None:
+                  save: bool, owner: int | None = None) -> None:
+    if owner is not None and os.getpid() != owner:
+        return   # run in a forked child: the server is the parent's
     if proc.poll() is None:
         try:
             c = client_for(unix_socket_path=socket_path)

@@ -79,3 +79,15 @@ def test_cli_scan_with_the_cache(store, tmp_path, capsys):
     assert out.count("cache: {") == 2
     assert main(["scan", "--universe", str(store), "--phases", "cache", "--quiet"]) == 2
     assert "requires 'vectorized'" in capsys.readouterr().err
+
+
+def test_a_forked_child_never_stops_its_parents_server(tmp_path):
+    with EmbeddedRedis(tmp_path, persist=False) as srv:
+        pid = os.fork()
+        if pid == 0:                      # the child: stopping is a no-op there
+            srv._finalizer()              # what garbage collection at the child's exit would run
+            srv.stop()
+            os._exit(0)
+        os.waitpid(pid, 0)
+        assert srv.running
+        assert Cache(url=srv.url).client().ping()
