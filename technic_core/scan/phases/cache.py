@@ -96,24 +96,35 @@ def _days(dates) -> np.ndarray:
     return np.asarray(dates).astype("datetime64[D]").astype(np.int64)
 
 
-def _bar_ok(bar: np.ndarray) -> bool:
-    """The bad-data rules (universe.validate.check_long) on one bar: (5,) open..volume."""
-    return bool(np.isfinite(bar).all() and (bar[:4] > 0).all() and bar[4] >= 0 and bar[1] >= bar[2])
+def _bars_ok(bars: np.ndarray) -> np.ndarray:
+    """The bad-data rules (universe.validate.check_long) on single bars: (m, 5) open..volume."""
+    with np.errstate(invalid="ignore"):
+        return (np.isfinite(bars).all(axis=1) & (bars[:, :4] > 0).all(axis=1) & (bars[:, 4] >= 0)
+                & (bars[:, 1] >= bars[:, 2]))
 
 
 class _Snapshot:
-    """The source's bars of one session, by symbol."""
+    """The source's bars of one session, looked up by symbol."""
 
     def __init__(self, frame: pd.DataFrame | None):
-        self.bar: dict[str, np.ndarray] = {}
-        self.date: dict[str, int] = {}
         if frame is None or not len(frame):
+            self.index = pd.Index([], dtype=object)
+            self.days = np.zeros(0, np.int64)
+            self.bars = np.zeros((0, 5))
             return
-        days = _days(frame["date"].to_numpy())
-        vals = np.column_stack([frame[f].to_numpy(np.float64) for f in BAR_FIELDS])
-        for s, d, row in zip(frame["symbol"].astype(str), days, vals):
-            self.bar[s] = row
-            self.date[s] = int(d)
+        frame = frame.assign(symbol=frame["symbol"].astype(str)).drop_duplicates("symbol", keep="last")
+        self.index = pd.Index(frame["symbol"].to_numpy(), dtype=object)
+        self.days = _days(frame["date"].to_numpy())
+        self.bars = np.column_stack([frame[f].to_numpy(np.float64) for f in BAR_FIELDS])
+
+    def lookup(self, symbols: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(found, day, (m, 5) bar) of each symbol; day -1 and NaN bars where absent."""
+        pos = self.index.get_indexer(symbols)
+        found = pos >= 0
+        days = np.where(found, self.days[pos] if len(self.days) else -1, -1)
+        bars = np.full((len(symbols), 5), np.nan)
+        bars[found] = self.bars[pos[found]]
+        return found, days, bars
 
 
 class _Runner:
@@ -221,47 +232,8 @@ class _Runner:
         s_pos = np.full(m, -1, np.int64)
         s_pos[s_ok] = np.arange(int(s_ok.sum()))
 
-        snap = self.latest()
-        fetch, rebuild, advance, hits = [], [], [], []
-        new_bar: dict[int, tuple[int, np.ndarray]] = {}
-        for i, s in enumerate(chunk):
-            if not t_ok[i]:
-                fetch.append(i)
-                continue
-            sd = snap.date.get(s)
-            current = True
-            if sd is not None:
-                if sd == t_day[i]:
-                    if not np.array_equal(snap.bar[s], t_bar[i]):
-                        st.changed += 1
-                        fetch.append(i)
-                        continue
-                elif sd > t_day[i] and np.busday_count(
-                        np.datetime64(int(t_day[i]) + 1, "D"), np.datetime64(sd, "D")) == 0 \
-                        and _bar_ok(snap.bar[s]):
-                    if self.cache is not None and self.cache.verify_previous:
-                        prev = self.previous_session(int(t_day[i]))
-                        if prev is None or prev.date.get(s) != t_day[i] \
-                                or not np.array_equal(prev.bar[s], t_bar[i]):
-                            if prev is not None:
-                                st.changed += 1
-                            fetch.append(i)
-                            continue
-                    current = False
-                    new_bar[i] = (sd, snap.bar[s])
-                else:
-                    if sd < t_day[i]:
-                        st.changed += 1
-                    fetch.append(i)
-                    continue
-            j = s_pos[i]
-            matches = j >= 0 and s_n[j] == t_n[i] and s_day[j] == t_day[i] and s_fp[j] == t_fp[i]
-            if j >= 0 and not matches:
-                st.stale += 1
-            if matches:
-                (hits if current else advance).append(i)
-            else:
-                rebuild.append(i)
+        hits, advance, rebuild, fetch, new_bar = self.classify(chunk, t_ok, t_n, t_fp, t_day, t_bar,
+                                                              s_pos, s_n, s_day, s_fp)
 
         parts: list[tuple[list[int], IndicatorState, np.ndarray, np.ndarray, np.ndarray]] = []
         writes_bars: dict[str, list[bytes]] = {}
@@ -312,6 +284,49 @@ class _Runner:
                 self.out.add_time("cache_write", time.perf_counter() - t0)
             except CacheDown as exc:
                 self.lose(exc)
+
+    def classify(self, chunk, t_ok, t_n, t_fp, t_day, t_bar, s_pos, s_n, s_day, s_fp):
+        """Each symbol's case (see the module docstring), for the whole block at once.
+
+        Returns index lists (hits, advance, rebuild, fetch) and, for symbols with a
+        new session, {index: (day, (5,) bar)}.
+        """
+        st = self.stats
+        found, sd, sbar = self.latest().lookup(chunk)
+        ok = t_ok & found
+        same = ok & (sd == t_day)
+        changed = same & ~(sbar == t_bar).all(axis=1)
+        older = ok & (sd < t_day)
+        newer = ok & (sd > t_day)
+        append = newer & _bars_ok(sbar)
+        if append.any():
+            gap = np.busday_count((t_day[append] + 1).astype("datetime64[D]"),
+                                  sd[append].astype("datetime64[D]"))
+            append[np.flatnonzero(append)[gap != 0]] = False
+        if append.any() and self.cache is not None and self.cache.verify_previous:
+            for day in np.unique(t_day[append]):
+                sel = np.flatnonzero(append & (t_day == day))
+                prev = self.previous_session(int(day))
+                if prev is None:           # cannot verify: fetch them
+                    append[sel] = False
+                    continue
+                pf, pd_, pbar = prev.lookup([chunk[i] for i in sel])
+                same_prev = pf & (pd_ == day) & (pbar == t_bar[sel]).all(axis=1)
+                append[sel[~same_prev]] = False
+                st.changed += int((~same_prev).sum())
+        st.changed += int(changed.sum() + older.sum())
+        current = (t_ok & ~found) | (same & ~changed)
+        usable = current | append
+        j = np.where(s_pos >= 0, s_pos, 0)
+        has = s_pos >= 0
+        if len(s_n):
+            matches = has & (s_n[j] == t_n) & (s_day[j] == t_day) & (s_fp[j] == t_fp)
+        else:
+            matches = np.zeros(len(chunk), bool)
+        st.stale += int((usable & has & ~matches).sum())
+        new_bar = {int(i): (int(sd[i]), sbar[i]) for i in np.flatnonzero(append)}
+        return (np.flatnonzero(current & matches).tolist(), np.flatnonzero(append & matches).tolist(),
+                np.flatnonzero(usable & ~matches).tolist(), np.flatnonzero(~usable).tolist(), new_bar)
 
     def count_corrupt(self, kind: str, reason: str) -> None:
         self.stats.corrupt += 1
