@@ -33,10 +33,6 @@ STATE_VERSION = 1
 
 FIELDS = ("open", "high", "low", "close", "volume")
 
-# Batches of fewer bars than this run on one thread (one new bar for the whole
-# universe is ~1 ms: starting threads and waiting for a busy core costs more).
-PARALLEL_BARS = 50_000
-
 
 @dataclass(frozen=True)
 class StateParams:
@@ -318,11 +314,9 @@ class IndicatorState:
         if which.size and (which.min() < 0 or which.max() >= len(self)
                            or np.unique(which).size != which.size):
             raise IndicatorInputError("state: rows to advance must be distinct and in range")
-        lengths = np.ascontiguousarray(lengths, dtype=np.int64)
-        kernel = _k.advance if int(lengths.sum()) >= PARALLEL_BARS else _k.advance_serial
-        kernel(self.rows, which, np.ascontiguousarray(starts, dtype=np.int64), lengths,
-               lay.lay, lay.sma, lay.ema, lay.fp,
-               *(np.ascontiguousarray(flat[f], dtype=np.float64) for f in FIELDS))
+        _k.advance(self.rows, which, np.ascontiguousarray(starts, dtype=np.int64),
+                   np.ascontiguousarray(lengths, dtype=np.int64), lay.lay, lay.sma, lay.ema, lay.fp,
+                   *(np.ascontiguousarray(flat[f], dtype=np.float64) for f in FIELDS))
 
     def values(self) -> dict[str, np.ndarray]:
         """Indicator values at each symbol's last bar, by key (``layout.keys``)."""

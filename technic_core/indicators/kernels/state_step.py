@@ -397,7 +397,8 @@ def _step(s, lay, sma, ema, fp, o, h, lw, c, v):
         s[lay[OBV_OUT]] = s[a]
 
 
-def _advance(rows, which, starts, lengths, lay, sma, ema, fp, o, h, lw, c, v):
+@njit(parallel=True, cache=True)
+def advance(rows, which, starts, lengths, lay, sma, ema, fp, o, h, lw, c, v):
     """Feed bars to state rows: group g's bars are ``[starts[g], starts[g] + lengths[g])``
     of the 1-D bar arrays, oldest first, and go to ``rows[which[g]]``.
 
@@ -409,8 +410,3 @@ def _advance(rows, which, starts, lengths, lay, sma, ema, fp, o, h, lw, c, v):
         for k in range(lengths[g]):
             _step(s, lay, sma, ema, fp, o[a + k], h[a + k], lw[a + k], c[a + k], v[a + k])
 
-
-# One bar for every symbol is ~1 ms of work: threads cost more than they give
-# there (and wait for a busy core), so small batches run on one thread.
-advance = njit(parallel=True, cache=True)(_advance)
-advance_serial = njit(cache=True)(_advance)
