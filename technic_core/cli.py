@@ -16,6 +16,12 @@ def _cmd_generate(args) -> int:
     return 0
 
 
+def _cmd_import(args) -> int:
+    from .universe.importer import import_store
+    report = import_store(args.bars, args.out, args.universe, adjusted=args.adjusted)
+    return 0 if report.imported else 1
+
+
 def _write_table(table, path: str) -> None:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -55,6 +61,13 @@ def _cmd_scan(args) -> int:
     return 0
 
 
+def _cmd_serve(args) -> int:
+    from .sources.http_server import run_server
+    run_server(args.universe, host=args.host, port=args.port, latency_ms=args.latency_ms,
+               jitter_ms=args.jitter_ms, error_rate=args.error_rate, seed=args.seed)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="technic", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -68,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", help="store directory (default: $TECHNIC_DATA or ./data/universe)")
     gen.add_argument("--force", action="store_true", help="rebuild even if an identical store exists")
     gen.set_defaults(func=_cmd_generate)
+    imp = dsub.add_parser("import", help="import vendor bar files (CSV/Parquet) and a universe or listing file")
+    imp.add_argument("--bars", nargs="+", required=True, help="files, directories or globs")
+    imp.add_argument("--universe", help="universe table (SPEC's columns) or a pipe-separated exchange listing")
+    imp.add_argument("--out", required=True, help="store directory (created, or merged into)")
+    imp.add_argument("--adjusted", action="store_true",
+                     help="scale OHLC by Adj Close / Close (default: raw OHLC, Adj Close ignored)")
+    imp.set_defaults(func=_cmd_import)
 
     sc = sub.add_parser("scan", help="scan a universe")
     sc.add_argument("--universe", help="store directory (default: $TECHNIC_DATA or ./data/universe)")
@@ -84,6 +104,18 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--cache-ttl", type=float, help="cache phase: seconds cached bars are trusted "
                                                     "(default: $TECHNIC_CACHE_TTL or 7 days)")
     sc.set_defaults(func=_cmd_scan)
+
+    from .sources.http_server import DEFAULT_LATENCY_MS
+    sv = sub.add_parser("serve", help="serve a store over an aggregates-style HTTP API on loopback")
+    sv.add_argument("--universe", help="store directory (default: $TECHNIC_DATA or ./data/universe)")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8765)
+    sv.add_argument("--latency-ms", type=float, default=DEFAULT_LATENCY_MS,
+                    help=f"server-side delay per request (default {DEFAULT_LATENCY_MS:g}: a remote vendor)")
+    sv.add_argument("--jitter-ms", type=float, default=0.0)
+    sv.add_argument("--error-rate", type=float, default=0.0, help="share of requests answered 429/503")
+    sv.add_argument("--seed", type=int, default=0)
+    sv.set_defaults(func=_cmd_serve)
     return p
 
 

@@ -141,6 +141,15 @@ def scan(source: str | Path | Source | None = None, *, phases: str | Iterable[st
     """
     chosen = parse_phases(phases)
     src = open_source(source)
+    try:
+        return _scan(src, chosen, backend, strict, progress, symbols, block_size, cache)
+    finally:
+        if src is not source:  # a source this call opened (e.g. an HTTP session) is closed here
+            src.close()
+
+
+def _scan(src: Source, chosen: tuple[str, ...], backend, strict, progress, symbols,
+          block_size, cache) -> ScanResult:
     # a callable `progress` wraps the iterable of blocks (a hook between blocks)
     block_progress = progress if callable(progress) else (progress and block_size is not None)
     clock = _Clock()
@@ -171,7 +180,10 @@ def scan(source: str | Path | Source | None = None, *, phases: str | Iterable[st
             to_fetch = [s for s in to_fetch if s not in fate]
         info["history_fetches_saved"] = len(all_symbols) - len(to_fetch)
 
+    if "gpu" in chosen and backend is None:
+        backend = "cupy"  # the fallback chain reports it if no device can run it
     if "cache" in chosen:
+        # the cache computes with its incremental state kernel, whatever the backend
         from .phases.cache import run_cached
         out = run_cached(src, to_fetch, cache, block_size, _progress(block_progress, "blocks", "block"),
                          snapshot=snap)

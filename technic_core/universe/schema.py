@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-STORE_FORMAT = 1
+STORE_FORMAT = 2
 
 SECTORS = (
     "Communication Services", "Consumer Discretionary", "Consumer Staples", "Energy",
@@ -23,8 +23,10 @@ UNIVERSE_SCHEMA = pa.schema([
 UNIVERSE_COLUMNS = tuple(UNIVERSE_SCHEMA.names)
 
 BAR_FIELDS = ("open", "high", "low", "close", "volume")
+# Timestamps, not dates: daily bars sit at midnight, and an intraday file can be
+# stored (and refused by the scan) without losing its times.
 BARS_SCHEMA = pa.schema([
-    ("date", pa.date32()),
+    ("date", pa.timestamp("ms")),
     ("open", pa.float64()),
     ("high", pa.float64()),
     ("low", pa.float64()),

@@ -329,7 +329,9 @@ class Store:
             idx = ranges(start, lens)
             if len(idx) != table.num_rows or not np.array_equal(idx, np.arange(table.num_rows)):
                 table = table.take(pa.array(idx))
-            df = table.to_pandas(date_as_object=False)
+            # hand Arrow's buffers to pandas column by column instead of holding both copies
+            df = table.to_pandas(date_as_object=False, self_destruct=True, split_blocks=True)
+            del table
             codes = np.repeat(np.arange(len(fresh)), lens)
             df.insert(0, "symbol", pd.Categorical.from_codes(codes, categories=pd.Index(fresh, dtype=object)))
             parts.append(df)

@@ -31,7 +31,10 @@ def missing_columns(columns) -> list[str]:
 
 
 def _fmt_date(d) -> str:
-    return str(pd.Timestamp(d).date()) if not pd.isna(d) else "NaT"
+    if pd.isna(d):
+        return "NaT"
+    ts = pd.Timestamp(d)
+    return str(ts.date()) if ts == ts.normalize() else str(ts)
 
 
 def group_bounds(symbols: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -67,8 +70,10 @@ def check_long(df: pd.DataFrame) -> dict[str, str]:
     change = np.zeros(len(df), dtype=bool)
     change[starts] = True
 
-    dates = df["date"].to_numpy().astype("datetime64[D]")
-    prices = np.column_stack([df[f].to_numpy(np.float64) for f in ("open", "high", "low", "close")])
+    dates = df["date"].to_numpy().astype("datetime64[ms]")
+    cols = ("open", "high", "low", "close")
+    # one field at a time: a (rows, 4) copy of the prices would double the memory this costs
+    price = {c: df[c].to_numpy(np.float64) for c in cols}
     volume = df["volume"].to_numpy(np.float64)
 
     same = ~change  # row continues the previous row's symbol
@@ -77,9 +82,12 @@ def check_long(df: pd.DataFrame) -> dict[str, str]:
     nat = np.isnat(dates)
     dup_date = same & (step == 0) & ~nat
     back_date = same & (step < 0)
-    nonfinite = ~np.isfinite(prices).all(axis=1) | ~np.isfinite(volume) | nat
-    nonpos = (prices <= 0).any(axis=1) | (volume < 0)
-    inverted = prices[:, 1] < prices[:, 2]
+    nonfinite = ~np.isfinite(volume) | nat
+    nonpos = volume < 0
+    for c in cols:
+        nonfinite |= ~np.isfinite(price[c])
+        nonpos |= price[c] <= 0
+    inverted = price["high"] < price["low"]
 
     reasons: dict[str, str] = {}
     for g in np.flatnonzero(lengths < MIN_HISTORY):
@@ -92,7 +100,6 @@ def check_long(df: pd.DataFrame) -> dict[str, str]:
         (nonpos, "nonpositive"),
         (inverted, "inverted"),
     )
-    cols = ("open", "high", "low", "close")
     for flags, kind in checks:
         for i in np.flatnonzero(flags):
             s = names[group[i]]
@@ -103,7 +110,7 @@ def check_long(df: pd.DataFrame) -> dict[str, str]:
                 if nat[i]:
                     msg = f"missing or unparseable date at row {i - starts[group[i]]}"
                 else:
-                    bad = [c for c, v in zip(cols, prices[i]) if not np.isfinite(v)]
+                    bad = [c for c in cols if not np.isfinite(price[c][i])]
                     if not np.isfinite(volume[i]):
                         bad.append("volume")
                     msg = f"non-finite value ({', '.join(f'{c}={df[c].iat[i]}' for c in bad)}) on {d}"
@@ -112,12 +119,12 @@ def check_long(df: pd.DataFrame) -> dict[str, str]:
             elif kind == "unsorted":
                 msg = f"dates not sorted: {d} comes after {_fmt_date(dates[i - 1])}"
             elif kind == "nonpositive":
-                bad = [f"{c}={v:g}" for c, v in zip(cols, prices[i]) if v <= 0]
+                bad = [f"{c}={price[c][i]:g}" for c in cols if price[c][i] <= 0]
                 if volume[i] < 0:
                     bad.append(f"volume={volume[i]:g}")
                 msg = f"non-positive value ({', '.join(bad)}) on {d}"
             else:
-                msg = f"high < low on {d} (high={prices[i, 1]:g}, low={prices[i, 2]:g})"
+                msg = f"high < low on {d} (high={price['high'][i]:g}, low={price['low'][i]:g})"
             reasons[s] = msg
     return reasons
 

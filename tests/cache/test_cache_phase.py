@@ -235,6 +235,6 @@ def test_two_scans_cannot_append_the_same_bar_twice(store, cache):
 
 
 def test_the_cache_phase_requires_the_vectorised_engine():
-    with pytest.raises(ValueError, match="requires 'vectorized'"):
+    with pytest.raises(ValueError, match="runs on the vectorised engine"):
         parse_phases("cache")
     assert parse_phases("cache,vectorized") == ("vectorized", "cache")

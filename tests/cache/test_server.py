@@ -78,7 +78,7 @@ def test_cli_scan_with_the_cache(store, tmp_path, capsys):
     assert "'hits': 0" in out and "'incremental': 0" in out
     assert out.count("cache: {") == 2
     assert main(["scan", "--universe", str(store), "--phases", "cache", "--quiet"]) == 2
-    assert "requires 'vectorized'" in capsys.readouterr().err
+    assert "runs on the vectorised engine" in capsys.readouterr().err
 
 
 def test_a_forked_child_never_stops_its_parents_server(tmp_path):

@@ -134,3 +134,10 @@ def test_property_all_backends_equal_talib(n_bars, start, seed, flat, scale):
         for name in SPECS:
             ours, ref = SPECS[name]
             assert_equal_to_talib(ours(f, backend), ref(f), f"{name}[{backend}]")
+
+
+def test_infinity_is_rejected_naming_column_and_row():
+    f = ragged(4, 60, 3)
+    f["high"][40, 2] = np.inf
+    with pytest.raises(ind.IndicatorInputError, match="high column 2 holds an infinite value at row 40"):
+        ind.atr(f["high"], f["low"], f["close"], 14)

@@ -1,0 +1,156 @@
+"""Vendor bar files and listing files, read into the store's long layout.
+
+Bars: CSV or Parquet, one symbol per file (the symbol from the file name) or
+many (a ``symbol``/``ticker`` column); columns in any case and order; the date
+in ``date``/``datetime``/``timestamp``/``time`` or an unnamed first column;
+volume as integers or floats.  ``Adj Close`` is ignored by default: SPEC's
+bars are split-adjusted OHLC, and a vendor's adjusted close also folds in
+dividends, which would change a bar's shape if applied to the close alone.
+``adjusted=True`` instead scales open, high, low and close by
+``adj_close / close`` bar by bar, keeping each bar's shape.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .schema import BAR_FIELDS
+
+DATE_NAMES = ("date", "datetime", "timestamp", "time")
+SYMBOL_NAMES = ("symbol", "ticker")
+ADJ_NAMES = ("adj close", "adj_close", "adjclose", "adjusted close", "adjusted_close")
+LEVERAGED = re.compile(r"\b(?:\d(?:\.\d)?x|ultra|ultrapro|leveraged|inverse|bear|bull)\b", re.I)
+
+
+class FileProblem(Exception):
+    """A whole file cannot be read as bars; the message names the file and why."""
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        if path.suffix.lower() in (".csv", ".txt"):
+            return pd.read_csv(path)
+    except Exception as exc:  # every reader error means the same: unreadable
+        raise FileProblem(f"{path}: unreadable ({type(exc).__name__}: {exc})") from None
+    raise FileProblem(f"{path}: unknown file type {path.suffix!r} (use .csv or .parquet)")
+
+
+def read_bars(path: Path | str, adjusted: bool = False) -> pd.DataFrame:
+    """A long frame (symbol, date, OHLCV) in the file's own row order."""
+    path = Path(path)
+    raw = _read_table(path)
+    if raw.index.name is not None or not isinstance(raw.index, pd.RangeIndex):
+        raw = raw.reset_index()
+    cols = {str(c).strip().lower(): c for c in raw.columns}
+    date_col = next((cols[n] for n in DATE_NAMES if n in cols), None)
+    if date_col is None:
+        first = raw.columns[0] if len(raw.columns) else None
+        if first is not None and (str(first) == "" or str(first).startswith("Unnamed")):
+            date_col = first
+    missing = [f for f in BAR_FIELDS if f not in cols]
+    if date_col is None:
+        missing.insert(0, "date")
+    if missing:
+        raise FileProblem(f"{path}: missing columns: {', '.join(missing)}")
+    out = pd.DataFrame({"date": pd.to_datetime(raw[date_col], errors="coerce", utc=True)})
+    out["date"] = out["date"].dt.tz_localize(None)
+    for f in BAR_FIELDS:
+        out[f] = pd.to_numeric(raw[cols[f]], errors="coerce").astype(np.float64)
+    adj = next((cols[n] for n in ADJ_NAMES if n in cols), None)
+    if adjusted and adj is not None:
+        ratio = pd.to_numeric(raw[adj], errors="coerce").to_numpy() / out["close"].to_numpy()
+        for f in ("open", "high", "low", "close"):
+            out[f] = out[f] * ratio
+    sym_col = next((cols[n] for n in SYMBOL_NAMES if n in cols), None)
+    if sym_col is not None:
+        out.insert(0, "symbol", raw[sym_col].astype(str).str.strip().str.upper())
+    else:
+        out.insert(0, "symbol", path.stem.strip().upper())
+    return out
+
+
+def detect_frequency(dates: pd.Series) -> str:
+    """daily, intraday, weekly or monthly, from the median spacing of the dates."""
+    d = pd.to_datetime(dates).dropna().sort_values().drop_duplicates()
+    if len(d) < 2:
+        return "daily"
+    step = d.diff().dropna().median()
+    if step < pd.Timedelta(hours=20):
+        return "intraday"
+    if step <= pd.Timedelta(days=4):
+        return "daily"
+    if step <= pd.Timedelta(days=10):
+        return "weekly"
+    return "monthly"
+
+
+def read_universe(path: Path | str) -> tuple[pd.DataFrame, dict[str, int]]:
+    """A universe table from SPEC's columns or an exchange listing; plus default counts."""
+    path = Path(path)
+    first_line = ""
+    if path.suffix.lower() != ".parquet":
+        with open(path, errors="replace") as fh:
+            first_line = fh.readline()
+    if "|" in first_line:
+        raw = pd.read_csv(path, sep="|", dtype=str)
+        raw = raw[~raw.iloc[:, 0].astype(str).str.startswith("File Creation Time")]
+        cols = {c.strip().lower(): c for c in raw.columns}
+        sym = cols.get("symbol") or cols.get("act symbol") or cols.get("nasdaq symbol")
+        if sym is None:
+            raise FileProblem(f"{path}: a listing file needs a Symbol column")
+        if "test issue" in cols:
+            raw = raw[raw[cols["test issue"]].astype(str).str.upper() != "Y"]
+        df = pd.DataFrame({"symbol": raw[sym].astype(str).str.strip()})
+        if "security name" in cols:
+            df["name"] = raw[cols["security name"]].astype(str).to_numpy()
+        if "etf" in cols:
+            df["is_etf"] = (raw[cols["etf"]].astype(str).str.upper() == "Y").to_numpy()
+    else:
+        raw = _read_table(path)
+        df = raw.rename(columns={c: str(c).strip().lower() for c in raw.columns})
+        if "symbol" not in df and "ticker" in df:
+            df = df.rename(columns={"ticker": "symbol"})
+        if "symbol" not in df:
+            raise FileProblem(f"{path}: a universe file needs a symbol column")
+    return complete_universe(df)
+
+
+def complete_universe(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Fill SPEC's columns a source lacks with documented defaults; count each default."""
+    df = df.copy()
+    n = len(df)
+    counts: dict[str, int] = {}
+
+    def default(col, value):
+        if col not in df:
+            df[col] = value
+            counts[col] = n
+        else:
+            miss = df[col].isna()
+            if miss.any():
+                df.loc[miss, col] = value
+                counts[col] = int(miss.sum())
+
+    if "name" not in df:
+        df["name"] = df["symbol"]
+        counts["name"] = n
+    default("sector", "Unknown")
+    default("industry", "Unknown")
+    if "market_cap" not in df:
+        df["market_cap"] = np.nan
+        counts["market_cap (unknown)"] = n
+    default("is_etf", False)
+    if "is_leveraged" not in df:
+        df["is_leveraged"] = df["name"].astype(str).str.contains(LEVERAGED)
+        counts["is_leveraged (from name)"] = n
+    df["market_cap"] = pd.to_numeric(df["market_cap"], errors="coerce").astype(np.float64)
+    df["is_etf"] = df["is_etf"].astype(bool)
+    df["is_leveraged"] = df["is_leveraged"].astype(bool)
+    df["symbol"] = df["symbol"].astype(str).str.strip().str.upper()
+    df = df.drop_duplicates("symbol", keep="last").reset_index(drop=True)
+    return df, counts
