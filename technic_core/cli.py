@@ -41,9 +41,13 @@ def _cmd_scan(args) -> int:
 
     from .scan import scan
     source = args.source or args.universe
+    cache = None
+    if args.redis_url or args.cache_ttl:
+        from .cache import Cache
+        cache = Cache(url=args.redis_url, ttl=args.cache_ttl)
     res = scan(source, phases=args.phases, backend=args.backend, strict=args.strict,
                progress=not args.quiet and sys.stderr.isatty(), block_size=args.block_size,
-               ray_address=args.ray_address)
+               ray_address=args.ray_address, cache=cache)
     with pd.option_context("display.width", 160, "display.max_columns", 12):
         cols = ["rank", "symbol", "sector", "close", "tech_rating", "signal", "rsi_14",
                 "trend", "momentum", "sector_pct"]
@@ -119,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--top", type=int, default=20)
     sc.add_argument("--output", help="write the full table (.csv, .parquet or .json)")
     sc.add_argument("--quiet", action="store_true", help="no progress bar")
+    sc.add_argument("--redis-url", help="cache phase: Redis to use (default: $REDIS_URL, else an "
+                                        "embedded redis-server with its data in $TECHNIC_CACHE_DIR)")
+    sc.add_argument("--cache-ttl", type=float, help="cache phase: seconds cached bars are trusted "
+                                                    "(default: $TECHNIC_CACHE_TTL or 7 days)")
     sc.set_defaults(func=_cmd_scan)
 
     from .sources.http_server import DEFAULT_LATENCY_MS

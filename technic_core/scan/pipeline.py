@@ -39,7 +39,10 @@ class _Clock(dict):
         self[stage] = self.get(stage, 0.0) + seconds
 
 
-def _progress(enabled: bool, desc: str, unit: str):
+def _progress(enabled, desc: str, unit: str):
+    """A wrapper over the iterable of blocks/symbols: tqdm when asked, or the caller's own."""
+    if callable(enabled):
+        return enabled
     if not enabled:
         return None
     from tqdm import tqdm
@@ -123,7 +126,7 @@ def _classify(all_symbols: list[str], fate: dict[str, str], out: BlockOutcome,
 def scan(source: str | Path | Source | None = None, *, phases: str | Iterable[str] | None = "baseline",
          backend: str | None = None, strict: bool = False, progress: bool = False,
          symbols: Iterable[str] | None = None, block_size: int | str | None = AUTO,
-         ray_address: str | None = None) -> ScanResult:
+         ray_address: str | None = None, cache=None) -> ScanResult:
     """Scan a universe and return the ranked table, rejections, errors and timings.
 
     ``source``: a store directory, an ``http://`` API address, or a Source
@@ -141,18 +144,22 @@ def scan(source: str | Path | Source | None = None, *, phases: str | Iterable[st
     engine.  ``info['engine']`` says which engine ran; the time to start (and warm)
     and to stop Ray is in ``timings['ray_start']`` and ``timings['ray_shutdown']``,
     not in ``timings['total']``.
+    ``cache``: for the ``cache`` phase, a ``technic_core.cache.Cache`` or a
+    Redis URL (default: ``$REDIS_URL``, else an embedded redis-server).
     """
     chosen = parse_phases(phases)
     src = open_source(source)
     try:
-        return _scan(src, chosen, backend, strict, progress, symbols, block_size, ray_address)
+        return _scan(src, chosen, backend, strict, progress, symbols, block_size, ray_address, cache)
     finally:
         if src is not source:  # a source this call opened (e.g. an HTTP session) is closed here
             src.close()
 
 
 def _scan(src: Source, chosen: tuple[str, ...], backend, strict, progress, symbols,
-          block_size, ray_address) -> ScanResult:
+          block_size, ray_address, cache) -> ScanResult:
+    # a callable `progress` wraps the iterable of blocks (a hook between blocks)
+    block_progress = progress if callable(progress) else (progress and block_size is not None)
     clock = _Clock()
     t_start = time.perf_counter()
     requests_before = src.requests
@@ -169,6 +176,7 @@ def _scan(src: Source, chosen: tuple[str, ...], backend, strict, progress, symbo
     fate: dict[str, str] = {s: r for s, r in zip(all_symbols, ufail) if r}
 
     to_fetch = all_symbols
+    snap = None
     if "prescreen" in chosen:
         with clock("prescreen"):
             to_fetch = [s for s in all_symbols if s not in fate]
@@ -182,21 +190,30 @@ def _scan(src: Source, chosen: tuple[str, ...], backend, strict, progress, symbo
 
     if "gpu" in chosen and backend is None:
         backend = "cupy"  # the fallback chain reports it if no device can run it
-    if "ray" in chosen:
+    if "cache" in chosen:
+        # the cache computes with its incremental state kernel, whatever the backend
+        from .phases.cache import run_cached
+        out = run_cached(src, to_fetch, cache, block_size, _progress(block_progress, "blocks", "block"),
+                         snapshot=snap)
+        info["engine"] = "in-process (cache)"
+        info["blocks"] = out.blocks
+        info["cache"] = out.cache_info
+    elif "ray" in chosen:
         from .phases.ray_phase import run_on_ray
         out = run_on_ray(src, to_fetch, backend, strict, block_size, ray_address, info,
-                         _progress(progress, "blocks", "block"))
+                         _progress(block_progress, "blocks", "block"))
         info["blocks"] = out.blocks
     elif "vectorized" in chosen:
         out = run_blocks(src, to_fetch, backend, strict, block_size,
-                         _progress(progress and block_size is not None, "blocks", "block"))
+                         _progress(block_progress, "blocks", "block"))
         info["engine"] = "in-process"
         info["block_size"] = resolve_block_size(block_size)
         info["blocks"] = out.blocks
     else:
         info["engine"] = "in-process"
         out = BlockOutcome()
-        _per_symbol(src, to_fetch, "prefetch" in chosen, _progress(progress, "scan", "sym"), out)
+        _per_symbol(src, to_fetch, "prefetch" in chosen,
+                    _progress(progress and not callable(progress), "scan", "sym"), out)
     for stage, seconds in out.timings.items():
         clock.add(stage, seconds)
     if out.notes:

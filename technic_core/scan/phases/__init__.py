@@ -27,7 +27,7 @@ PHASES: dict[str, Phase] = {p.name: p for p in (
     Phase("vectorized", "3A vectorised", 2.0,
           "indicators, scores and filters for all symbols at once on (T, N) arrays", True),
     Phase("cache", "3B Redis cache", 2.0,
-          "bars and indicator state cached in Redis; a rescan after one new bar computes that bar", False),
+          "bars and indicator state cached in Redis; a rescan after one new bar computes that bar", True),
     Phase("ray", "3C Ray", 3.0, "symbol blocks spread over a Ray cluster", True),
     Phase("gpu", "3D GPU", 3.0, "indicators on the GPU (CuPy and Numba CUDA kernels)", True),
 )}
@@ -64,5 +64,11 @@ def parse_phases(spec: str | Iterable[str] | None) -> tuple[str, ...]:
         raise ValueError(
             f"phase {needs_block[0]} runs on the vectorised engine: add it, e.g. "
             f"--phases prefetch,prescreen,vectorized,{needs_block[0]}"
+        )
+    if "cache" in chosen and ({"ray", "gpu"} & chosen):
+        other = sorted({"ray", "gpu"} & chosen)[0]
+        raise ValueError(
+            f"phases cache and {other} cannot be combined: the cache computes with its own "
+            "incremental state kernel in-process"
         )
     return tuple(p for p in LADDER if p in chosen)

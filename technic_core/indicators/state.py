@@ -1,0 +1,370 @@
+"""Indicator state at each symbol's last bar, advanced one bar at a time.
+
+A scan that has already seen a symbol's history does not need it again: the
+running EMA values, Wilder's averages, rolling windows of raw bars and OBV
+total at the last bar are enough to compute the next bar's indicators.  An
+``IndicatorState`` holds that for many symbols as one ``(N, width)`` float64
+array (a row per symbol, so a row is also what a cache stores), and
+``advance`` feeds new bars to every row at once with a Numba kernel.
+
+Every value equals TA-Lib's function of the same name and parameters at that
+bar (1e-9 relative, NaN where TA-Lib's lookback is not met): the kernel
+carries TA-Lib's own running sums and seeds, so a state built from a history
+and one advanced bar by bar are the same computation.
+
+``StateParams.keep`` asks the rings to hold more raw bars than the
+indicators need (the scan's features read the last 64 closes, say);
+``tail`` returns them right-aligned like a ``BarBlock``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .kernels import state_step as _k
+from .validate import IndicatorInputError
+
+# Bump when the meaning or layout of a state row changes: cached rows of
+# another version are never read.
+STATE_VERSION = 1
+
+FIELDS = ("open", "high", "low", "close", "volume")
+
+
+@dataclass(frozen=True)
+class StateParams:
+    """Which indicators a state carries, with TA-Lib's parameters (0 switches one off)."""
+    sma: tuple[int, ...] = (20, 50, 200)
+    ema: tuple[int, ...] = (21,)
+    rsi: int = 14
+    macd: tuple[int, int, int] = (12, 26, 9)       # fast, slow, signal
+    bbands: tuple[int, float, float] = (20, 2.0, 2.0)  # timeperiod, nbdevup, nbdevdn
+    atr: int = 14
+    stoch: tuple[int, int, int] = (14, 3, 3)        # fastk, slowk, slowd (SMA lines)
+    adx: int = 14
+    mfi: int = 14
+    cci: int = 14
+    willr: int = 14
+    roc: int = 10
+    obv: bool = True
+    keep: tuple[tuple[str, int], ...] = field(default=())  # (field, bars) to keep beyond the indicators' needs
+
+    def __post_init__(self) -> None:
+        def pos(name, *values):
+            for x in values:
+                if isinstance(x, bool) or int(x) != x or x < 0:
+                    raise IndicatorInputError(f"state: {name} periods must be non-negative integers, got {x!r}")
+        pos("sma", *self.sma)
+        pos("ema", *self.ema)
+        pos("rsi/atr/adx/mfi/cci/willr/roc", self.rsi, self.atr, self.adx, self.mfi, self.cci,
+            self.willr, self.roc)
+        pos("macd", *self.macd)
+        pos("stoch", *self.stoch)
+        pos("bbands", self.bbands[0])
+        if 0 in self.sma or 0 in self.ema:
+            raise IndicatorInputError("state: sma and ema periods must be at least 1")
+        f, s, g = self.macd
+        if s and (min(f, s) < 2 or g < 1):
+            raise IndicatorInputError("state: macd needs fast and slow >= 2 and signal >= 1")
+        if any(self.stoch) and min(self.stoch) < 1:
+            raise IndicatorInputError("state: stoch needs every period >= 1")
+        for name, k in self.keep:
+            if name not in FIELDS:
+                raise IndicatorInputError(f"state: keep names unknown field {name!r}; fields: {FIELDS}")
+            pos("keep", k)
+
+    @property
+    def macd_periods(self) -> tuple[int, int, int]:
+        f, s, g = self.macd
+        return (s, f, g) if s < f else (f, s, g)  # TA-Lib swaps fast > slow
+
+    def ident(self) -> str:
+        """Stable short id of the parameters and the state version (for cache keys)."""
+        text = json.dumps({"v": STATE_VERSION, **asdict(self)}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class StateLayout:
+    """Where each quantity of a state row lives, and the output keys in order."""
+
+    def __init__(self, params: StateParams):
+        self.params = p = params
+        keep = dict(p.keep)
+        f, s, g = p.macd_periods
+        fk = p.stoch[0]
+        need_close = max([2, *p.sma, p.bbands[0], p.roc + 1 if p.roc else 0, keep.get("close", 0)])
+        need_hl = max(2, fk, p.willr, keep.get("high", 0), keep.get("low", 0))
+        self.rings = {"close": need_close, "high": max(need_hl, keep.get("high", 0)),
+                      "low": max(need_hl, keep.get("low", 0)), "open": max(2, keep.get("open", 0)),
+                      "volume": max(2, keep.get("volume", 0))}
+        lay = np.zeros(len(_k.SLOTS), dtype=np.int64)
+        width = 1  # column 0: bar count
+        self.ring_offset: dict[str, int] = {}
+
+        def take(k: int) -> int:
+            nonlocal width
+            at = width
+            width += k
+            return at
+
+        for fld, (rslot, oslot) in zip(("close", "high", "low", "open", "volume"),
+                                       ((_k.RC, _k.OC), (_k.RH, _k.OH), (_k.RL, _k.OL),
+                                        (_k.RO, _k.OO), (_k.RV, _k.OV))):
+            lay[rslot] = self.rings[fld]
+            lay[oslot] = self.ring_offset[fld] = take(self.rings[fld])
+        self._nan_cols: list[tuple[int, int]] = [(1, width)]  # rings start empty (NaN)
+
+        # running quantities first; the outputs are one block at the end of the row
+        sma_spec = np.zeros((len(p.sma), 3), dtype=np.int64)
+        for q, per in enumerate(p.sma):
+            sma_spec[q] = (per, take(1), 0)
+        ema_spec = np.zeros((len(p.ema), 4), dtype=np.int64)
+        for q, per in enumerate(p.ema):
+            ema_spec[q] = (per, take(1), take(1), 0)
+        keys: list[str] = [f"sma_{per}" for per in p.sma] + [f"ema_{per}" for per in p.ema]
+        if p.rsi:
+            lay[_k.RSI_P] = p.rsi
+            lay[_k.RSI_GAIN], lay[_k.RSI_LOSS] = take(1), take(1)
+            keys.append(f"rsi_{p.rsi}")
+        if s:
+            lay[_k.MACD_F], lay[_k.MACD_S], lay[_k.MACD_SIG] = f, s, g
+            for slot in (_k.MACD_ACCF, _k.MACD_ACCS, _k.MACD_EF, _k.MACD_ES, _k.MACD_ACCSIG,
+                         _k.MACD_ESIG):
+                lay[slot] = take(1)
+            keys += ["macd", "macd_signal", "macd_hist"]
+        if p.bbands[0]:
+            lay[_k.BB_P] = p.bbands[0]
+            lay[_k.BB_SUM] = take(1)
+            keys += ["bb_upper", "bb_middle", "bb_lower"]
+        if p.atr:
+            lay[_k.ATR_P] = p.atr
+            lay[_k.ATR_V] = take(1)
+            keys.append(f"atr_{p.atr}")
+        if fk:
+            _, sk, sd = p.stoch
+            lay[_k.ST_FK], lay[_k.ST_SK], lay[_k.ST_SD] = fk, sk, sd
+            lay[_k.ST_KRING], lay[_k.ST_DRING] = take(sk), take(sd)
+            lay[_k.ST_KSUM], lay[_k.ST_DSUM] = take(1), take(1)
+            keys += ["stoch_k", "stoch_d"]
+        if p.adx:
+            lay[_k.ADX_P] = p.adx
+            for slot in (_k.ADX_PDM, _k.ADX_MDM, _k.ADX_TR, _k.ADX_SUMDX, _k.ADX_V):
+                lay[slot] = take(1)
+            keys.append(f"adx_{p.adx}")
+        if p.mfi:
+            lay[_k.MFI_P] = p.mfi
+            lay[_k.MFI_POSR], lay[_k.MFI_NEGR] = take(p.mfi), take(p.mfi)
+            for slot in (_k.MFI_POS, _k.MFI_NEG, _k.MFI_NULL):
+                lay[slot] = take(1)
+            keys.append(f"mfi_{p.mfi}")
+        if p.cci:
+            lay[_k.CCI_P] = p.cci
+            lay[_k.CCI_RING] = take(p.cci)
+            keys.append(f"cci_{p.cci}")
+        if p.willr:
+            lay[_k.WILLR_P] = p.willr
+            keys.append(f"willr_{p.willr}")
+        if p.roc:
+            lay[_k.ROC_P] = p.roc
+            keys.append(f"roc_{p.roc}")
+        if p.obv:
+            lay[_k.OBV_ON] = 1
+            lay[_k.OBV_V] = take(1)
+            keys.append("obv")
+
+        # outputs: one contiguous block, in key order
+        self.out_offset = width
+        self.keys = tuple(keys)
+        col = {k: self.out_offset + j for j, k in enumerate(keys)}
+        width += len(keys)
+        for q, per in enumerate(p.sma):
+            sma_spec[q, 2] = col[f"sma_{per}"]
+        for q, per in enumerate(p.ema):
+            ema_spec[q, 3] = col[f"ema_{per}"]
+        for slot, key in ((_k.RSI_OUT, f"rsi_{p.rsi}"), (_k.MACD_OUT, "macd"), (_k.BB_OUT, "bb_upper"),
+                          (_k.ATR_OUT, f"atr_{p.atr}"), (_k.ST_OUT, "stoch_k"),
+                          (_k.ADX_OUT, f"adx_{p.adx}"), (_k.MFI_OUT, f"mfi_{p.mfi}"),
+                          (_k.CCI_OUT, f"cci_{p.cci}"), (_k.WILLR_OUT, f"willr_{p.willr}"),
+                          (_k.ROC_OUT, f"roc_{p.roc}"), (_k.OBV_OUT, "obv")):
+            if key in col:
+                lay[slot] = col[key]
+        self._nan_cols.append((self.out_offset, width))
+        if lay[_k.CCI_P]:
+            self._nan_cols.append((int(lay[_k.CCI_RING]), int(lay[_k.CCI_RING]) + p.cci))
+        self.width = width
+        self.lay = lay
+        self.sma = sma_spec
+        self.ema = ema_spec
+        self.fp = np.array([p.bbands[1], p.bbands[2]], dtype=np.float64)
+
+    def empty_rows(self, n: int) -> np.ndarray:
+        rows = np.zeros((n, self.width), dtype=np.float64)
+        for a, b in self._nan_cols:
+            rows[:, a:b] = np.nan
+        return rows
+
+
+_LAYOUTS: dict[StateParams, StateLayout] = {}
+
+
+def layout_for(params: StateParams) -> StateLayout:
+    lay = _LAYOUTS.get(params)
+    if lay is None:
+        lay = _LAYOUTS[params] = StateLayout(params)
+    return lay
+
+
+def _ragged(arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Right-aligned (T, N) arrays as 1-D per-symbol runs (symbol-major), without NaN padding."""
+    close = arrays["close"]
+    t, n = close.shape
+    valid = ~np.isnan(close)
+    first = np.where(valid.any(axis=0), np.argmax(valid, axis=0), t)
+    lengths = (t - first).astype(np.int64)
+    starts = np.arange(n, dtype=np.int64) * t + first
+    flat = {f: np.ascontiguousarray(arrays[f].T).reshape(-1) for f in FIELDS}
+    return flat, starts, lengths
+
+
+def _check_bars(arrays: dict[str, np.ndarray], where: str, gaps_allowed: bool) -> None:
+    missing = [f for f in FIELDS if f not in arrays]
+    if missing:
+        raise IndicatorInputError(f"{where}: missing bar fields {', '.join(missing)}")
+    shape = np.shape(arrays["close"])
+    for f in FIELDS:
+        a = arrays[f]
+        if not isinstance(a, np.ndarray) or a.dtype != np.float64:
+            raise IndicatorInputError(f"{where}: {f} must be a float64 numpy array")
+        if a.shape != shape:
+            raise IndicatorInputError(f"{where}: {f} has shape {a.shape}, close has {shape}")
+        if np.isinf(a).any():
+            raise IndicatorInputError(f"{where}: {f} holds an infinite value")
+    nan = np.isnan(arrays["close"])
+    for f in FIELDS:
+        if not np.array_equal(np.isnan(arrays[f]), nan):
+            raise IndicatorInputError(f"{where}: {f} and close are not NaN in the same places "
+                                      "(a bar is all five fields or none)")
+    if not gaps_allowed and nan.any():
+        t = nan.shape[0]
+        first = np.where((~nan).any(axis=0), np.argmax(~nan, axis=0), t)
+        gaps = nan.sum(axis=0) != first
+        if gaps.any():
+            col = int(np.flatnonzero(gaps)[0])
+            raise IndicatorInputError(f"{where}: column {col} has a NaN after its series started; "
+                                      "interior gaps are not supported (leading NaNs mark a short history)")
+
+
+class IndicatorState:
+    """Indicator state of N symbols at their last bars: ``rows`` is ``(N, width)`` float64."""
+
+    def __init__(self, params: StateParams, rows: np.ndarray):
+        self.params = params
+        self.layout = layout_for(params)
+        rows = np.asarray(rows)
+        if rows.ndim != 2 or rows.shape[1] != self.layout.width or rows.dtype != np.float64:
+            raise IndicatorInputError(
+                f"state rows must be float64 (N, {self.layout.width}); got {rows.dtype} {rows.shape}")
+        self.rows = np.ascontiguousarray(rows)
+
+    @classmethod
+    def empty(cls, n: int, params: StateParams | None = None) -> IndicatorState:
+        params = params or StateParams()
+        return cls(params, layout_for(params).empty_rows(n))
+
+    def __len__(self) -> int:
+        return self.rows.shape[0]
+
+    @property
+    def n_bars(self) -> np.ndarray:
+        return self.rows[:, 0].astype(np.int64)
+
+    def advance(self, open, high, low, close, volume) -> IndicatorState:
+        """Feed bars (``(k, N)`` or ``(N,)``, oldest first) to every symbol, in place.
+
+        NaN in a column means no bar for that symbol at that row.
+        """
+        arrays = {f: np.asarray(a, dtype=np.float64) for f, a in
+                  zip(FIELDS, (open, high, low, close, volume))}
+        arrays = {f: a[None, :] if a.ndim == 1 else a for f, a in arrays.items()}
+        _check_bars(arrays, "state.advance", gaps_allowed=True)
+        if arrays["close"].shape[1] != len(self):
+            raise IndicatorInputError(f"state.advance: bars for {arrays['close'].shape[1]} symbols, "
+                                      f"state holds {len(self)}")
+        if arrays["close"].shape[0] == 1:
+            flat = {f: np.ascontiguousarray(a[0]) for f, a in arrays.items()}
+            has = ~np.isnan(flat["close"])
+            which = np.flatnonzero(has).astype(np.int64)
+            self.advance_runs(which, which, np.ones(which.size, np.int64), flat)
+            return self
+        flat, starts, lengths = _runs_skipping_nan(arrays)
+        self.advance_runs(np.arange(len(self), dtype=np.int64), starts, lengths, flat)
+        return self
+
+    def advance_runs(self, which: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
+                     flat: dict[str, np.ndarray]) -> None:
+        """Low-level: row ``which[g]`` takes bars ``starts[g]:starts[g]+lengths[g]`` of 1-D ``flat``.
+
+        The caller guarantees distinct rows, valid bars and in-range runs.
+        """
+        lay = self.layout
+        which = np.ascontiguousarray(which, dtype=np.int64)
+        if which.size and (which.min() < 0 or which.max() >= len(self)
+                           or np.unique(which).size != which.size):
+            raise IndicatorInputError("state: rows to advance must be distinct and in range")
+        _k.advance(self.rows, which, np.ascontiguousarray(starts, dtype=np.int64),
+                   np.ascontiguousarray(lengths, dtype=np.int64), lay.lay, lay.sma, lay.ema, lay.fp,
+                   *(np.ascontiguousarray(flat[f], dtype=np.float64) for f in FIELDS))
+
+    def values(self) -> dict[str, np.ndarray]:
+        """Indicator values at each symbol's last bar, by key (``layout.keys``)."""
+        o = self.layout.out_offset
+        return {k: self.rows[:, o + j].copy() for j, k in enumerate(self.layout.keys)}
+
+    def tail(self, fld: str, k: int) -> np.ndarray:
+        """The last ``k`` bars of ``fld`` as right-aligned ``(k, N)``, NaN before a symbol's first bar."""
+        ring = self.layout.rings[fld]
+        if k > ring:
+            raise IndicatorInputError(f"state keeps {ring} bars of {fld}; asked for {k} "
+                                      f"(add ('{fld}', {k}) to StateParams.keep)")
+        n = self.rows[:, 0].astype(np.int64)
+        idx = n[None, :] - k + np.arange(k)[:, None]           # bar index of each tail row
+        cols = self.layout.ring_offset[fld] + idx % ring
+        out = self.rows[np.arange(len(self))[None, :], cols]
+        out[idx < 0] = np.nan
+        return out
+
+    def take(self, idx) -> IndicatorState:
+        return IndicatorState(self.params, self.rows[np.asarray(idx)])
+
+
+def _runs_skipping_nan(arrays: dict[str, np.ndarray]):
+    """Each column's non-NaN bars as 1-D runs, symbol-major: (flat arrays, starts, lengths)."""
+    close = arrays["close"]
+    flat = {f: np.ascontiguousarray(arrays[f].T).reshape(-1) for f in FIELDS}
+    keep = ~np.isnan(flat["close"])
+    lengths = (~np.isnan(close)).sum(axis=0).astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    return {f: a[keep] for f, a in flat.items()}, starts, lengths
+
+
+def build_state(fields: dict[str, np.ndarray], params: StateParams | None = None) -> IndicatorState:
+    """State at the last bar of right-aligned ``(T, N)`` bars (a ``BarBlock``'s fields)."""
+    arrays = {f: np.asarray(fields[f], dtype=np.float64) if f in fields else None for f in FIELDS}
+    arrays = {f: a for f, a in arrays.items() if a is not None}
+    arrays = {f: a[:, None] if a.ndim == 1 else a for f, a in arrays.items()}
+    _check_bars(arrays, "build_state", gaps_allowed=False)
+    state = IndicatorState.empty(arrays["close"].shape[1], params)
+    flat, starts, lengths = _ragged(arrays)
+    state.advance_runs(np.arange(len(state), dtype=np.int64), starts, lengths, flat)
+    return state
+
+
+def build_state_runs(flat: dict[str, np.ndarray], starts: np.ndarray, lengths: np.ndarray,
+                     params: StateParams | None = None) -> IndicatorState:
+    """State of symbols whose bars are runs of 1-D arrays (a long frame's columns), run g -> row g."""
+    state = IndicatorState.empty(len(starts), params)
+    state.advance_runs(np.arange(len(starts), dtype=np.int64), starts, lengths, flat)
+    return state
