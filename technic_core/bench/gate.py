@@ -1,0 +1,202 @@
+"""``technic gate``: did HEAD get slower than its base?  Exit 0, 1 (regression) or 2 (failure).
+
+Both commits' ``technic_core`` are extracted (``git archive``) under
+``.asv/gate/trees/`` and measured in one worker process, in turns, by
+``gate_worker``; ``gate_stats`` turns the paired samples into a verdict.
+Why not ``asv continuous``: it times each commit in separate processes at
+different moments, which on a shared two-core machine lets one neighbour's
+burst land on one side only; here every head sample has a base sample taken
+a fraction of a second before or after it, in the same process.  The cost:
+both commits run in the current environment, so a commit that changes
+dependencies is measured with today's packages (``asv run`` builds each
+commit in its own environment when that matters).
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+from .gate_stats import EXIT_FAILED, Row, compare_entry, decide
+
+DEFAULT_FACTOR = 1.2
+DEFAULT_ROUNDS = 20
+TARGET_S = 0.025          # seconds per sample (the loop count is calibrated to this)
+MAX_S_PER_BENCH = 20.0    # a benchmark stops taking rounds after this
+GATE_SYMBOLS = 1000       # (504, GATE_SYMBOLS) indicator inputs; the scanned store's size
+BASELINE_SYMBOLS = 40     # the per-symbol baseline scans this many
+WORKER_TIMEOUT_S = 900
+KEEP_TREES = 8
+
+
+class GateError(RuntimeError):
+    """The gate could not measure (unknown revision, no package in the tree, worker crash)."""
+
+
+def _git(repo: Path, *args: str, binary: bool = False):
+    proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, timeout=120)
+    if proc.returncode != 0:
+        raise GateError(f"git {' '.join(args)}: {proc.stderr.decode(errors='replace').strip()}")
+    return proc.stdout if binary else proc.stdout.decode().strip()
+
+
+def repo_of(path: Path | str | None = None) -> Path:
+    try:
+        return Path(_git(Path(path or os.getcwd()), "rev-parse", "--show-toplevel"))
+    except (GateError, OSError) as exc:
+        raise GateError(f"{path or os.getcwd()} is not inside a git repository ({exc})") from None
+
+
+def resolve(repo: Path, rev: str) -> str:
+    try:
+        return _git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    except GateError:
+        raise GateError(f"unknown revision {rev!r} in {repo}") from None
+
+
+def materialize(repo: Path, sha: str, role: str) -> Path:
+    """``technic_core`` as of ``sha``, extracted once under .asv/gate/trees/ (reused after)."""
+    trees = repo / ".asv" / "gate" / "trees"
+    dest = trees / f"{sha[:12]}-{role}"
+    if (dest / ".complete").is_file():
+        os.utime(dest)
+        return dest
+    trees.mkdir(parents=True, exist_ok=True)
+    data = _git(repo, "archive", "--format=tar", sha, "--", "technic_core", binary=True)
+    tmp = Path(tempfile.mkdtemp(prefix=dest.name + ".", dir=trees))
+    with tarfile.open(fileobj=io.BytesIO(data)) as tf:
+        tf.extractall(tmp, filter="data")
+    if not (tmp / "technic_core" / "__init__.py").is_file():
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise GateError(f"commit {sha[:10]} has no technic_core package")
+    (tmp / ".complete").write_text(sha)
+    shutil.rmtree(dest, ignore_errors=True)
+    os.replace(tmp, dest)
+    _prune(trees)
+    return dest
+
+
+def _prune(trees: Path) -> None:
+    done = sorted((p for p in trees.iterdir() if (p / ".complete").is_file()),
+                  key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in done[KEEP_TREES:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def run_worker(spec: dict, log, timeout: float = WORKER_TIMEOUT_S) -> dict:
+    worker = Path(__file__).with_name("gate_worker.py")
+    with tempfile.TemporaryDirectory(prefix="technic-gate-") as tmp:
+        spec = {**spec, "out": str(Path(tmp) / "out.json")}
+        spec_path = Path(tmp) / "spec.json"
+        spec_path.write_text(json.dumps(spec))
+        # -I: no user site, no cwd on sys.path, PYTHON* ignored: only the two trees give technic_core.
+        cmd = [sys.executable, "-I", str(worker), str(spec_path)]
+        try:
+            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=None, timeout=timeout,
+                                  cwd=tmp)
+        except subprocess.TimeoutExpired:
+            raise GateError(f"the gate's worker ran past {timeout:.0f} s") from None
+        if proc.returncode != 0 or not Path(spec["out"]).is_file():
+            raise GateError(f"the gate's worker failed (exit {proc.returncode}): "
+                            f"{proc.stdout.decode(errors='replace')[-500:]}")
+        return json.loads(Path(spec["out"]).read_text())
+
+
+def rows_from(results: dict, factor: float) -> list[Row]:
+    rows = []
+    for entry in results["benchmarks"]:
+        for label, why in results.get("load_errors", {}).items():
+            entry.setdefault("errors", {})[label] = f"did not load: {why}"
+        rows.append(compare_entry(entry, factor))
+    return rows
+
+
+def _fmt_s(x: float | None) -> str:
+    if x is None:
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if x >= scale:
+            return f"{x / scale:.3g} {unit}"
+    return f"{x * 1e9:.3g} ns"
+
+
+def format_rows(rows: list[Row]) -> str:
+    head = ("benchmark", "base", "head", "head/base", "IQR", "rounds", "verdict")
+    table = [head]
+    for r in rows:
+        ratio = "-" if r.ratio is None else f"{r.ratio:.3f}"
+        iqr = "-" if r.ratio_q1 is None else f"{r.ratio_q1:.2f}-{r.ratio_q3:.2f}"
+        verdict = r.status.upper() if r.status in ("regression", "failed") else r.status
+        if r.note:
+            verdict += f" ({r.note})"
+        table.append((r.name, _fmt_s(r.base_s), _fmt_s(r.head_s), ratio, iqr, str(r.rounds), verdict))
+    widths = [max(len(t[i]) for t in table) for i in range(len(head) - 1)]
+    lines = []
+    for j, t in enumerate(table):
+        cells = [c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(t, widths))]
+        lines.append("  ".join(cells) + "  " + t[-1])
+        if j == 0:
+            lines.append("  ".join("-" * w for w in widths) + "  -------")
+    return "\n".join(lines)
+
+
+def run_gate(base: str = "HEAD~1", head: str = "HEAD", factor: float = DEFAULT_FACTOR,
+             rounds: int = DEFAULT_ROUNDS, select: list[str] | None = None,
+             backend: str | None = None, repo: Path | str | None = None,
+             json_out: Path | str | None = None, log=None) -> tuple[int, str, dict]:
+    """(exit code, printable report, results with rows) for ``head`` against ``base``."""
+    if factor <= 1.0:
+        raise ValueError(f"--factor must be above 1 (the slowdown allowed), got {factor}")
+    if rounds < 3:
+        raise ValueError(f"--rounds must be at least 3, got {rounds}")
+    log = log or (lambda msg: None)
+    t0 = time.perf_counter()
+    root = repo_of(repo)
+    base_sha, head_sha = resolve(root, base), resolve(root, head)
+    trees = [("base", materialize(root, base_sha, "base")), ("head", materialize(root, head_sha, "head"))]
+    from .datasets import arrays_dir, store_path
+    store = store_path(GATE_SYMBOLS)
+    spec = {
+        "trees": [(label, str(path)) for label, path in trees],
+        "arrays": str(arrays_dir(GATE_SYMBOLS)), "store": str(store),
+        "baseline_symbols": _first_symbols(store, BASELINE_SYMBOLS),
+        "backend": backend, "rounds": rounds, "target_s": TARGET_S, "max_s": MAX_S_PER_BENCH,
+        "select": select,
+    }
+    log(f"[gate] base {base} = {base_sha[:10]}, head {head} = {head_sha[:10]}, factor {factor}, "
+        f"{rounds} rounds")
+    results = run_worker(spec, log)
+    rows = rows_from(results, factor)
+    code = decide(rows, results.get("load_errors"))
+    verdict = {0: "no regression", 1: f"REGRESSION past {factor}x",
+               2: "FAILED: a benchmark did not run on head"}[code]
+    text = "\n".join([
+        f"technic gate: head {head} ({head_sha[:10]}) vs base {base} ({base_sha[:10]}), "
+        f"backend {results.get('backend')}, factor {factor}",
+        *(f"{label} did not load: {why}" for label, why in results.get("load_errors", {}).items()),
+        "",
+        format_rows(rows),
+        "",
+        f"head/base: median of {rounds} paired rounds measured in turns in one process; "
+        f"regression = median > {factor} and most rounds agree.",
+        f"verdict: {verdict} (exit {code}) in {time.perf_counter() - t0:.0f} s",
+    ])
+    out = {"base": base_sha, "head": head_sha, "factor": factor, "rounds": rounds, "exit": code,
+           "backend": results.get("backend"), "rows": [r.to_json() for r in rows],
+           "raw": results, "seconds": time.perf_counter() - t0}
+    if json_out:
+        Path(json_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_out).write_text(json.dumps(out, indent=1))
+    return code, text, out
+
+
+def _first_symbols(store: Path, n: int) -> list[str]:
+    from ..universe.store import Store
+    return Store(store).universe()["symbol"].tolist()[:n]
