@@ -163,6 +163,11 @@ def measure(name: str, make, versions: list[Version], ctx: dict, rounds: int, ta
             fns[v.label] = fn
         except NotImplementedError as exc:
             errors[v.label] = f"n/a: {exc}"
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith(PKG + "."):
+                errors[v.label] = _error(exc)
+            else:  # a module this commit does not have yet (a backend not written): not built
+                errors[v.label] = f"n/a: {exc.name} is not in this commit"
         except Exception as exc:
             errors[v.label] = _error(exc)
     out = {"name": name, "errors": errors, "samples": {v.label: [] for v in versions}, "number": 0}
