@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .gate_stats import EXIT_FAILED, Row, compare_entry, decide
+from .gate_stats import Row, compare_entry, decide
 
 DEFAULT_FACTOR = 1.2
 DEFAULT_ROUNDS = 20

@@ -87,15 +87,28 @@ class Version:
 
 # -- the curated benchmarks: each makes a zero-argument callable for one version -------------
 
-def _indicator(name: str):
+def _kernel(name: str):
+    """One indicator straight from the backend module: the kernel, no validation around it."""
     def make(v: Version, ctx: dict):
-        ind = v.module("indicators")
+        mod = v.module("indicators.registry").load_backend(ctx["backend"])
         fields, kwargs = INDICATOR_CALLS[name]
         args = [ctx["arrays"][f] for f in fields]
-        func = getattr(ind, name)
-        backend = ctx["backend"]
-        return lambda: func(*args, backend=backend, **kwargs)
+        func = getattr(mod, name)
+        return lambda: func(*args, **kwargs)
     return make
+
+
+def _full_set(v: Version, ctx: dict):
+    """All thirteen through the public API (validation and backend choice included)."""
+    ind = v.module("indicators")
+    calls = [(getattr(ind, name), [ctx["arrays"][f] for f in fields], kwargs)
+             for name, (fields, kwargs) in INDICATOR_CALLS.items()]
+    backend = ctx["backend"]
+
+    def run():
+        for func, args, kwargs in calls:
+            func(*args, backend=backend, **kwargs)
+    return run
 
 
 def _fused(v: Version, ctx: dict):
@@ -120,8 +133,9 @@ def _scan_baseline(v: Version, ctx: dict):
 
 
 def benchmarks(selected: list[str] | None) -> list[tuple[str, object]]:
-    every = [(f"indicator.{n}", _indicator(n)) for n in INDICATOR_CALLS]
-    every += [("indicators.fused", _fused), ("scan.vectorized", _scan_vectorized),
+    every = [(f"kernel.{n}", _kernel(n)) for n in INDICATOR_CALLS]
+    every += [("indicators.full_set", _full_set), ("indicators.fused", _fused),
+              ("scan.vectorized", _scan_vectorized),
               ("scan.baseline", _scan_baseline)]
     if not selected:
         return every
