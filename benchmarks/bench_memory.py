@@ -32,6 +32,7 @@ class ScanMemory:
     def setup(self, block_size):
         self.phases = step_phases("+vectorized")
         self.store = store_path(FULL)
+        run_scan(self.store, self.phases, symbols=scan_symbols(self.store, 20))  # can it run here?
 
     def peakmem_vectorized_scan(self, block_size):
         from technic_core.scan import scan
