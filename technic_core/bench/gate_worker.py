@@ -151,15 +151,17 @@ def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
-def _sample(v: Version, fn, number: int) -> float:
+def _sample(v: Version, fn, number: int) -> tuple[float, float]:
+    """(wall seconds, process CPU seconds) per call, over ``number`` calls."""
     with v:
         gc.collect()
         gc.disable()
         try:
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             for _ in range(number):
                 fn()
-            return (time.perf_counter() - t0) / number
+            t1, c1 = time.perf_counter(), time.process_time()
+            return (t1 - t0) / number, (c1 - c0) / number
         finally:
             gc.enable()
 
@@ -184,12 +186,13 @@ def measure(name: str, make, versions: list[Version], ctx: dict, rounds: int, ta
                 errors[v.label] = f"n/a: {exc.name} is not in this commit"
         except Exception as exc:
             errors[v.label] = _error(exc)
-    out = {"name": name, "errors": errors, "samples": {v.label: [] for v in versions}, "number": 0}
+    out = {"name": name, "errors": errors, "samples": {v.label: [] for v in versions},
+           "cpu_samples": {v.label: [] for v in versions}, "number": 0}
     live = [v for v in versions if v.label in fns]
     if not live:
         return out
     probe = live[-1]
-    t1 = min(_sample(probe, fns[probe.label], 1) for _ in range(2))
+    t1 = min(_sample(probe, fns[probe.label], 1)[0] for _ in range(2))
     number = max(1, min(10_000, math.ceil(target_s / max(t1, 1e-9))))
     out["number"] = number
     deadline = time.perf_counter() + max_s
@@ -197,7 +200,9 @@ def measure(name: str, make, versions: list[Version], ctx: dict, rounds: int, ta
         order = live if r % 2 == 0 else live[::-1]
         for v in order:
             try:
-                out["samples"][v.label].append(_sample(v, fns[v.label], number))
+                wall, cpu = _sample(v, fns[v.label], number)
+                out["samples"][v.label].append(wall)
+                out["cpu_samples"][v.label].append(cpu)
             except Exception as exc:
                 errors[v.label] = _error(exc)
                 live = [x for x in live if x is not v]
