@@ -56,15 +56,14 @@ def ema(close, timeperiod=30, *, backend=None):
 
 
 def rsi(close, timeperiod=14, *, backend=None):
-    check_period("rsi", timeperiod=timeperiod)
+    check_period("rsi", 2, timeperiod=timeperiod)
     return _run("rsi", backend, {"close": close}, timeperiod=int(timeperiod))
 
 
 def macd(close, fastperiod=12, slowperiod=26, signalperiod=9, *, backend=None):
     """(macd, macdsignal, macdhist)."""
-    check_period("macd", fastperiod=fastperiod, slowperiod=slowperiod, signalperiod=signalperiod)
-    if fastperiod < 2 or slowperiod < 2:
-        raise IndicatorInputError("macd: fastperiod and slowperiod must be at least 2")
+    check_period("macd", 2, fastperiod=fastperiod, slowperiod=slowperiod)
+    check_period("macd", signalperiod=signalperiod)
     # TA-Lib swaps the periods when fast > slow; so do we, so answers agree.
     if slowperiod < fastperiod:
         fastperiod, slowperiod = slowperiod, fastperiod
@@ -74,7 +73,7 @@ def macd(close, fastperiod=12, slowperiod=26, signalperiod=9, *, backend=None):
 
 def bbands(close, timeperiod=20, nbdevup=2.0, nbdevdn=2.0, matype=0, *, backend=None):
     """(upperband, middleband, lowerband), population standard deviation."""
-    check_period("bbands", timeperiod=timeperiod)
+    check_period("bbands", 2, timeperiod=timeperiod)
     if matype != 0:
         raise IndicatorInputError("bbands: only matype=0 (SMA) is supported")
     return _run("bbands", backend, {"close": close}, timeperiod=int(timeperiod),
@@ -100,7 +99,7 @@ def stoch(high, low, close, fastk_period=5, slowk_period=3, slowk_matype=0,
 
 
 def adx(high, low, close, timeperiod=14, *, backend=None):
-    check_period("adx", timeperiod=timeperiod)
+    check_period("adx", 2, timeperiod=timeperiod)
     return _run("adx", backend, {"high": high, "low": low, "close": close},
                 timeperiod=int(timeperiod))
 
@@ -115,19 +114,19 @@ def roc(close, timeperiod=10, *, backend=None):
 
 
 def willr(high, low, close, timeperiod=14, *, backend=None):
-    check_period("willr", timeperiod=timeperiod)
+    check_period("willr", 2, timeperiod=timeperiod)
     return _run("willr", backend, {"high": high, "low": low, "close": close},
                 timeperiod=int(timeperiod))
 
 
 def cci(high, low, close, timeperiod=14, *, backend=None):
-    check_period("cci", timeperiod=timeperiod)
+    check_period("cci", 2, timeperiod=timeperiod)
     return _run("cci", backend, {"high": high, "low": low, "close": close},
                 timeperiod=int(timeperiod))
 
 
 def mfi(high, low, close, volume, timeperiod=14, *, backend=None):
-    check_period("mfi", timeperiod=timeperiod)
+    check_period("mfi", 2, timeperiod=timeperiod)
     return _run("mfi", backend, {"high": high, "low": low, "close": close, "volume": volume},
                 timeperiod=int(timeperiod))
 

@@ -36,10 +36,6 @@ class Backend:
     description: str
 
 
-def _always() -> str | None:
-    return None
-
-
 def _probe_module(mod: str) -> Callable[[], str | None]:
     def probe() -> str | None:
         try:
@@ -90,13 +86,15 @@ def load_backend(name: str):
     return importlib.import_module(_BACKENDS[name].module)
 
 
-register(Backend("baseline", "technic_core.indicators.backends.baseline_backend", _always,
+register(Backend("baseline", "technic_core.indicators.backends.baseline_backend",
+                 _probe_module("technic_core.indicators.backends.baseline_backend"),
                  "per-symbol pandas, as the original scanner computed indicators"))
-register(Backend("numpy", "technic_core.indicators.backends.numpy_backend", _always,
+register(Backend("numpy", "technic_core.indicators.backends.numpy_backend",
+                 _probe_module("technic_core.indicators.backends.numpy_backend"),
                  "whole-universe NumPy on (T, N) arrays"))
 register(Backend("numba", "technic_core.indicators.backends.numba_backend",
-                 _probe_module("numba"),
+                 _probe_module("technic_core.indicators.backends.numba_backend"),
                  "Numba kernels over (T, N) arrays, parallel over symbol blocks"))
 register(Backend("talib", "technic_core.indicators.backends.talib_backend",
-                 _probe_module("talib"),
+                 _probe_module("technic_core.indicators.backends.talib_backend"),
                  "TA-Lib (C) looped over symbols: the outside reference, not in the fallback chain"))

@@ -37,10 +37,11 @@ def as_2d(name: str, arrays: dict[str, object]) -> tuple[dict[str, np.ndarray], 
     return out, ndim == 1
 
 
-def check_period(name: str, **periods: int) -> None:
+def check_period(name: str, minimum: int = 1, **periods: int) -> None:
+    """Periods must be integers >= ``minimum`` (TA-Lib's own lower bounds)."""
     for arg, p in periods.items():
-        if isinstance(p, bool) or int(p) != p or p < 1:
-            raise IndicatorInputError(f"{name}: {arg} must be a positive integer, got {p!r}")
+        if isinstance(p, bool) or not isinstance(p, (int, np.integer, float)) or int(p) != p or p < minimum:
+            raise IndicatorInputError(f"{name}: {arg} must be an integer >= {minimum}, got {p!r}")
 
 
 def first_valid(a: np.ndarray) -> np.ndarray:

@@ -1,0 +1,262 @@
+"""Phase 0's indicators: per-symbol pandas, as the original scanner computed them.
+
+Each column is taken as its own pandas Series (dropping its leading NaNs) and
+computed with rolling windows and ``ewm(adjust=False)``.  It is deliberately
+the slow path, but it is exact: seeds and zero conventions follow TA-Lib's C
+code (``TA_IS_ZERO`` is ``|x| < 1e-8``; EMA seeded with the SMA of its first
+window; Wilder averages seeded with a plain mean; MACD's fast EMA seeded on
+the window that ends where the slow one starts; MFI is 0 while its money flow
+is below 1, and a typical-price change within 1e-14 of the prices counts as
+none, as in TA-Lib 0.6).  Interior NaNs never reach here: the public API rejects them.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+EPS = 1e-8  # TA-Lib's TA_EPSILON
+
+
+def _is_zero(x):
+    return (x > -EPS) & (x < EPS)
+
+
+def _columns(*arrays):
+    """Yield (column index, first valid row, Series per input) for every column with data."""
+    t, n = arrays[0].shape
+    for j in range(n):
+        col = arrays[0][:, j]
+        valid = np.flatnonzero(~np.isnan(col))
+        start = int(valid[0]) if valid.size else t
+        yield j, start, [pd.Series(a[start:, j]) for a in arrays]
+
+
+def _per_column(func, *arrays, n_out=1, **params):
+    t, n = arrays[0].shape
+    outs = [np.full((t, n), np.nan) for _ in range(n_out)]
+    for j, start, series in _columns(*arrays):
+        if len(series[0]) == 0:
+            continue
+        res = func(*series, **params)
+        if n_out == 1:
+            res = (res,)
+        for o, r in zip(outs, res):
+            o[start:, j] = np.asarray(r, dtype=np.float64)
+    return outs[0] if n_out == 1 else tuple(outs)
+
+
+# --- one-series building blocks ------------------------------------------------
+
+def _sma(s: pd.Series, p: int) -> pd.Series:
+    return s.rolling(p, min_periods=p).mean()
+
+
+def _ema_from(s: pd.Series, p: int, seed_at: int, seed: float, alpha: float) -> pd.Series:
+    """EMA that starts at ``seed_at`` with ``seed``, NaN before."""
+    out = pd.Series(np.nan, index=s.index)
+    if seed_at >= len(s):
+        return out
+    tail = s.iloc[seed_at:].copy()
+    tail.iloc[0] = seed
+    out.iloc[seed_at:] = tail.ewm(alpha=alpha, adjust=False).mean().to_numpy()
+    return out
+
+
+def _ema(s: pd.Series, p: int) -> pd.Series:
+    if len(s) < p:
+        return pd.Series(np.nan, index=s.index)
+    return _ema_from(s, p, p - 1, float(s.iloc[:p].mean()), 2.0 / (p + 1))
+
+
+def _wilder(s: pd.Series, p: int, seed_at: int, seed: float) -> pd.Series:
+    """Wilder's average (alpha 1/p) seeded at ``seed_at``."""
+    return _ema_from(s, p, seed_at, seed, 1.0 / p)
+
+
+def _true_range(h: pd.Series, lo: pd.Series, c: pd.Series) -> pd.Series:
+    prev = c.shift(1)
+    tr = pd.concat([h - lo, (h - prev).abs(), (lo - prev).abs()], axis=1).max(axis=1, skipna=False)
+    tr.iloc[:1] = np.nan
+    return tr
+
+
+# --- the indicators, one series each --------------------------------------------
+
+def _rsi1(c: pd.Series, p: int) -> pd.Series:
+    if len(c) <= p:
+        return pd.Series(np.nan, index=c.index)
+    d = c.diff()
+    gain, loss = d.clip(lower=0), (-d).clip(lower=0)
+    g = _wilder(gain, p, p, float(gain.iloc[1:p + 1].sum() / p))
+    lo = _wilder(loss, p, p, float(loss.iloc[1:p + 1].sum() / p))
+    total = g + lo
+    return (100.0 * g / total).where(~_is_zero(total), 0.0).where(total.notna())
+
+
+def _macd1(c: pd.Series, fast: int, slow: int, signal: int):
+    nan = pd.Series(np.nan, index=c.index)
+    start = slow - 1 + signal - 1
+    if len(c) <= start:
+        return nan, nan, nan
+    slow_ema = _ema_from(c, slow, slow - 1, float(c.iloc[:slow].mean()), 2.0 / (slow + 1))
+    # TA-Lib seeds the fast EMA on the fast window ending where the slow EMA begins.
+    fast_ema = _ema_from(c, fast, slow - 1, float(c.iloc[slow - fast:slow].mean()), 2.0 / (fast + 1))
+    line = fast_ema - slow_ema
+    sig = _ema_from(line, signal, start, float(line.iloc[slow - 1:start + 1].mean()), 2.0 / (signal + 1))
+    line = line.where(c.index >= start)
+    return line, sig, line - sig
+
+
+def _bbands1(c: pd.Series, p: int, up: float, dn: float):
+    mid = _sma(c, p)
+    var = (c * c).rolling(p, min_periods=p).mean() - mid * mid
+    std = np.sqrt(var.where(var >= EPS, 0.0)).where(mid.notna())
+    return mid + up * std, mid, mid - dn * std
+
+
+def _atr1(h, lo, c, p: int):
+    tr = _true_range(h, lo, c)
+    if p == 1:
+        return tr
+    if len(c) <= p:
+        return pd.Series(np.nan, index=c.index)
+    return _wilder(tr, p, p, float(tr.iloc[1:p + 1].mean()))
+
+
+def _stoch1(h, lo, c, fastk: int, slowk: int, slowd: int):
+    hh = h.rolling(fastk, min_periods=fastk).max()
+    ll = lo.rolling(fastk, min_periods=fastk).min()
+    diff = (hh - ll) / 100.0
+    k = ((c - ll) / diff).where(diff != 0, 0.0).where(diff.notna())
+    sk = _sma(k, slowk)
+    sd = _sma(sk, slowd)
+    start = fastk - 1 + slowk - 1 + slowd - 1
+    return sk.where(c.index >= start), sd
+
+
+def _dm(h, lo):
+    up = h.diff()
+    down = -lo.diff()
+    minus = down.where((down > 0) & (up < down), 0.0)
+    plus = up.where(~((down > 0) & (up < down)) & (up > 0) & (up > down), 0.0)
+    return plus, minus
+
+
+def _adx1(h, lo, c, p: int):
+    nan = pd.Series(np.nan, index=c.index)
+    if len(c) < 2 * p:
+        return nan
+    plus, minus, tr = *_dm(h, lo), _true_range(h, lo, c)
+    # Wilder sums seeded with the first p-1 values, kept as averages (sum / p) for ewm.
+    seeds = {k: float(v.iloc[1:p].sum()) / p for k, v in (("p", plus), ("m", minus), ("t", tr))}
+    sp = _wilder(plus, p, p - 1, seeds["p"]) * p
+    sm = _wilder(minus, p, p - 1, seeds["m"]) * p
+    st = _wilder(tr, p, p - 1, seeds["t"]) * p
+    ok_tr = ~_is_zero(st)
+    pdi, mdi = 100.0 * sp / st, 100.0 * sm / st
+    di_sum = pdi + mdi
+    dx = (100.0 * (mdi - pdi).abs() / di_sum).where(ok_tr & ~_is_zero(di_sum))
+    first = 2 * p - 1
+    seed = float(dx.iloc[p:first + 1].fillna(0.0).sum()) / p
+    # a DX TA-Lib cannot compute leaves ADX where it was: ewm with ignore_na carries it
+    tail = dx.iloc[first:].copy()
+    tail.iloc[0] = seed
+    out = nan.copy()
+    out.iloc[first:] = tail.ewm(alpha=1.0 / p, adjust=False, ignore_na=True).mean().to_numpy()
+    return out
+
+
+def _obv1(c, v):
+    step = np.sign(c.diff()).fillna(0.0) * v
+    step.iloc[0] = v.iloc[0]
+    return step.cumsum()
+
+
+def _roc1(c, p: int):
+    prev = c.shift(p)
+    return (((c / prev) - 1.0) * 100.0).where(prev != 0, 0.0).where(prev.notna())
+
+
+def _willr1(h, lo, c, p: int):
+    hh = h.rolling(p, min_periods=p).max()
+    ll = lo.rolling(p, min_periods=p).min()
+    diff = (hh - ll) / -100.0
+    return ((hh - c) / diff).where(diff != 0, 0.0).where(diff.notna())
+
+
+def _cci1(h, lo, c, p: int):
+    tp = (h + lo + c) / 3.0
+    mean = tp.rolling(p, min_periods=p).mean()
+    dev = tp.rolling(p, min_periods=p).apply(lambda w: np.abs(w - w.mean()).sum(), raw=True)
+    x = tp - mean
+    ok = (x != 0) & (dev != 0)
+    return (x / (0.015 * (dev / p))).where(ok, 0.0).where(mean.notna())
+
+
+def _mfi1(h, lo, c, v, p: int):
+    tp = (h + lo + c) / 3.0
+    flow = tp * v
+    d = tp.diff()
+    # TA-Lib >= 0.6 treats a change within 1e-14 of the two typical prices as no change
+    flat = d.abs() <= 1e-14 * (tp.abs() + tp.shift(1).abs())
+    d = d.where(~flat, 0.0)
+    pos = flow.where(d > 0, 0.0).rolling(p, min_periods=p).sum()
+    neg = flow.where(d < 0, 0.0).rolling(p, min_periods=p).sum()
+    pos.iloc[:p] = np.nan  # the first bar has no previous typical price
+    total = pos + neg
+    return (100.0 * pos / total).where(total >= 1.0, 0.0).where(pos.notna())
+
+
+# --- the backend interface ------------------------------------------------------
+
+def sma(close, timeperiod):
+    return _per_column(_sma, close, p=timeperiod)
+
+
+def ema(close, timeperiod):
+    return _per_column(_ema, close, p=timeperiod)
+
+
+def rsi(close, timeperiod):
+    return _per_column(_rsi1, close, p=timeperiod)
+
+
+def macd(close, fastperiod, slowperiod, signalperiod):
+    return _per_column(_macd1, close, n_out=3, fast=fastperiod, slow=slowperiod, signal=signalperiod)
+
+
+def bbands(close, timeperiod, nbdevup, nbdevdn):
+    return _per_column(_bbands1, close, n_out=3, p=timeperiod, up=nbdevup, dn=nbdevdn)
+
+
+def atr(high, low, close, timeperiod):
+    return _per_column(_atr1, high, low, close, p=timeperiod)
+
+
+def stoch(high, low, close, fastk_period, slowk_period, slowd_period):
+    return _per_column(_stoch1, high, low, close, n_out=2, fastk=fastk_period,
+                       slowk=slowk_period, slowd=slowd_period)
+
+
+def adx(high, low, close, timeperiod):
+    return _per_column(_adx1, high, low, close, p=timeperiod)
+
+
+def obv(close, volume):
+    return _per_column(_obv1, close, volume)
+
+
+def roc(close, timeperiod):
+    return _per_column(_roc1, close, p=timeperiod)
+
+
+def willr(high, low, close, timeperiod):
+    return _per_column(_willr1, high, low, close, p=timeperiod)
+
+
+def cci(high, low, close, timeperiod):
+    return _per_column(_cci1, high, low, close, p=timeperiod)
+
+
+def mfi(high, low, close, volume, timeperiod):
+    return _per_column(_mfi1, high, low, close, volume, p=timeperiod)
