@@ -69,7 +69,7 @@ def _cmd_gate(args) -> int:
     try:
         code, text, _ = gate.run_gate(
             base=args.base, head=args.head, factor=args.factor, rounds=args.rounds,
-            select=args.bench, backend=args.backend, json_out=args.json,
+            select=args.bench, backend=args.backend, json_out=args.json, clock=args.clock,
             log=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
     except gate.GateError as exc:
         print(f"technic gate: error: {exc}", file=sys.stderr)
@@ -125,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     ga.add_argument("--bench", action="append",
                     help="only benchmarks named so or under this prefix (repeatable), e.g. indicator.rsi")
     ga.add_argument("--backend", help="indicator backend to measure (default: head's fastest CPU one)")
+    ga.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                    help="compare process CPU time (default: robust on a shared machine) or wall time")
     ga.add_argument("--json", help="write the rows and raw samples here")
     ga.add_argument("--quiet", action="store_true", help="no progress on stderr")
     ga.set_defaults(func=_cmd_gate)

@@ -68,20 +68,27 @@ def compare_samples(name: str, base: list[float], head: list[float], factor: flo
     return row
 
 
+CLOCKS = {"cpu": "cpu_samples", "wall": "samples"}
+
+
 def compare_entry(entry: dict, factor: float, base: str = "base", head: str = "head",
-                  min_agree: float = 0.6) -> Row:
-    """Row for one benchmark as the worker reported it (samples and errors per side)."""
+                  min_agree: float = 0.6, clock: str = "cpu") -> Row:
+    """Row for one benchmark as the worker reported it (samples and errors per side).
+
+    ``clock``: 'cpu' compares process CPU seconds (what the code costs, whoever else
+    shares the machine), 'wall' elapsed seconds.
+    """
     name, errors = entry["name"], entry.get("errors", {})
     be, he = errors.get(base), errors.get(head)
     if he is not None:
         if he.startswith("n/a"):
             return Row(name, "n/a", note=f"head {he}")
         return Row(name, "failed", note=f"head: {he}")
+    samples = entry.get(CLOCKS[clock], {})
     if be is not None:
-        return Row(name, "new", head_s=_median(entry["samples"].get(head)),
+        return Row(name, "new", head_s=_median(samples.get(head)),
                    note=f"base {'n/a' if be.startswith('n/a') else 'failed'}: {be}")
-    return compare_samples(name, entry["samples"].get(base, []), entry["samples"].get(head, []),
-                           factor, min_agree)
+    return compare_samples(name, samples.get(base, []), samples.get(head, []), factor, min_agree)
 
 
 def _median(xs):

@@ -20,6 +20,7 @@ def noisy(mean: float, n: int = 20, cv: float = 0.03) -> list[float]:
 
 def entry(name, base, head, errors=None):
     return {"name": name, "samples": {"base": base, "head": head},
+            "cpu_samples": {"base": base, "head": head},
             "errors": {"base": None, "head": None, **(errors or {})}}
 
 
