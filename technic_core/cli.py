@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     ga.add_argument("--bench", action="append",
                     help="only benchmarks named so or under this prefix (repeatable), e.g. indicator.rsi")
     ga.add_argument("--backend", help="indicator backend to measure (default: head's fastest CPU one)")
-    ga.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+    ga.add_argument("--clock", choices=("cpu", "wall", "cpu-min", "wall-min"), default="cpu",
                     help="compare process CPU time (default: robust on a shared machine) or wall time")
     ga.add_argument("--json", help="write the rows and raw samples here")
     ga.add_argument("--quiet", action="store_true", help="no progress on stderr")

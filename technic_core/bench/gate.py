@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .gate_stats import Row, compare_entry, decide
+from .gate_stats import CLOCKS, Row, compare_entry, decide
 
 DEFAULT_FACTOR = 1.2
 DEFAULT_ROUNDS = 20
@@ -162,8 +162,8 @@ def run_gate(base: str = "HEAD~1", head: str = "HEAD", factor: float = DEFAULT_F
     """(exit code, printable report, results with rows) for ``head`` against ``base``."""
     if factor <= 1.0:
         raise ValueError(f"--factor must be above 1 (the slowdown allowed), got {factor}")
-    if clock not in ("cpu", "wall"):
-        raise ValueError(f"--clock must be cpu or wall, got {clock!r}")
+    if clock not in CLOCKS:
+        raise ValueError(f"--clock must be one of {', '.join(CLOCKS)}, got {clock!r}")
     if rounds < 3:
         raise ValueError(f"--rounds must be at least 3, got {rounds}")
     log = log or (lambda msg: None)
@@ -180,9 +180,11 @@ def run_gate(base: str = "HEAD~1", head: str = "HEAD", factor: float = DEFAULT_F
         "backend": backend, "rounds": rounds, "target_s": TARGET_S, "max_s": MAX_S_PER_BENCH,
         "select": select,
     }
+    t_setup = time.perf_counter()
     log(f"[gate] base {base} = {base_sha[:10]}, head {head} = {head_sha[:10]}, factor {factor}, "
         f"{rounds} rounds")
     results = run_worker(spec, log)
+    results["worker_seconds"] = time.perf_counter() - t_setup
     rows = rows_from(results, factor, clock)
     code = decide(rows, results.get("load_errors"))
     verdict = {0: "no regression", 1: f"REGRESSION past {factor}x",

@@ -68,7 +68,8 @@ def compare_samples(name: str, base: list[float], head: list[float], factor: flo
     return row
 
 
-CLOCKS = {"cpu": "cpu_samples", "wall": "samples"}
+CLOCKS = {"cpu": "cpu_samples", "wall": "samples", "cpu-min": "cpu_min_samples",
+          "wall-min": "wall_min_samples"}
 
 
 def compare_entry(entry: dict, factor: float, base: str = "base", head: str = "head",

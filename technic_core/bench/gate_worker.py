@@ -151,19 +151,26 @@ def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
-def _sample(v: Version, fn, number: int) -> tuple[float, float]:
-    """(wall seconds, process CPU seconds) per call, over ``number`` calls."""
+def _sample(v: Version, fn, number: int) -> dict[str, float]:
+    """Per-call seconds over ``number`` calls: mean and fastest, wall and process CPU."""
+    walls, cpus = [], []
     with v:
         gc.collect()
         gc.disable()
         try:
-            c0, t0 = time.process_time(), time.perf_counter()
             for _ in range(number):
+                c0, t0 = time.process_time(), time.perf_counter()
                 fn()
-            t1, c1 = time.perf_counter(), time.process_time()
-            return (t1 - t0) / number, (c1 - c0) / number
+                t1, c1 = time.perf_counter(), time.process_time()
+                walls.append(t1 - t0)
+                cpus.append(c1 - c0)
         finally:
             gc.enable()
+    return {"samples": sum(walls) / number, "cpu_samples": sum(cpus) / number,
+            "wall_min_samples": min(walls), "cpu_min_samples": min(cpus)}
+
+
+SERIES = ("samples", "cpu_samples", "wall_min_samples", "cpu_min_samples")
 
 
 def measure(name: str, make, versions: list[Version], ctx: dict, rounds: int, target_s: float,
@@ -186,31 +193,32 @@ def measure(name: str, make, versions: list[Version], ctx: dict, rounds: int, ta
                 errors[v.label] = f"n/a: {exc.name} is not in this commit"
         except Exception as exc:
             errors[v.label] = _error(exc)
-    out = {"name": name, "errors": errors, "samples": {v.label: [] for v in versions},
-           "cpu_samples": {v.label: [] for v in versions}, "number": 0}
+    out = {"name": name, "errors": errors, "number": 0,
+           **{k: {v.label: [] for v in versions} for k in SERIES}}
     live = [v for v in versions if v.label in fns]
     if not live:
         return out
     probe = live[-1]
-    t1 = min(_sample(probe, fns[probe.label], 1)[0] for _ in range(2))
+    t1 = min(_sample(probe, fns[probe.label], 1)["samples"] for _ in range(2))
     number = max(1, min(10_000, math.ceil(target_s / max(t1, 1e-9))))
     out["number"] = number
-    deadline = time.perf_counter() + max_s
+    t_start = time.perf_counter()
+    deadline = t_start + max_s
     for r in range(rounds):
         order = live if r % 2 == 0 else live[::-1]
         for v in order:
             try:
-                wall, cpu = _sample(v, fns[v.label], number)
-                out["samples"][v.label].append(wall)
-                out["cpu_samples"][v.label].append(cpu)
+                for k, x in _sample(v, fns[v.label], number).items():
+                    out[k][v.label].append(x)
             except Exception as exc:
                 errors[v.label] = _error(exc)
                 live = [x for x in live if x is not v]
                 break
         if time.perf_counter() > deadline or len(live) < len(versions):
             break
+    out["seconds"] = time.perf_counter() - t_start
     log(f"[gate] {name:<22} {len(out['samples'][versions[-1].label])} rounds x {number} "
-        f"(~{t1 * 1e3:.2f} ms a call)")
+        f"(~{t1 * 1e3:.2f} ms a call) in {out['seconds']:.1f} s")
     return out
 
 
