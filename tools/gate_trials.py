@@ -22,11 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from technic_core.bench.gate_stats import compare_entry, decide  # noqa: E402
 
 
-def replay(out: Path, factor: float, min_agree: float) -> collections.Counter:
+def replay(out: Path, factor: float, min_agree: float, clock: str) -> collections.Counter:
     verdicts: collections.Counter = collections.Counter()
     for f in sorted(out.glob("run-*.json")):
         res = json.loads(f.read_text())["raw"]
-        rows = [compare_entry(e, factor, min_agree=min_agree) for e in res["benchmarks"]]
+        rows = [compare_entry(e, factor, min_agree=min_agree, clock=clock) for e in res["benchmarks"]]
         code = decide(rows, res.get("load_errors"))
         verdicts[code] += 1
         worst = max((r for r in rows if r.ratio), key=lambda r: r.ratio)
@@ -43,12 +43,13 @@ def main() -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--factor", type=float, default=None)
     ap.add_argument("--min-agree", type=float, default=0.6)
+    ap.add_argument("--clock", default="cpu")
     ap.add_argument("--replay", action="store_true", help="re-decide saved runs, measure nothing")
     ap.add_argument("gate_args", nargs="*", help="more arguments for technic gate (after --)")
     a = ap.parse_args()
     out = Path(a.out)
     if a.replay:
-        print(dict(replay(out, a.factor or 1.2, a.min_agree)))
+        print(dict(replay(out, a.factor or 1.2, a.min_agree, a.clock)))
         return 0
     out.mkdir(parents=True, exist_ok=True)
     codes = collections.Counter()

@@ -28,8 +28,8 @@ from .gate_stats import CLOCKS, Row, compare_entry, decide
 
 DEFAULT_FACTOR = 1.2
 DEFAULT_ROUNDS = 20
-TARGET_S = 0.025          # seconds per sample (the loop count is calibrated to this)
-MAX_S_PER_BENCH = 20.0    # a benchmark stops taking rounds after this
+TARGET_S = 0.020          # seconds per sample (the loop count is calibrated to this)
+MAX_S_PER_BENCH = 12.0    # a benchmark stops taking rounds after this
 GATE_SYMBOLS = 1000       # (504, GATE_SYMBOLS) indicator inputs
 SCAN_SYMBOLS = 500        # the store the scan benchmarks read
 BASELINE_SYMBOLS = 20     # the per-symbol baseline scans this many
