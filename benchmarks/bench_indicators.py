@@ -118,7 +118,7 @@ class SpeedupOverTALib:
 
     def track_speedup(self, backend):
         talib_s, ours_s = float("inf"), float("inf")
-        for _ in range(5):  # alternate, keep the best of each
+        for _ in range(3):  # alternate, keep the best of each
             talib_s = min(talib_s, _best_of(lambda: full_set(self.ind, self.data, "talib"), 1, 10))
             ours_s = min(ours_s, _best_of(lambda: full_set(self.ind, self.data, backend), 1, 10))
         return float(np.float64(talib_s) / ours_s)

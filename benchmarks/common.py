@@ -40,10 +40,10 @@ SEED = 7
 SIZES = (500, 2000, 5277)
 FULL = 5277
 # The universe the phase, latency and correctness suites scan.  The baseline
-# (pandas, one symbol at a time) takes ~10 ms a symbol, so its steps use a
+# (pandas, one symbol at a time) takes ~15-40 ms a symbol here, so its steps use a
 # smaller slice and are extrapolated per symbol (SPEC's projection is linear).
 PHASE_UNIVERSE = 2000
-BASELINE_SYMBOLS = 300
+BASELINE_SYMBOLS = 150
 BUDGET_S = 90.0
 
 # Every backend the project has planned, whether or not this commit has it:
