@@ -78,6 +78,13 @@ def _cmd_gate(args) -> int:
     return code
 
 
+def _cmd_serve(args) -> int:
+    from .sources.http_server import run_server
+    run_server(args.universe, host=args.host, port=args.port, latency_ms=args.latency_ms,
+               jitter_ms=args.jitter_ms, error_rate=args.error_rate, seed=args.seed)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="technic", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -130,6 +137,18 @@ def build_parser() -> argparse.ArgumentParser:
     ga.add_argument("--json", help="write the rows and raw samples here")
     ga.add_argument("--quiet", action="store_true", help="no progress on stderr")
     ga.set_defaults(func=_cmd_gate)
+
+    from .sources.http_server import DEFAULT_LATENCY_MS
+    sv = sub.add_parser("serve", help="serve a store over an aggregates-style HTTP API on loopback")
+    sv.add_argument("--universe", help="store directory (default: $TECHNIC_DATA or ./data/universe)")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8765)
+    sv.add_argument("--latency-ms", type=float, default=DEFAULT_LATENCY_MS,
+                    help=f"server-side delay per request (default {DEFAULT_LATENCY_MS:g}: a remote vendor)")
+    sv.add_argument("--jitter-ms", type=float, default=0.0)
+    sv.add_argument("--error-rate", type=float, default=0.0, help="share of requests answered 429/503")
+    sv.add_argument("--seed", type=int, default=0)
+    sv.set_defaults(func=_cmd_serve)
     return p
 
 

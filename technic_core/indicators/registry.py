@@ -15,6 +15,8 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .backends.cupy_probe import cuda_device_reason
+
 INDICATORS = (
     "sma", "ema", "rsi", "macd", "bbands", "atr", "stoch",
     "adx", "obv", "roc", "willr", "cci", "mfi",
@@ -95,6 +97,8 @@ register(Backend("numpy", "technic_core.indicators.backends.numpy_backend",
 register(Backend("numba", "technic_core.indicators.backends.numba_backend",
                  _probe_module("technic_core.indicators.backends.numba_backend"),
                  "Numba kernels over (T, N) arrays, parallel over symbol blocks"))
+register(Backend("cupy", "technic_core.indicators.backends.cupy_backend", cuda_device_reason,
+                 "CUDA kernels (Numba) on CuPy device arrays, one thread per symbol"))
 register(Backend("talib", "technic_core.indicators.backends.talib_backend",
                  _probe_module("technic_core.indicators.backends.talib_backend"),
                  "TA-Lib (C) looped over symbols: the outside reference, not in the fallback chain"))

@@ -46,29 +46,25 @@ def check_period(name: str, minimum: int = 1, **periods: int) -> None:
 
 def first_valid(a: np.ndarray) -> np.ndarray:
     """Row of each column's first non-NaN value (T where the column is all NaN)."""
-    valid = ~np.isnan(a)
-    t = a.shape[0]
-    idx = np.argmax(valid, axis=0)
-    idx[~valid.any(axis=0)] = t
-    return idx
+    return layout_scan(a)[0]
+
+
+def layout_scan(a: np.ndarray):
+    """(starts, first bad column or -1, its row, 1 for inf / 2 for an interior NaN), one pass."""
+    from .kernels.layout import scan_layout  # compiled once, cached on disk
+    return scan_layout(a)
 
 
 def check_layout(name: str, arrays: dict[str, np.ndarray]) -> np.ndarray:
     """Raise on interior NaNs, infinities or mismatched starts; return each column's start."""
     starts = None
     for arg, a in arrays.items():
-        if np.isinf(a).any():
-            col = int(np.argwhere(np.isinf(a))[0, 1])
-            raise IndicatorInputError(f"{name}: {arg} column {col} holds an infinite value")
-        s = first_valid(a)
-        nan = np.isnan(a)
-        # count of NaNs must equal the leading run for every column
-        gaps = nan.sum(axis=0) != s
-        if gaps.any():
-            col = int(np.flatnonzero(gaps)[0])
-            rows = np.flatnonzero(nan[s[col]:, col]) + s[col]
+        s, col, row, kind = layout_scan(a)
+        if kind == 1:
+            raise IndicatorInputError(f"{name}: {arg} column {col} holds an infinite value at row {row}")
+        if kind == 2:
             raise IndicatorInputError(
-                f"{name}: {arg} column {col} has a NaN at row {int(rows[0])} after its "
+                f"{name}: {arg} column {col} has a NaN at row {row} after its "
                 f"series started at row {int(s[col])}; interior gaps are not supported "
                 "(leading NaNs mark a short history)"
             )

@@ -162,6 +162,8 @@ def scan(source: str | Path | Source | None = None, *, phases: str | Iterable[st
             to_fetch = [s for s in to_fetch if s not in fate]
         info["history_fetches_saved"] = len(all_symbols) - len(to_fetch)
 
+    if "gpu" in chosen and backend is None:
+        backend = "cupy"  # the fallback chain reports it if no device can run it
     if "vectorized" in chosen:
         out = run_blocks(src, to_fetch, backend, strict, block_size,
                          _progress(progress and block_size is not None, "blocks", "block"))

@@ -49,13 +49,13 @@ def _edit(kind, victim):
 @pytest.mark.parametrize("kind", sorted(EDITS))
 def test_bad_rows_are_reported_and_others_untouched(tmp_path, kind):
     clean = make_store(tmp_path / "clean", 40, 280, seed=21)
-    ref = scan(clean, phases="prefetch,prescreen,vectorized", backend="talib")
+    ref = scan(clean, phases="prefetch,prescreen,vectorized", backend="numpy")
     victim = next(s for s in _first_good(Store(clean).universe())
                   if s in set(ref.table["symbol"]))
     bad = make_store(tmp_path / "bad", 40, 280, seed=21, edit=_edit(kind, victim))
     results = {}
     for phases in PHASE_SETS:
-        res = scan(bad, phases=phases, backend="talib")
+        res = scan(bad, phases=phases, backend="numpy")
         errs = dict(zip(res.errors["symbol"], res.errors["reason"]))
         assert victim in errs, (phases, errs)
         assert EDITS[kind][1] in errs[victim], (phases, errs[victim])
@@ -94,7 +94,7 @@ def test_bad_files_are_reported_in_every_phase(tmp_path, how, needle):
         pq.write_table(t.slice(t.num_rows - 1, 1), path)
     else:
         pq.write_table(t.slice(0, 0), path)
-    outs = [scan(root, phases=p, backend="talib") for p in PHASE_SETS]
+    outs = [scan(root, phases=p, backend="numpy") for p in PHASE_SETS]
     for res in outs:
         errs = dict(zip(res.errors["symbol"], res.errors["reason"]))
         assert needle in errs.get(sym, ""), errs
@@ -111,7 +111,7 @@ def test_symbol_in_universe_without_bars(tmp_path):
         return pd.concat([uni, extra], ignore_index=True), long
     root = make_store(tmp_path, 20, 260, seed=2, edit=edit)
     for p in PHASE_SETS:
-        res = scan(root, phases=p, backend="talib")
+        res = scan(root, phases=p, backend="numpy")
         errs = dict(zip(res.errors["symbol"], res.errors["reason"]))
         assert "GHOST" in errs and ("no bars" in errs["GHOST"]), (p, errs)
 

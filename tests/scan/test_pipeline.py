@@ -48,7 +48,7 @@ def test_every_backend_gives_the_baseline_answer(store, baseline, backend):
 
 
 def test_prescreen_saves_fetches(store):
-    res = scan(store, phases="prefetch,prescreen", backend="talib")
+    res = scan(store, phases="prefetch,prescreen", backend="numpy")
     assert res.info["history_fetches_saved"] >= res.rejections["symbol_format"] + res.rejections["leveraged"]
 
 

@@ -3,22 +3,26 @@
 Each column is taken as its own pandas Series (dropping its leading NaNs) and
 computed with rolling windows and ``ewm(adjust=False)``.  It is deliberately
 the slow path, but it is exact: seeds and zero conventions follow TA-Lib's C
-code (``TA_IS_ZERO`` is ``|x| < 1e-8``; EMA seeded with the SMA of its first
+code (TA-Lib 0.8: ``TA_IS_ZERO`` is ``|x| < 1e-14``, flat windows are
+detected relative to the prices (``|d| <= 1e-14 * scale``); EMA seeded with the SMA of its first
 window; Wilder averages seeded with a plain mean; MACD's fast EMA seeded on
 the window that ends where the slow one starts; MFI is 0 while its money flow
-is below 1, and a typical-price change within 1e-14 of the prices counts as
-none, as in TA-Lib 0.6).  Interior NaNs never reach here: the public API rejects them.
+is below 1).  Interior NaNs never reach here: the public API rejects them.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-EPS = 1e-8  # TA-Lib's TA_EPSILON
+EPS = 1e-14  # TA-Lib 0.8's TA_EPSILON
 
 
 def _is_zero(x):
     return (x > -EPS) & (x < EPS)
+
+
+def _is_zero_scaled(x, scale):
+    return x.abs() <= EPS * scale
 
 
 def _columns(*arrays):
@@ -109,8 +113,9 @@ def _macd1(c: pd.Series, fast: int, slow: int, signal: int):
 
 def _bbands1(c: pd.Series, p: int, up: float, dn: float):
     mid = _sma(c, p)
-    var = (c * c).rolling(p, min_periods=p).mean() - mid * mid
-    std = np.sqrt(var.where(var >= EPS, 0.0)).where(mid.notna())
+    # deviation from the window's own mean, two passes, as TA-Lib 0.8 computes it
+    # (pandas' online rolling std drifts after a flat run at large prices)
+    std = c.rolling(p, min_periods=p).apply(lambda w: np.sqrt(np.mean((w - w.mean()) ** 2)), raw=True)
     return mid + up * std, mid, mid - dn * std
 
 
@@ -127,7 +132,8 @@ def _stoch1(h, lo, c, fastk: int, slowk: int, slowd: int):
     hh = h.rolling(fastk, min_periods=fastk).max()
     ll = lo.rolling(fastk, min_periods=fastk).min()
     diff = (hh - ll) / 100.0
-    k = ((c - ll) / diff).where(diff != 0, 0.0).where(diff.notna())
+    flat = _is_zero_scaled(hh - ll, hh.abs() + ll.abs())
+    k = ((c - ll) / diff).where(~flat, 0.0).where(diff.notna())
     sk = _sma(k, slowk)
     sd = _sma(sk, slowd)
     start = fastk - 1 + slowk - 1 + slowd - 1
@@ -181,24 +187,25 @@ def _willr1(h, lo, c, p: int):
     hh = h.rolling(p, min_periods=p).max()
     ll = lo.rolling(p, min_periods=p).min()
     diff = (hh - ll) / -100.0
-    return ((hh - c) / diff).where(diff != 0, 0.0).where(diff.notna())
+    flat = _is_zero_scaled(hh - ll, hh.abs() + ll.abs())
+    return ((hh - c) / diff).where(~flat, 0.0).where(diff.notna())
 
 
 def _cci1(h, lo, c, p: int):
     tp = (h + lo + c) / 3.0
     mean = tp.rolling(p, min_periods=p).mean()
-    dev = tp.rolling(p, min_periods=p).apply(lambda w: np.abs(w - w.mean()).sum(), raw=True)
+    dev = tp.rolling(p, min_periods=p).apply(lambda w: np.abs(w - w.mean()).mean(), raw=True)
     x = tp - mean
-    ok = (x != 0) & (dev != 0)
-    return (x / (0.015 * (dev / p))).where(ok, 0.0).where(mean.notna())
+    ok = ~_is_zero_scaled(x, mean.abs()) & ~_is_zero_scaled(dev, mean.abs())
+    return (x / (0.015 * dev)).where(ok, 0.0).where(mean.notna())
 
 
 def _mfi1(h, lo, c, v, p: int):
     tp = (h + lo + c) / 3.0
     flow = tp * v
     d = tp.diff()
-    # TA-Lib >= 0.6 treats a change within 1e-14 of the two typical prices as no change
-    flat = d.abs() <= 1e-14 * (tp.abs() + tp.shift(1).abs())
+    # TA-Lib 0.8 treats a change within 1e-14 of the two typical prices as no change
+    flat = _is_zero_scaled(d, tp.abs() + tp.shift(1).abs())
     d = d.where(~flat, 0.0)
     pos = flow.where(d > 0, 0.0).rolling(p, min_periods=p).sum()
     neg = flow.where(d < 0, 0.0).rolling(p, min_periods=p).sum()

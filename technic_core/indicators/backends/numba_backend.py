@@ -99,3 +99,10 @@ def mfi(high, low, close, volume, timeperiod):
     out = _nan(close)
     k.mfi_2d(high, low, close, volume, k.first_valid(close), timeperiod, out)
     return out
+
+
+def fused_indicators(open, high, low, close, volume):
+    """The scan's indicators (SPEC's parameters) at each column's last row, in one pass."""
+    out = np.full((len(k.FUSED_KEYS), close.shape[1]), np.nan)
+    k.fused_last_2d(open, high, low, close, volume, k.first_valid(close), out)
+    return dict(zip(k.FUSED_KEYS, out))

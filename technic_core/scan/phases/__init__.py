@@ -29,7 +29,7 @@ PHASES: dict[str, Phase] = {p.name: p for p in (
     Phase("cache", "3B Redis cache", 2.0,
           "bars and indicator state cached in Redis; a rescan after one new bar computes that bar", False),
     Phase("ray", "3C Ray", 3.0, "symbol blocks spread over a Ray cluster", False),
-    Phase("gpu", "3D GPU", 3.0, "indicators on the GPU (CuPy and Numba CUDA kernels)", False),
+    Phase("gpu", "3D GPU", 3.0, "indicators on the GPU (CuPy and Numba CUDA kernels)", True),
 )}
 LADDER = tuple(PHASES)
 
@@ -59,4 +59,10 @@ def parse_phases(spec: str | Iterable[str] | None) -> tuple[str, ...]:
     unbuilt = [s for s in LADDER if s in chosen and not PHASES[s].built]
     if unbuilt:
         raise PhaseUnavailable(f"phase(s) {', '.join(unbuilt)} not built yet")
+    needs_block = [s for s in ("cache", "ray", "gpu") if s in chosen]
+    if needs_block and "vectorized" not in chosen:
+        raise ValueError(
+            f"phase {needs_block[0]} runs on the vectorised engine: add it, e.g. "
+            f"--phases prefetch,prescreen,vectorized,{needs_block[0]}"
+        )
     return tuple(p for p in LADDER if p in chosen)

@@ -1,0 +1,235 @@
+"""The API as a Source: pooled, bounded, timed out, retried, and never a crash.
+
+One aiohttp session lives on a private event loop thread for the life of the
+source, so every call reuses its connections.  At most ``concurrency``
+requests are in flight; each has a timeout; 429 and 5xx answers and dropped
+connections are retried with exponential backoff and jitter, a bounded
+number of times.  After that a symbol's failure becomes that symbol's error
+(the scan goes on); a malformed answer is an error naming the symbol.  A
+server that cannot be reached at all is one ``SourceUnavailable``.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+
+import aiohttp
+import numpy as np
+import pandas as pd
+
+from ..universe.schema import BAR_FIELDS, UNIVERSE_COLUMNS, StoreError
+from ..universe.validate import SymbolDataError
+from .base import Source
+
+RETRY_STATUS = {429, 500, 502, 503, 504}
+_FIELD = {"o": "open", "h": "high", "l": "low", "c": "close", "v": "volume"}
+
+
+class SourceUnavailable(StoreError, ConnectionError):
+    """The API could not be reached or answered nonsense for the whole universe."""
+
+
+class RequestFailed(Exception):
+    def __init__(self, what: str, reason: str):
+        super().__init__(f"{what}: {reason}")
+        self.reason = reason
+
+
+class HttpSource(Source):
+    name = "http"
+
+    def __init__(self, url: str, concurrency: int = 32, timeout_s: float = 10.0,
+                 retries: int = 5, backoff_s: float = 0.05, seed: int = 0):
+        super().__init__()
+        self.url = url.rstrip("/")
+        self.concurrency, self.timeout_s = concurrency, timeout_s
+        self.retries, self.backoff_s = retries, backoff_s
+        self.retried = 0
+        self._rng = random.Random(seed)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="technic-http")
+        self._thread.start()
+        self._session: aiohttp.ClientSession | None = None
+        self._sem: asyncio.Semaphore | None = None
+        self._meta: dict | None = None
+
+    # -- plumbing -----------------------------------------------------------
+    def _run(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    async def _ensure(self):
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout_s),
+                connector=aiohttp.TCPConnector(limit=self.concurrency))
+            self._sem = asyncio.Semaphore(self.concurrency)
+
+    async def _get(self, path: str, what: str):
+        """JSON of one GET, retried; RequestFailed with a reason after the last try."""
+        await self._ensure()
+        last = "no answer"
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self.retried += 1
+                delay = min(2.0, self.backoff_s * 2 ** (attempt - 1)) * (0.5 + self._rng.random())
+                await asyncio.sleep(delay)
+            async with self._sem:
+                self.requests += 1
+                try:
+                    async with self._session.get(self.url + path) as resp:
+                        body = await resp.read()
+                        status = resp.status
+                except (TimeoutError, aiohttp.ClientConnectionError) as exc:
+                    last = f"connection failed ({type(exc).__name__}: {exc})"
+                    continue
+            if status in RETRY_STATUS:
+                last = f"HTTP {status}"
+                continue
+            try:
+                doc = json.loads(body)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise RequestFailed(what, f"malformed response (not JSON: {exc})") from None
+            if status != 200:
+                reason = doc.get("error") if isinstance(doc, dict) else None
+                raise RequestFailed(what, str(reason or f"HTTP {status}"))
+            return doc
+        raise RequestFailed(what, f"{last} after {self.retries} retries")
+
+    def _sync_get(self, path: str, what: str):
+        try:
+            return self._run(self._get(path, what))
+        except RequestFailed as exc:
+            if exc.reason.startswith("connection failed"):
+                raise SourceUnavailable(f"cannot reach {self.url}: {exc.reason}") from None
+            raise
+
+    def meta(self) -> dict:
+        if self._meta is None:
+            try:
+                doc = self._sync_get("/v1/meta", "meta")
+                self._meta = {"sessions": list(doc["sessions"]), "frequency": str(doc["frequency"]),
+                              "last_session": doc.get("last_session")}
+            except RequestFailed as exc:
+                raise SourceUnavailable(f"{self.url}: {exc}") from None
+            except (KeyError, TypeError) as exc:
+                raise SourceUnavailable(f"{self.url}/v1/meta: malformed response (missing {exc})") from None
+        return self._meta
+
+    # -- the Source interface -----------------------------------------------
+    @property
+    def frequency(self) -> str:
+        return self.meta()["frequency"]
+
+    def describe(self) -> str:
+        return f"HTTP API {self.url}"
+
+    def universe(self) -> pd.DataFrame:
+        try:
+            doc = self._sync_get("/v3/reference/tickers", "universe")
+        except RequestFailed as exc:
+            raise SourceUnavailable(f"{self.url}: {exc}") from None
+        df = pd.DataFrame(doc)
+        miss = [c for c in UNIVERSE_COLUMNS if c not in df.columns]
+        if miss:
+            raise SourceUnavailable(f"{self.url}/v3/reference/tickers: universe lacks {', '.join(miss)}")
+        df["market_cap"] = pd.to_numeric(df["market_cap"], errors="coerce").astype(np.float64)
+        for c in ("is_etf", "is_leveraged"):
+            df[c] = df[c].fillna(False).astype(bool)
+        return df[list(UNIVERSE_COLUMNS)]
+
+    @staticmethod
+    def _frame(rows: list, symbol: str) -> pd.DataFrame:
+        try:
+            df = pd.DataFrame(rows)
+            out = pd.DataFrame({"date": pd.to_datetime(df["t"].astype(np.int64), unit="ms")})
+            for short, name in _FIELD.items():
+                out[name] = pd.to_numeric(df[short], errors="coerce").astype(np.float64)
+            if "n" in df:
+                out["n"] = df["n"].astype(np.int64)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise SymbolDataError(symbol, f"malformed response from the API ({type(exc).__name__}: {exc})") from None
+        return out
+
+    def bars(self, symbol: str) -> pd.DataFrame:
+        sessions = self.meta()["sessions"]
+        if not sessions:
+            raise SymbolDataError(symbol, "no bars")
+        path = f"/v2/aggs/ticker/{symbol}/range/1/day/{sessions[0]}/{sessions[-1]}"
+        try:
+            doc = self._sync_get(path, symbol)
+            rows = doc["results"]
+        except RequestFailed as exc:
+            raise SymbolDataError(symbol, exc.reason) from None
+        except (KeyError, TypeError):
+            raise SymbolDataError(symbol, "malformed response from the API (no results)") from None
+        if not rows:
+            raise SymbolDataError(symbol, "no bars (empty file)")
+        df = self._frame(rows, symbol)
+        return df.sort_values("n", kind="mergesort").drop(columns="n").reset_index(drop=True)
+
+    async def _grouped_all(self, dates: list[str]):
+        return await asyncio.gather(*(self._get(f"/v2/aggs/grouped/locale/us/market/stocks/{d}", d)
+                                      for d in dates), return_exceptions=True)
+
+    def long(self, symbols: list[str]) -> pd.DataFrame:
+        """The fewest requests: one grouped request per session, all in flight together."""
+        wanted = list(symbols)
+        sessions = self.meta()["sessions"]
+        docs = self._run(self._grouped_all(sessions))
+        parts, errors, failed = [], {}, []
+        for d, doc in zip(sessions, docs):
+            if isinstance(doc, BaseException):
+                failed.append(f"{d} ({doc.reason if isinstance(doc, RequestFailed) else doc})")
+                continue
+            try:
+                errors.update(doc.get("errors") or {})
+                rows = doc["results"]
+            except (AttributeError, KeyError, TypeError):
+                failed.append(f"{d} (malformed response)")
+                continue
+            if rows:
+                parts.append(pd.DataFrame(rows))
+        wanted_set = set(wanted)
+        if failed:
+            reason = f"session(s) missing from the API: {', '.join(failed[:3])}"
+            errors.update({s: reason for s in wanted})
+        frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+            columns=["T", "t", "o", "h", "l", "c", "v", "n"])
+        frame = frame[frame["T"].isin(wanted_set - set(errors))]
+        try:
+            frame = frame.sort_values(["T", "n"], kind="mergesort")
+            present = set(frame["T"])
+            order = [s for s in wanted if s in present]
+            out = self._frame(frame.to_dict(orient="list") if len(frame) else [], "<grouped>")
+        except SymbolDataError as exc:
+            raise SourceUnavailable(f"{self.url}: grouped bars: {exc.reason}") from None
+        out.insert(0, "symbol", pd.Categorical(frame["T"].to_numpy(), categories=pd.Index(order, dtype=object))
+                   if len(frame) else pd.Categorical([]))
+        out = out.drop(columns="n", errors="ignore")
+        out = out.sort_values("symbol", kind="mergesort").reset_index(drop=True)
+        out.attrs["errors"] = {s: r for s, r in errors.items() if s in wanted_set}
+        return out
+
+    def snapshot(self, date=None) -> pd.DataFrame:
+        day = str(date or self.meta()["last_session"])
+        try:
+            doc = self._sync_get(f"/v2/aggs/grouped/locale/us/market/stocks/{day}", day)
+            rows = doc["results"]
+        except (RequestFailed, KeyError, TypeError) as exc:
+            raise SourceUnavailable(f"{self.url}: snapshot of {day}: {exc}") from None
+        if not rows:
+            return pd.DataFrame({"symbol": [], "date": pd.to_datetime([]), **{f: [] for f in BAR_FIELDS}})
+        df = pd.DataFrame(rows).sort_values(["T", "n"], kind="mergesort")
+        out = self._frame(df.to_dict(orient="list"), "<snapshot>").drop(columns="n", errors="ignore")
+        out.insert(0, "symbol", df["T"].astype(str).to_numpy())
+        return out.drop_duplicates("symbol", keep="last").reset_index(drop=True)
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._run(self._session.close())
+            self._session = None
+        if self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
