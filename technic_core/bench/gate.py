@@ -26,13 +26,13 @@ from pathlib import Path
 
 from .gate_stats import CLOCKS, Row, compare_entry, decide
 
-DEFAULT_FACTOR = 1.2
-DEFAULT_ROUNDS = 20
+DEFAULT_FACTOR = 1.15
+DEFAULT_ROUNDS = 30
 TARGET_S = 0.020          # seconds per sample (the loop count is calibrated to this)
-MAX_S_PER_BENCH = 12.0    # a benchmark stops taking rounds after this
+MAX_S_PER_BENCH = 8.0     # a benchmark stops taking rounds after this
 GATE_SYMBOLS = 1000       # (504, GATE_SYMBOLS) indicator inputs
 SCAN_SYMBOLS = 500        # the store the scan benchmarks read
-BASELINE_SYMBOLS = 20     # the per-symbol baseline scans this many
+BASELINE_SYMBOLS = 10     # the per-symbol baseline scans this many
 # One thread everywhere in the worker: a parallel kernel's wall time on a shared
 # two-core machine depends on when its second thread gets a core, and its CPU
 # time on how long idle threads spin.  Single-threaded CPU time is the work the

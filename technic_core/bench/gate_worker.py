@@ -11,6 +11,8 @@ For each benchmark, both versions are set up and warmed (JIT compiles and
 cache loads stay out of the timing), one loop count is calibrated for both,
 then samples alternate base, head, head, base, ... so slow drifts of a
 shared machine hit both sides alike; the gate compares them round by round.
+The collector is off while a sample runs, and the heap is collected and
+frozen once per benchmark rather than before each sample.
 Only the standard library and NumPy are imported here at module level.
 """
 from __future__ import annotations
@@ -155,7 +157,6 @@ def _sample(v: Version, fn, number: int) -> dict[str, float]:
     """Per-call seconds over ``number`` calls: mean and fastest, wall and process CPU."""
     walls, cpus = [], []
     with v:
-        gc.collect()
         gc.disable()
         try:
             for _ in range(number):
@@ -198,9 +199,16 @@ def measure(name: str, make, versions: list[Version], ctx: dict, rounds: int, ta
     live = [v for v in versions if v.label in fns]
     if not live:
         return out
+    # One full collection, then freeze what survives: a collection over numba's and
+    # pandas' objects takes ~0.1 s, too slow to repeat before every sample, and with
+    # the heap frozen the collector has nothing left to do during the rounds.
+    gc.collect()
+    gc.freeze()
     probe = live[-1]
-    t1 = min(_sample(probe, fns[probe.label], 1)["samples"] for _ in range(2))
-    number = max(1, min(10_000, math.ceil(target_s / max(t1, 1e-9))))
+    # Calibrate on CPU time: on a busy machine wall time overstates a call's cost, and
+    # samples would hold too few calls to average out.
+    t1 = min(_sample(probe, fns[probe.label], 1)["cpu_samples"] for _ in range(3))
+    number = max(1, min(10_000, math.ceil(target_s / max(t1, 1e-6))))
     out["number"] = number
     t_start = time.perf_counter()
     deadline = t_start + max_s
