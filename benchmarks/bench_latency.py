@@ -11,31 +11,50 @@ from __future__ import annotations
 from .common import (
     BUDGET_S,
     FULL,
+    HTTP_UNIVERSE,
     LADDER_LABELS,
     PHASE_UNIVERSE,
+    HttpServer,
     phase_steps,
     run_scan,
     scan_symbols,
+    step_phases,
     step_symbols,
     store_path,
 )
 
 
-def _measure_ladder() -> dict[str, dict]:
-    out: dict[str, dict] = {}
+def _measure_ladder(http: bool = False) -> dict[str, dict]:
     try:
         steps = phase_steps()
     except ImportError as exc:
         return {"_error": {"why": f"no phase registry at this commit ({exc})"}}
-    store = store_path(PHASE_UNIVERSE)
+    store = store_path(HTTP_UNIVERSE if http else PHASE_UNIVERSE)
+    if not http:
+        return _ladder_figures(steps, store, store)
+    try:
+        server = HttpServer(store)
+    except NotImplementedError as exc:
+        return {"_error": {"why": str(exc)}}
+    url = server.start()
+    try:
+        return _ladder_figures(steps, store, url)
+    finally:
+        server.stop()
+
+
+def _ladder_figures(steps, store, source) -> dict[str, dict]:
+    out: dict[str, dict] = {}
     for label, phases, why in steps:
         if phases is None:
             out[label] = {"why": why}
             continue
-        symbols = scan_symbols(store, step_symbols(label))
+        symbols = scan_symbols(store, step_symbols(label, universe=len(_universe(store))))
         try:
-            run_scan(store, phases, symbols=scan_symbols(store, 20))   # warm-up
-            res = run_scan(store, phases, symbols=symbols)
+            if "gpu" in phases:
+                step_phases(label)  # n/a without a device
+            run_scan(source, phases, symbols=scan_symbols(store, 20))   # warm-up
+            res = run_scan(source, phases, symbols=symbols)
         except NotImplementedError as exc:
             out[label] = {"why": str(exc)}
             continue
@@ -47,6 +66,11 @@ def _measure_ladder() -> dict[str, dict]:
             "backend": res.backend,
         }
     return out
+
+
+def _universe(store):
+    from technic_core.universe.store import Store
+    return Store(store).universe()
 
 
 class Latency:
@@ -73,3 +97,11 @@ class Latency:
         return figures[label]["projected_full_s"] / BUDGET_S
 
     track_budget_fraction.unit = "x of 90 s"
+
+
+class HttpLatency(Latency):
+    """The same figures with bars from ``technic serve`` (documented latency) on loopback,
+    over an HTTP_UNIVERSE-symbol store."""
+
+    def setup_cache(self):
+        return _measure_ladder(http=True)

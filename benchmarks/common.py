@@ -44,6 +44,9 @@ FULL = 5277
 # smaller slice and are extrapolated per symbol (SPEC's projection is linear).
 PHASE_UNIVERSE = 2000
 BASELINE_SYMBOLS = 150
+# Through `technic serve` the prefetching steps read one grouped response per
+# session, each holding every symbol of the store: a smaller store keeps them short.
+HTTP_UNIVERSE = 500
 BUDGET_S = 90.0
 
 # Every backend the project has planned, whether or not this commit has it:
@@ -194,6 +197,8 @@ def step_phases(label: str) -> tuple[str, ...]:
     phases, why = steps[label]
     if phases is None:
         raise NotImplementedError(why)
+    if "gpu" in phases:
+        backend_module("cupy")  # no device here: the step is n/a, not a numba run under its name
     return phases
 
 
@@ -210,16 +215,26 @@ def scan_symbols(store: Path, n: int) -> list[str] | None:
     return None if n >= len(symbols) else symbols[:n]
 
 
-def run_scan(store: Path, phases, backend=None, symbols: list[str] | None = None):
-    """One scan; NotImplementedError when this commit cannot run that combination."""
+def run_scan(source: Path | str, phases, backend=None, symbols: list[str] | None = None):
+    """One scan of a store path or ``http://`` URL, with a source opened for it and closed after.
+
+    NotImplementedError when this commit cannot run that combination.  With an
+    explicit backend, or the GPU phase, the scan is strict: a fallback to another
+    backend would time the wrong thing under this benchmark's name.
+    """
     try:
         from technic_core.scan import scan
         from technic_core.scan.phases import PhaseUnavailable
+        from technic_core.sources import open_source
     except ImportError as exc:
         raise NotImplementedError(f"no scan at this commit ({exc})") from None
+    strict = backend is not None or "gpu" in tuple(phases or ())
     try:
-        return scan(store, phases=phases, backend=backend, strict=backend is not None,
-                    symbols=symbols)
+        src = open_source(source)
+        try:
+            return scan(src, phases=phases, backend=backend, strict=strict, symbols=symbols)
+        finally:
+            getattr(src, "close", lambda: None)()
     except (PhaseUnavailable, ModuleNotFoundError) as exc:
         raise NotImplementedError(str(exc)) from None
     except Exception as exc:
@@ -232,3 +247,60 @@ def timed(fn, *args, **kwargs):
     t0 = time.perf_counter()
     out = fn(*args, **kwargs)
     return out, time.perf_counter() - t0
+
+
+class HttpServer:
+    """``technic serve`` over a store, in its own process, with the API's documented latency.
+
+    A separate process, so the server's event loop never competes with the scan
+    for this interpreter's GIL.  ``start`` waits at most 60 s for the port to
+    answer; ``stop`` terminates it (and kills it if it lingers).
+    """
+
+    def __init__(self, store: Path, latency_ms: float | None = None):
+        try:
+            import aiohttp  # noqa: F401
+
+            from technic_core.sources.http_client import HttpSource  # noqa: F401
+            from technic_core.sources.http_server import DEFAULT_LATENCY_MS
+        except ImportError as exc:
+            raise NotImplementedError(f"no HTTP source at this commit ({exc})") from None
+        self.store = store
+        self.latency_ms = DEFAULT_LATENCY_MS if latency_ms is None else latency_ms
+        self.proc = None
+        self.url = None
+
+    def start(self) -> str:
+        import socket
+        import subprocess
+        import sys
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "technic_core", "serve", "--universe", str(self.store),
+             "--port", str(port), "--latency-ms", str(self.latency_ms)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode(errors="replace")[-500:]
+                raise RuntimeError(f"technic serve exited with {self.proc.returncode}: {err}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    self.url = f"http://127.0.0.1:{port}"
+                    return self.url
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("technic serve did not answer within 60 s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.proc = None

@@ -1,13 +1,13 @@
 """``technic gate``: did HEAD get slower than its base?  Exit 0, 1 (regression) or 2 (failure).
 
 Both commits' ``technic_core`` are extracted (``git archive``) under
-``.asv/gate/trees/`` and measured in one worker process, in turns, by
-``gate_worker``; ``gate_stats`` turns the paired samples into a verdict.
-Why not ``asv continuous``: it times each commit in separate processes at
-different moments, which on a shared two-core machine lets one neighbour's
-burst land on one side only; here every head sample has a base sample taken
-a fraction of a second before or after it, in the same process.  The cost:
-both commits run in the current environment, so a commit that changes
+``.asv/gate/trees/``; one worker process per commit (``gate_worker``) times
+the curated benchmarks when told to, and ``gate_pair`` makes them take turns
+so that every head sample has a base sample taken just before or after it;
+``gate_stats`` turns the paired samples into a verdict.  Why not ``asv
+continuous``: it times each commit in its own runs, minutes apart, so on a
+shared two-core machine a neighbour's burst lands on one side only.  The
+cost: both commits run in the current environment, so a commit that changes
 dependencies is measured with today's packages (``asv run`` builds each
 commit in its own environment when that matters).
 """
@@ -18,12 +18,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tarfile
 import tempfile
 import time
 from pathlib import Path
 
+from .gate_pair import WorkerError, run_pair
 from .gate_stats import CLOCKS, Row, compare_entry, decide
 
 DEFAULT_FACTOR = 1.15
@@ -39,7 +39,6 @@ BASELINE_SYMBOLS = 10     # the per-symbol baseline scans this many
 # code does; a kernel that does 30% more work costs 30% more of it.
 WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
               "MKL_NUM_THREADS": "1"}
-WORKER_TIMEOUT_S = 900
 KEEP_TREES = 8
 
 
@@ -95,25 +94,6 @@ def _prune(trees: Path) -> None:
                   key=lambda p: p.stat().st_mtime, reverse=True)
     for old in done[KEEP_TREES:]:
         shutil.rmtree(old, ignore_errors=True)
-
-
-def run_worker(spec: dict, log, timeout: float = WORKER_TIMEOUT_S) -> dict:
-    worker = Path(__file__).with_name("gate_worker.py")
-    with tempfile.TemporaryDirectory(prefix="technic-gate-") as tmp:
-        spec = {**spec, "out": str(Path(tmp) / "out.json")}
-        spec_path = Path(tmp) / "spec.json"
-        spec_path.write_text(json.dumps(spec))
-        # -I: no user site, no cwd on sys.path, PYTHON* ignored: only the two trees give technic_core.
-        cmd = [sys.executable, "-I", str(worker), str(spec_path)]
-        try:
-            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=None, timeout=timeout,
-                                  cwd=tmp, env={**os.environ, **WORKER_ENV})
-        except subprocess.TimeoutExpired:
-            raise GateError(f"the gate's worker ran past {timeout:.0f} s") from None
-        if proc.returncode != 0 or not Path(spec["out"]).is_file():
-            raise GateError(f"the gate's worker failed (exit {proc.returncode}): "
-                            f"{proc.stdout.decode(errors='replace')[-500:]}")
-        return json.loads(Path(spec["out"]).read_text())
 
 
 def rows_from(results: dict, factor: float, clock: str = "cpu") -> list[Row]:
@@ -173,17 +153,15 @@ def run_gate(base: str = "HEAD~1", head: str = "HEAD", factor: float = DEFAULT_F
     trees = [("base", materialize(root, base_sha, "base")), ("head", materialize(root, head_sha, "head"))]
     from .datasets import arrays_dir, store_path
     store = store_path(SCAN_SYMBOLS)
-    spec = {
-        "trees": [(label, str(path)) for label, path in trees],
-        "arrays": str(arrays_dir(GATE_SYMBOLS)), "store": str(store),
-        "baseline_symbols": _first_symbols(store, BASELINE_SYMBOLS),
-        "backend": backend, "rounds": rounds, "target_s": TARGET_S, "max_s": MAX_S_PER_BENCH,
-        "select": select,
-    }
+    ctx = {"arrays": str(arrays_dir(GATE_SYMBOLS)), "store": str(store),
+           "baseline_symbols": _first_symbols(store, BASELINE_SYMBOLS), "backend": backend}
     t_setup = time.perf_counter()
     log(f"[gate] base {base} = {base_sha[:10]}, head {head} = {head_sha[:10]}, factor {factor}, "
         f"{rounds} rounds")
-    results = run_worker(spec, log)
+    try:
+        results = run_pair(trees, ctx, select, rounds, TARGET_S, MAX_S_PER_BENCH, WORKER_ENV, log)
+    except WorkerError as exc:
+        raise GateError(str(exc)) from None
     results["worker_seconds"] = time.perf_counter() - t_setup
     rows = rows_from(results, factor, clock)
     code = decide(rows, results.get("load_errors"))
@@ -196,7 +174,7 @@ def run_gate(base: str = "HEAD~1", head: str = "HEAD", factor: float = DEFAULT_F
         "",
         format_rows(rows),
         "",
-        f"head/base: median of {rounds} paired rounds measured in turns in one process; "
+        f"head/base: median of up to {rounds} paired rounds, base and head measured in turns; "
         f"regression = median > {factor} and most rounds agree.",
         f"verdict: {verdict} (exit {code}) in {time.perf_counter() - t0:.0f} s",
     ])

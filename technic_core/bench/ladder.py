@@ -86,7 +86,7 @@ def plan_steps() -> list[Step]:
 def _describe_path(res) -> str:
     if not res.phases:
         return "baseline: pandas, one symbol at a time"
-    parts = [f"backend {res.backend}"]
+    parts = [",".join(res.phases), f"backend {res.backend}"]
     if res.info.get("backend_fallback"):
         parts.append(f"after fallback ({res.info['backend_fallback']})")
     for key in ("blocks", "workers", "cache", "device"):
@@ -115,21 +115,46 @@ def _classify_error(exc: BaseException) -> tuple[str, str]:
     return "failed", f"{name}: {exc}"
 
 
+def _scan(source, **kwargs):
+    """One scan with a source opened for it and closed after, as a user's scan would."""
+    src = open_source(source)
+    try:
+        return scan(src, **kwargs)
+    finally:
+        src.close()
+
+
+def _scan_args(phases: tuple[str, ...], backend: str | None) -> dict:
+    if "gpu" in phases:
+        # The GPU step is the cupy backend or nothing: a silent fallback to a CPU
+        # backend would put a CPU figure on the GPU's row.
+        return dict(phases=list(phases), backend=None, strict=True)
+    if not phases:
+        return dict(phases="baseline", backend=None, strict=False)
+    return dict(phases=list(phases), backend=backend, strict=backend is not None)
+
+
 def run_ladder(source=None, *, repeat: int = 1, backend: str | None = None,
                symbols: int | None = None, log=None, progress: bool = False) -> LadderReport:
-    """Scan ``source`` once per ladder step (``repeat`` times, median) and compare with the baseline."""
+    """Scan ``source`` once per ladder step (``repeat`` times, median) and compare with the baseline.
+
+    Each step adds its phase to those of the steps before it that ran; a phase
+    that is not built or cannot run here is reported on its row and left out
+    of the later steps (their ``phases`` say what they switched on).
+    """
     if repeat < 1:
         raise ValueError(f"--repeat must be at least 1, got {repeat}")
     log = log or (lambda msg: None)
-    src = open_source(source)
-    universe = src.universe()["symbol"].tolist()
+    with open_source(source) as src:
+        universe = src.universe()["symbol"].tolist()
+        described = src.describe()
     if symbols is not None:
         if symbols < 1:
             raise ValueError(f"--symbols must be at least 1, got {symbols}")
         universe = universe[:symbols]
     chosen = universe if symbols is not None else None
     steps = plan_steps()
-    report = LadderReport(steps=steps, source=src.describe(), n_symbols=len(universe), repeat=repeat,
+    report = LadderReport(steps=steps, source=described, n_symbols=len(universe), repeat=repeat,
                           backend_requested=backend, date=now_utc(), machine=machine_info(),
                           commit=commit_info())
     on: list[str] = []
@@ -148,16 +173,15 @@ def run_ladder(source=None, *, repeat: int = 1, backend: str | None = None,
             continue
         phases = (*on, name) if i > 0 else ()
         step.phases = phases
-        kwargs = dict(phases=list(phases) or "baseline", backend=backend if phases else None,
-                      strict=backend is not None and bool(phases))
+        kwargs = _scan_args(phases, backend)
         first = None
         try:
             warm = universe[:WARMUP_SYMBOLS] if (not phases or name in PER_SYMBOL) else chosen
             log(f"[bench] {step.label:<12} warm-up ({len(warm) if warm else len(universe)} symbols)")
-            scan(src, symbols=warm, **kwargs)
+            _scan(source, symbols=warm, **kwargs)
             for r in range(repeat):
                 t0 = time.perf_counter()
-                res = scan(src, symbols=chosen, progress=progress, **kwargs)
+                res = _scan(source, symbols=chosen, progress=progress, **kwargs)
                 step.walls.append(res.wall_s)
                 log(f"[bench] {step.label:<12} run {r + 1}/{repeat}: {res.wall_s:.3f} s "
                     f"({time.perf_counter() - t0:.1f} s with checks)")
@@ -166,8 +190,6 @@ def run_ladder(source=None, *, repeat: int = 1, backend: str | None = None,
         except Exception as exc:  # a step that cannot run is reported, the ladder goes on
             step.status, step.why = _classify_error(exc)
             log(f"[bench] {step.label:<12} {step.status}: {step.why}")
-            if i > 0:
-                on.append(name)  # later steps still include it, as the ladder is cumulative
             continue
         if i > 0:
             on.append(name)

@@ -16,7 +16,7 @@ STATUSES = {"ran", "not built", "unavailable", "failed"}
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    return make_store(tmp_path_factory.mktemp("u") / "store", n_symbols=40, n_bars=280)
+    return make_store(tmp_path_factory.mktemp("u") / "store", n_symbols=24, n_bars=270)
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +42,13 @@ def test_steps_that_ran_have_consistent_figures(report):
     prev = None
     for s in ran:
         assert len(s.walls) == 2 and s.wall_s == pytest.approx(sorted(s.walls)[0] / 2 + sorted(s.walls)[1] / 2)
-        assert s.n_symbols == 40
-        assert s.seconds_per_symbol == pytest.approx(s.wall_s / 40)
+        assert s.n_symbols == 24
+        assert s.seconds_per_symbol == pytest.approx(s.wall_s / 24)
         assert s.projected_full_s == pytest.approx(s.seconds_per_symbol * FULL_UNIVERSE)
-        assert s.backend == ("talib" if s.phases and "vectorized" in s.phases else "baseline")
+        if "gpu" in s.phases:
+            assert s.backend == "cupy"      # never a CPU figure on the GPU's row
+        else:
+            assert s.backend == ("talib" if "vectorized" in s.phases else "baseline")
         assert s.path
         if prev is not None:
             assert s.prev_label == prev.label
@@ -71,7 +74,7 @@ def test_table_and_json_say_the_same(report, tmp_path):
             assert s.status.upper() in text
     path = ladder.write_json(report, tmp_path / "b.json")
     data = json.loads(path.read_text())
-    assert data["kind"] == "technic-bench-ladder" and data["n_symbols"] == 40
+    assert data["kind"] == "technic-bench-ladder" and data["n_symbols"] == 24
     assert [s["label"] for s in data["steps"]] == LABELS
     assert [s["wall_s"] for s in data["steps"]] == [s.wall_s for s in report.steps]
     assert data["machine"]["cpu_count"] >= 1 and data["date"]
@@ -85,6 +88,14 @@ def test_cli_prints_the_table_and_writes_json(store, tmp_path, capsys):
     assert code in (0, 1)
     assert "+vectorized" in text and "proj 5277" in text and f"wrote {out}" in text
     assert json.loads(out.read_text())["n_symbols"] == 15
+
+
+def test_gpu_step_without_a_device_is_unavailable_not_a_cpu_run(report):
+    from technic_core.indicators import unavailable_reason
+    gpu = report.steps[-1]
+    assert gpu.label == "+gpu"
+    if PHASES["gpu"].built and unavailable_reason("cupy") is not None:
+        assert gpu.status == "unavailable" and "cupy" in gpu.why
 
 
 def test_bad_repeat_is_refused(store):
