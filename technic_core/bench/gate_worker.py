@@ -119,10 +119,17 @@ def _error(exc: BaseException) -> str:
 
 
 def _sample(fn, number: int) -> dict[str, float]:
-    """Per-call seconds over ``number`` calls: mean and fastest, wall and process CPU."""
+    """Per-call seconds over ``number`` calls: mean and fastest, wall and process CPU.
+
+    One untimed call first: the other worker has just run and evicted this one's
+    data from the caches, and without it the first timed call of every sample pays
+    for that (measured: ~40% on the millisecond kernels, and with base and head
+    taking turns it lands on one side or the other, round by round).
+    """
     walls, cpus = [], []
     gc.disable()
     try:
+        fn()
         for _ in range(number):
             c0, t0 = time.process_time(), time.perf_counter()
             fn()
