@@ -26,7 +26,7 @@ from pathlib import Path
 from .gate_pair import WorkerError, run_pair
 from .gate_stats import CLOCKS, Row, compare_entry, decide
 
-DEFAULT_FACTOR = 1.15
+DEFAULT_FACTOR = 1.2
 DEFAULT_ROUNDS = 30
 TARGET_S = 0.020          # seconds per sample (the loop count is calibrated to this)
 MAX_S_PER_BENCH = 8.0     # a benchmark stops taking rounds after this
