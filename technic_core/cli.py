@@ -77,6 +77,33 @@ def _block_size(text: str) -> int | str | None:
     return n
 
 
+def _cmd_bench(args) -> int:
+    from .bench import ladder
+    source = args.source or args.universe
+    report = ladder.run_ladder(source, repeat=args.repeat, backend=args.backend, symbols=args.symbols,
+                               log=None if args.quiet else ladder.stderr_log,
+                               progress=not args.quiet and sys.stderr.isatty())
+    print(ladder.format_report(report))
+    if args.json != "-":
+        path = ladder.write_json(report, args.json or ladder.default_json_path())
+        print(f"\nwrote {path}")
+    return 0 if report.ok else 1
+
+
+def _cmd_gate(args) -> int:
+    from .bench import gate
+    try:
+        code, text, _ = gate.run_gate(
+            base=args.base, head=args.head, factor=args.factor, rounds=args.rounds,
+            select=args.bench, backend=args.backend, json_out=args.json, clock=args.clock,
+            log=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
+    except gate.GateError as exc:
+        print(f"technic gate: error: {exc}", file=sys.stderr)
+        return 2
+    print(text)
+    return code
+
+
 def _cmd_serve(args) -> int:
     from .sources.http_server import run_server
     run_server(args.universe, host=args.host, port=args.port, latency_ms=args.latency_ms,
@@ -128,6 +155,33 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--cache-ttl", type=float, help="cache phase: seconds cached bars are trusted "
                                                     "(default: $TECHNIC_CACHE_TTL or 7 days)")
     sc.set_defaults(func=_cmd_scan)
+
+    be = sub.add_parser("bench", help="measure SPEC's phase ladder on one universe, in one process")
+    be.add_argument("--universe", help="store directory (default: $TECHNIC_DATA or ./data/universe)")
+    be.add_argument("--source", help="http://HOST:PORT of a `technic serve` API instead of a store")
+    be.add_argument("--backend", help="indicator backend for the vectorised steps (default: fastest)")
+    be.add_argument("--repeat", type=int, default=1, help="timed runs per step; the median is reported")
+    be.add_argument("--symbols", type=int, help="scan only the first N symbols of the universe")
+    be.add_argument("--json", help="results file (default: reports/bench-latest.json; '-' for none)")
+    be.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    be.set_defaults(func=_cmd_bench)
+
+    from .bench.gate import DEFAULT_FACTOR, DEFAULT_ROUNDS
+    ga = sub.add_parser("gate", help="compare two commits' speed: exit 0 ok, 1 regression, 2 failure")
+    ga.add_argument("--base", default="HEAD~1", help="the commit to compare against (default HEAD~1)")
+    ga.add_argument("--head", default="HEAD", help="the commit under test (default HEAD)")
+    ga.add_argument("--factor", type=float, default=DEFAULT_FACTOR,
+                    help=f"slowdown (head/base) that counts as a regression (default {DEFAULT_FACTOR})")
+    ga.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS,
+                    help=f"paired samples per benchmark (default {DEFAULT_ROUNDS})")
+    ga.add_argument("--bench", action="append",
+                    help="only benchmarks named so or under this prefix (repeatable), e.g. indicator.rsi")
+    ga.add_argument("--backend", help="indicator backend to measure (default: head's fastest CPU one)")
+    ga.add_argument("--clock", choices=("cpu", "wall", "cpu-min", "wall-min"), default="cpu",
+                    help="compare process CPU time (default: robust on a shared machine) or wall time")
+    ga.add_argument("--json", help="write the rows and raw samples here")
+    ga.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    ga.set_defaults(func=_cmd_gate)
 
     from .sources.http_server import DEFAULT_LATENCY_MS
     sv = sub.add_parser("serve", help="serve a store over an aggregates-style HTTP API on loopback")

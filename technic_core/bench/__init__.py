@@ -1,0 +1,1 @@
+"""Measurement: the phase ladder (``technic bench``) and the regression gate (``technic gate``)."""

@@ -1,0 +1,1 @@
+"""asv suites for technic (see docs-bench.md)."""

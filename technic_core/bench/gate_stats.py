@@ -1,0 +1,107 @@
+"""The gate's verdict from timing samples: pure functions, tested on synthetic data.
+
+Each benchmark has ``rounds`` samples per side, taken in turns (base, head,
+head, base, ...) within one process.  Round ``i``'s ratio head/base compares
+two samples taken a fraction of a second apart, so a slow spell on a shared
+machine slows both; the median of those paired ratios is the estimate.  A
+benchmark regresses when that median exceeds ``factor`` and at least
+``min_agree`` of the rounds also have head slower than base by half the
+factor's margin: one lucky streak cannot fail a build, one unlucky one
+cannot hide a real slowdown that shows in most rounds.
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass
+
+EXIT_OK, EXIT_REGRESSION, EXIT_FAILED = 0, 1, 2
+
+
+@dataclass
+class Row:
+    name: str
+    status: str              # same | regression | improved | failed | new | n/a
+    ratio: float | None = None        # median paired head/base ratio
+    ratio_q1: float | None = None
+    ratio_q3: float | None = None
+    agree: float | None = None        # share of rounds past half the margin (slower for >1)
+    base_s: float | None = None       # median seconds per call
+    head_s: float | None = None
+    rounds: int = 0
+    note: str = ""
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _quartiles(xs: list[float]) -> tuple[float, float, float]:
+    if len(xs) == 1:
+        return xs[0], xs[0], xs[0]
+    q = statistics.quantiles(xs, n=4, method="inclusive")
+    return q[0], statistics.median(xs), q[2]
+
+
+def compare_samples(name: str, base: list[float], head: list[float], factor: float,
+                    min_agree: float = 0.6) -> Row:
+    """Row for one benchmark whose both sides ran; ``factor`` > 1 is the allowed slowdown."""
+    if factor <= 1.0:
+        raise ValueError(f"factor must be above 1, got {factor}")
+    n = min(len(base), len(head))
+    if n == 0:
+        return Row(name, "failed", note="no samples")
+    ratios = [h / b for b, h in zip(base[:n], head[:n]) if b > 0]
+    if not ratios:
+        return Row(name, "failed", note="base samples are zero")
+    q1, med, q3 = _quartiles(ratios)
+    half_up = 1.0 + (factor - 1.0) / 2
+    half_down = 1.0 / half_up
+    slower = sum(r > half_up for r in ratios) / len(ratios)
+    faster = sum(r < half_down for r in ratios) / len(ratios)
+    row = Row(name, "same", med, q1, q3, None, statistics.median(base[:n]),
+              statistics.median(head[:n]), n)
+    if med > factor and slower >= min_agree:
+        row.status, row.agree = "regression", slower
+    elif med < 1.0 / factor and faster >= min_agree:
+        row.status, row.agree = "improved", faster
+    else:
+        row.agree = slower if med >= 1.0 else faster
+    return row
+
+
+CLOCKS = {"cpu": "cpu_samples", "wall": "samples", "cpu-min": "cpu_min_samples",
+          "wall-min": "wall_min_samples"}
+
+
+def compare_entry(entry: dict, factor: float, base: str = "base", head: str = "head",
+                  min_agree: float = 0.6, clock: str = "cpu") -> Row:
+    """Row for one benchmark as the worker reported it (samples and errors per side).
+
+    ``clock``: 'cpu' compares process CPU seconds (what the code costs, whoever else
+    shares the machine), 'wall' elapsed seconds.
+    """
+    name, errors = entry["name"], entry.get("errors", {})
+    be, he = errors.get(base), errors.get(head)
+    if he is not None:
+        if he.startswith("n/a"):
+            return Row(name, "n/a", note=f"head {he}")
+        return Row(name, "failed", note=f"head: {he}")
+    samples = entry.get(CLOCKS[clock], {})
+    if be is not None:
+        return Row(name, "new", head_s=_median(samples.get(head)),
+                   note=f"base {'n/a' if be.startswith('n/a') else 'failed'}: {be}")
+    return compare_samples(name, samples.get(base, []), samples.get(head, []), factor, min_agree)
+
+
+def _median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def decide(rows: list[Row], load_errors: dict[str, str] | None = None, head: str = "head") -> int:
+    """0: no regression; 1: a regression past the factor; 2: a benchmark (or the head) failed."""
+    if load_errors and head in load_errors:
+        return EXIT_FAILED
+    if any(r.status == "failed" for r in rows):
+        return EXIT_FAILED
+    if any(r.status == "regression" for r in rows):
+        return EXIT_REGRESSION
+    return EXIT_OK

@@ -1,0 +1,92 @@
+"""The gate's verdict on synthetic timing samples: the decision logic alone."""
+import numpy as np
+import pytest
+
+from technic_core.bench.gate_stats import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REGRESSION,
+    compare_entry,
+    compare_samples,
+    decide,
+)
+
+RNG = np.random.default_rng(5)
+
+
+def noisy(mean: float, n: int = 20, cv: float = 0.03) -> list[float]:
+    return list(mean * (1 + cv * RNG.standard_normal(n)))
+
+
+def entry(name, base, head, errors=None):
+    return {"name": name, "samples": {"base": base, "head": head},
+            "cpu_samples": {"base": base, "head": head},
+            "errors": {"base": None, "head": None, **(errors or {})}}
+
+
+def test_same_code_is_same():
+    row = compare_samples("k", noisy(1e-3), noisy(1e-3), factor=1.2)
+    assert row.status == "same" and 0.95 < row.ratio < 1.05 and row.rounds == 20
+    assert decide([row]) == EXIT_OK
+
+
+def test_thirty_percent_slower_is_a_regression():
+    base = noisy(1e-3)
+    head = [b * 1.3 for b in noisy(1.0)]
+    row = compare_samples("k", base, [h * 1e-3 for h in head], factor=1.2)
+    assert row.status == "regression" and row.ratio > 1.2 and row.agree >= 0.6
+    assert decide([row]) == EXIT_REGRESSION
+
+
+def test_faster_is_reported_but_passes():
+    row = compare_samples("k", noisy(1e-3), noisy(0.6e-3), factor=1.2)
+    assert row.status == "improved" and decide([row]) == EXIT_OK
+
+
+def test_a_few_slow_rounds_do_not_fail_the_build():
+    base = noisy(1e-3)
+    head = list(base)
+    for i in (2, 7, 11):            # a neighbour's burst hits three head samples
+        head[i] *= 3.0
+    row = compare_samples("k", base, head, factor=1.2)
+    assert row.status == "same" and row.ratio < 1.05
+
+
+def test_median_past_factor_without_most_rounds_agreeing_is_not_a_regression():
+    base = [1.0] * 20
+    head = [1.0, 1.5] * 10          # median 1.25, yet only half the rounds are slower
+    row = compare_samples("k", base, head, factor=1.2)
+    assert row.ratio == pytest.approx(1.25) and row.status == "same"
+    assert compare_samples("k", base, head, factor=1.2, min_agree=0.5).status == "regression"
+
+
+def test_drift_shared_by_both_sides_cancels():
+    drift = np.linspace(1.0, 2.0, 20)   # the machine gets twice as slow during the run
+    base = list(1e-3 * drift)
+    head = list(1.02e-3 * drift)
+    row = compare_samples("k", base, head, factor=1.2)
+    assert row.status == "same" and row.ratio == pytest.approx(1.02)
+
+
+def test_head_failure_is_exit_2_and_outranks_a_regression():
+    rows = [compare_entry(entry("a", [1.0] * 5, [], {"head": "ValueError: boom"}), 1.2),
+            compare_samples("b", [1.0] * 5, [2.0] * 5, 1.2)]
+    assert rows[0].status == "failed" and "boom" in rows[0].note
+    assert decide(rows) == EXIT_FAILED
+
+
+def test_missing_in_head_or_base_is_not_a_failure():
+    na_head = compare_entry(entry("f", [1.0] * 5, [], {"head": "n/a: no fused path"}), 1.2)
+    new = compare_entry(entry("g", [], [1.0] * 5, {"base": "n/a: module not in this commit"}), 1.2)
+    assert (na_head.status, new.status) == ("n/a", "new")
+    assert decide([na_head, new]) == EXIT_OK
+
+
+def test_head_that_does_not_load_is_exit_2():
+    assert decide([], load_errors={"head": "SyntaxError"}) == EXIT_FAILED
+    assert decide([], load_errors={"base": "SyntaxError"}) == EXIT_OK
+
+
+def test_factor_must_allow_a_slowdown():
+    with pytest.raises(ValueError, match="factor"):
+        compare_samples("k", [1.0], [1.0], factor=1.0)
