@@ -134,11 +134,18 @@ def _scan_args(phases: tuple[str, ...], backend: str | None) -> dict:
     return dict(phases=list(phases), backend=backend, strict=backend is not None)
 
 
+# The cache, Ray and GPU rungs each build on the vectorised step, not on one
+# another: the cache computes with its own state kernel, so it cannot be
+# combined with Ray or the GPU, and each is compared with the vectorised step.
+SIBLINGS = ("cache", "ray", "gpu")
+
+
 def run_ladder(source=None, *, repeat: int = 1, backend: str | None = None,
                symbols: int | None = None, log=None, progress: bool = False) -> LadderReport:
     """Scan ``source`` once per ladder step (``repeat`` times, median) and compare with the baseline.
 
-    Each step adds its phase to those of the steps before it that ran; a phase
+    Each step adds its phase to those of the steps before it that ran (the
+    cache, Ray and GPU rungs each add theirs to the vectorised step); a phase
     that is not built or cannot run here is reported on its row and left out
     of the later steps (their ``phases`` say what they switched on).
     """
@@ -161,6 +168,7 @@ def run_ladder(source=None, *, repeat: int = 1, backend: str | None = None,
     base_res = None
     base_step: Step | None = None
     prev: Step | None = None
+    trunk: Step | None = None   # the vectorised step the sibling rungs build on
     claim = 1.0
     for i, step in enumerate(steps):
         name = step.label.lstrip("+")
@@ -191,7 +199,7 @@ def run_ladder(source=None, *, repeat: int = 1, backend: str | None = None,
             step.status, step.why = _classify_error(exc)
             log(f"[bench] {step.label:<12} {step.status}: {step.why}")
             continue
-        if i > 0:
+        if i > 0 and name not in SIBLINGS:
             on.append(name)
         step.status = "ran"
         step.wall_s = statistics.median(step.walls)
@@ -202,8 +210,9 @@ def run_ladder(source=None, *, repeat: int = 1, backend: str | None = None,
         step.path = _describe_path(first)
         step.timings = dict(first.timings)
         step.info = _jsonable(first.info)
-        if prev is not None:
-            step.speedup_prev, step.prev_label = prev.wall_s / step.wall_s, prev.label
+        ref = trunk if name in SIBLINGS and trunk is not None else prev
+        if ref is not None:
+            step.speedup_prev, step.prev_label = ref.wall_s / step.wall_s, ref.label
         if not phases:
             base_res, base_step = first, step
             step.matched = True
@@ -214,6 +223,8 @@ def run_ladder(source=None, *, repeat: int = 1, backend: str | None = None,
             step.max_deviation = dev if dev != float("inf") else None
             step.speedup_base = base_step.wall_s / step.wall_s
         prev = step
+        if name == "vectorized":
+            trunk = step
     return report
 
 

@@ -39,7 +39,7 @@ def test_every_step_is_listed_in_ladder_order(report):
 def test_steps_that_ran_have_consistent_figures(report):
     ran = [s for s in report.steps if s.status == "ran"]
     assert ran, "nothing ran: " + "; ".join(f"{s.label}: {s.why}" for s in report.steps)
-    prev = None
+    prev = vectorized = None
     for s in ran:
         assert len(s.walls) == 2 and s.wall_s == pytest.approx(sorted(s.walls)[0] / 2 + sorted(s.walls)[1] / 2)
         assert s.n_symbols == 24
@@ -47,13 +47,20 @@ def test_steps_that_ran_have_consistent_figures(report):
         assert s.projected_full_s == pytest.approx(s.seconds_per_symbol * FULL_UNIVERSE)
         if "gpu" in s.phases:
             assert s.backend == "cupy"      # never a CPU figure on the GPU's row
+        elif "cache" in s.phases:
+            assert s.backend == "numba-state"   # the cache computes with its state kernel
         else:
             assert s.backend == ("talib" if "vectorized" in s.phases else "baseline")
         assert s.path
-        if prev is not None:
-            assert s.prev_label == prev.label
-            assert s.speedup_prev == pytest.approx(prev.wall_s / s.wall_s)
+        sibling = s.label.lstrip("+") in ("cache", "ray", "gpu")
+        assert not (sibling and any(p in s.phases for p in ("cache", "ray", "gpu") if p != s.label[1:]))
+        ref = vectorized if sibling else prev
+        if ref is not None:
+            assert s.prev_label == ref.label
+            assert s.speedup_prev == pytest.approx(ref.wall_s / s.wall_s)
         prev = s
+        if s.label == "+vectorized":
+            vectorized = s
     base = report.steps[0]
     for s in ran:
         if base.status == "ran":

@@ -1,7 +1,7 @@
 """Measure the gate: run ``technic gate`` N times for one (base, head) pair, count verdicts.
 
-    python tools/gate_trials.py --base X --head X --runs 10 --out reports/gate-trials/self
-    python tools/gate_trials.py --base X --head PLANTED --runs 10 --out reports/gate-trials/plant
+    python -m technic_core.bench.gate_trials --base X --head X --runs 10 --out reports/gate-trials/self
+    python -m technic_core.bench.gate_trials --base X --head PLANTED --runs 10 --out reports/gate-trials/plant
 
 Each run is a separate ``technic gate`` process (as CI would run it); its
 JSON (rows and raw samples) is kept, so other decision rules can be replayed
@@ -17,9 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from technic_core.bench.gate_stats import compare_entry, decide  # noqa: E402
+from technic_core.bench.gate_stats import compare_entry, decide
 
 
 def replay(out: Path, factor: float, min_agree: float, clock: str) -> collections.Counter:
