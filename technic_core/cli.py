@@ -104,6 +104,13 @@ def _cmd_gate(args) -> int:
     return code
 
 
+def _cmd_report(args) -> int:
+    from .report.build import build_report
+    path = build_report(args.out, args.bench, args.asv_results)
+    print(f"wrote {path} (open it in a browser: file://{path.resolve()})")
+    return 0
+
+
 def _cmd_serve(args) -> int:
     from .sources.http_server import run_server
     run_server(args.universe, host=args.host, port=args.port, latency_ms=args.latency_ms,
@@ -182,6 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
     ga.add_argument("--json", help="write the rows and raw samples here")
     ga.add_argument("--quiet", action="store_true", help="no progress on stderr")
     ga.set_defaults(func=_cmd_gate)
+
+    rp = sub.add_parser("report", help="build the self-contained HTML performance report")
+    rp.add_argument("--out", default="reports/report.html")
+    rp.add_argument("--bench", default="reports/bench-latest.json", help="technic bench results")
+    rp.add_argument("--asv-results", default=".asv/results", help="asv's results directory")
+    rp.set_defaults(func=_cmd_report)
 
     from .sources.http_server import DEFAULT_LATENCY_MS
     sv = sub.add_parser("serve", help="serve a store over an aggregates-style HTTP API on loopback")

@@ -1,0 +1,115 @@
+"""The report, built from a real (small) benchmark run, parses, embeds everything and renders."""
+import json
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from technic_core.bench import ladder
+from technic_core.report.build import build_report
+
+from ..helpers import make_store
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# A tiny real asv suite: the same benchmark names the report reads, at tiny sizes.
+SUITE = '''
+import numpy as np
+from technic_core import indicators as ind
+from technic_core.universe.generate import generate_universe
+
+class FullSet:
+    params = [["numpy", "talib"], [20, 60]]
+    param_names = ["backend", "symbols"]
+    def setup(self, backend, n):
+        g = generate_universe(n, 120, 1)
+        self.f = (g.high, g.low, g.close)
+    def time_full_set(self, backend, n):
+        h, lo, c = self.f
+        ind.rsi(c, 14, backend=backend); ind.atr(h, lo, c, 14, backend=backend)
+
+class Indicator:
+    params = [["rsi", "sma"], ["numpy", "talib"], [60]]
+    param_names = ["indicator", "backend", "symbols"]
+    def setup(self, name, backend, n):
+        self.c = generate_universe(n, 120, 2).close
+    def time_indicator(self, name, backend, n):
+        getattr(ind, name)(self.c, 14, backend=backend)
+'''
+
+
+class _Collect(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.refs = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        for k, v in attrs:
+            if k in ("src", "href") and v and not v.startswith("#"):
+                self.refs.append(v)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("report")
+    store = make_store(tmp / "store", 24, 260, seed=5)
+    rep = ladder.run_ladder(store, repeat=1)
+    bench = ladder.write_json(rep, tmp / "bench.json")
+    (tmp / "suite").mkdir()
+    (tmp / "suite" / "__init__.py").write_text("")
+    (tmp / "suite" / "bench_indicators.py").write_text(SUITE)
+    conf = json.loads("\n".join(line for line in (ROOT / "asv.conf.json").read_text().splitlines()
+                                if not line.strip().startswith("//")))
+    conf.update(repo=str(ROOT), benchmark_dir=str(tmp / "suite"), results_dir=str(tmp / "results"),
+                env_dir=str(tmp / "env"), html_dir=str(tmp / "html"))
+    (tmp / "asv.conf.json").write_text(json.dumps(conf))
+    asv = [sys.executable, "-m", "asv"]
+    env = {"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin", "HOME": str(tmp)}
+    subprocess.run([*asv, "machine", "--yes", "--machine", "testbox", "--config", str(tmp / "asv.conf.json")],
+                   check=True, cwd=ROOT, env=env, capture_output=True)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout.strip()
+    # --python=same saves results only under an explicit commit hash
+    run = subprocess.run([*asv, "run", "--python=same", "--quick", "--machine", "testbox",
+                          "--set-commit-hash", head, "--config", str(tmp / "asv.conf.json")],
+                         cwd=ROOT, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    out = build_report(tmp / "report.html", bench, tmp / "results")
+    return out
+
+
+def test_report_is_valid_self_contained_html_with_every_chart(built):
+    text = built.read_text()
+    parser = _Collect()
+    parser.feed(text)
+    parser.close()
+    assert parser.tags[0] == "html" and "body" in parser.tags
+    assert parser.refs == [], f"external references: {parser.refs}"
+    assert "url(http" not in text and "@import" not in text and "https://" not in text
+    assert "http://" not in text.replace("http://www.w3.org/", "")   # only the SVG/XLink namespaces
+    for title in ("The phase ladder", "Measured against projected speedups", "Correctness against the baseline",
+                  "Per-indicator time by backend", "Growth with the universe", "History across commits"):
+        assert f"<h2>{title}</h2>" in text, title
+    assert text.count("<svg") >= 5
+    assert "no data: no asv results" not in text   # the asv charts were drawn from the real run
+
+
+def test_report_renders_in_headless_chromium(built, tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (.ci/test installs it as root)")
+    shot = tmp_path / "report.png"
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--no-first-run", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,2400",
+                    f"--screenshot={shot}", built.resolve().as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    import matplotlib.image as mpimg
+    import numpy as np
+    img = mpimg.imread(shot)
+    colours = np.unique((img[..., :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)
+    assert img.shape[0] >= 2000 and len(colours) > 50, "the rendered report looks blank"
