@@ -94,7 +94,8 @@ def _rsi1(c: pd.Series, p: int) -> pd.Series:
     g = _wilder(gain, p, p, float(gain.iloc[1:p + 1].sum() / p))
     lo = _wilder(loss, p, p, float(loss.iloc[1:p + 1].sum() / p))
     total = g + lo
-    return (100.0 * g / total).where(~_is_zero(total), 0.0).where(total.notna())
+    # TA-Lib 0.8 gives 0 only when gain and loss are both exactly zero (a flat series)
+    return (100.0 * g / total).where(total != 0.0, 0.0).where(total.notna())
 
 
 def _macd1(c: pd.Series, fast: int, slow: int, signal: int):
@@ -193,25 +194,52 @@ def _willr1(h, lo, c, p: int):
 
 def _cci1(h, lo, c, p: int):
     tp = (h + lo + c) / 3.0
-    mean = tp.rolling(p, min_periods=p).mean()
-    dev = tp.rolling(p, min_periods=p).apply(lambda w: np.abs(w - w.mean()).mean(), raw=True)
-    x = tp - mean
-    ok = ~_is_zero_scaled(x, mean.abs()) & ~_is_zero_scaled(dev, mean.abs())
-    return (x / (0.015 * dev)).where(ok, 0.0).where(mean.notna())
+    out = pd.Series(np.nan, index=c.index)
+    if len(tp) < p:
+        return out
+    # TA-Lib sums its window in circular-buffer order, and on a near-flat window that
+    # order decides the dead zone: reorder each window so, and sum sequentially (cumsum)
+    w = np.lib.stride_tricks.sliding_window_view(tp.to_numpy(), p)
+    k = np.arange(len(w))
+    ring = w[k[:, None], (np.arange(p)[None, :] - k[:, None]) % p]
+    avg = np.cumsum(ring, axis=1)[:, -1] / p
+    dev = np.cumsum(np.abs(ring - avg[:, None]), axis=1)[:, -1] / p
+    x = w[:, -1] - avg
+    scale = np.abs(avg)
+    flat = (np.abs(x) <= EPS * scale) | (np.abs(dev) <= EPS * scale)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        val = np.where(flat, 0.0, x / (0.015 * dev))
+    out.iloc[p - 1:] = val
+    return out
 
 
 def _mfi1(h, lo, c, v, p: int):
-    tp = (h + lo + c) / 3.0
-    flow = tp * v
-    d = tp.diff()
-    # TA-Lib 0.8 treats a change within 1e-14 of the two typical prices as no change
-    flat = _is_zero_scaled(d, tp.abs() + tp.shift(1).abs())
-    d = d.where(~flat, 0.0)
-    pos = flow.where(d > 0, 0.0).rolling(p, min_periods=p).sum()
-    neg = flow.where(d < 0, 0.0).rolling(p, min_periods=p).sum()
-    pos.iloc[:p] = np.nan  # the first bar has no previous typical price
-    total = pos + neg
-    return (100.0 * pos / total).where(total >= 1.0, 0.0).where(pos.notna())
+    # TA-Lib 0.8's running sums step by step (their residues decide near-flat
+    # windows): flow within 1e-14 of the two typical prices is none; p bars of
+    # no flow reset the sums to exactly 0; the ratio is clamped to [0, 100].
+    tp = ((h + lo + c) / 3.0).to_numpy()
+    vol = v.to_numpy()
+    n = len(tp)
+    out = np.full(n, np.nan)
+    ring_pos, ring_neg = np.zeros(p), np.zeros(p)
+    pos = neg = 0.0
+    null_run = 0
+    for t in range(1, n):
+        slot = (t - 1) % p
+        d = tp[t] - tp[t - 1]
+        flow = 0.0 if abs(d) <= EPS * (abs(tp[t]) + abs(tp[t - 1])) else tp[t] * vol[t]
+        pf, nf = (0.0, flow) if d < 0.0 else (flow, 0.0)
+        pos = (pos - ring_pos[slot]) + pf
+        neg = (neg - ring_neg[slot]) + nf
+        ring_pos[slot], ring_neg[slot] = pf, nf
+        null_run = null_run + 1 if flow == 0.0 else 0
+        if null_run >= p:
+            null_run, pos, neg = p, 0.0, 0.0
+        if t >= p:
+            tot = pos + neg
+            pc = 0.0 if pos < 0.0 else min(pos, tot)
+            out[t] = 0.0 if tot <= 0.0 else 100.0 * (pc / tot)
+    return pd.Series(out, index=c.index)
 
 
 # --- the backend interface ------------------------------------------------------
