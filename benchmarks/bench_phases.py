@@ -94,7 +94,10 @@ class HttpLadder:
             raise
 
     def teardown(self, label):
-        self.server.stop()
+        # asv calls teardown after a setup that skipped (NotImplementedError) too
+        server = getattr(self, "server", None)
+        if server is not None:
+            server.stop()
 
     def time_scan(self, label):
         run_scan(self.url, self.phases, symbols=self.symbols)
