@@ -71,3 +71,9 @@ def test_every_rule_and_signal_fires_on_the_default_mix(tmp_path):
         assert n > 0, f"rule {rule} never fired"
     assert set(res.table["signal"]) == {"Strong Long", "Long", "Neutral", "Short", "Strong Short"}
     assert res.table["sma_200"].isna().any() and res.table["sma_200"].notna().any()
+
+
+def test_all_means_every_phase_that_combines():
+    assert parse_phases("all") == ("prefetch", "prescreen", "vectorized", "ray", "gpu")
+    with pytest.raises(ValueError, match="cannot be combined"):
+        parse_phases("prefetch,vectorized,cache,ray")
