@@ -168,15 +168,21 @@ def full_set(ind, data: dict[str, np.ndarray], backend: str) -> dict[str, object
 
 
 def phase_steps() -> list[tuple[str, tuple[str, ...] | None, str | None]]:
-    """SPEC's ladder, cumulative: (label, phases to switch on or None if unbuilt, why not)."""
+    """SPEC's ladder: (label, phases to switch on or None if unbuilt, why not).
+
+    Cumulative up to the vectorised step; the cache, Ray and GPU rungs each sit
+    on that step alone, as in ``technic bench`` (the cache cannot be combined).
+    """
     from technic_core.scan.phases import LADDER, PHASES
     steps: list[tuple[str, tuple[str, ...] | None, str | None]] = [("baseline", (), None)]
     on: list[str] = []
     for name in LADDER:
         p = PHASES[name]
         if p.built:
-            on.append(name)
-            steps.append((f"+{name}", tuple(on), None))
+            phases = (*on, name)
+            if name not in ("cache", "ray", "gpu"):
+                on.append(name)
+            steps.append((f"+{name}", phases, None))
         else:
             steps.append((f"+{name}", None, f"phase {name!r} is not built at this commit"))
     return steps
