@@ -57,8 +57,13 @@ def build_report(out="reports/report.html", bench="reports/bench-latest.json",
     dev = asv[asv["benchmark"].str.contains("BackendVsTALib.track_max_deviation", regex=False)]
     if len(dev):
         latest = dev[dev["date"] == dev["date"].max()]
-        rows = [[p[0], p[1], _fmt(v, ".2e")] for p, v in zip(latest["params"], latest["value"])]
-        sections.append(("Deviation from TA-Lib (asv)", table(rows, ["indicator", "backend", "max relative"])))
+        ran = [(p, v) for p, v in zip(latest["params"], latest["value"]) if v is not None and v == v]
+        rows = [[p[0], p[1], _fmt(v, ".2e")] for p, v in ran]
+        # a backend asv skipped here (no device, not built) has no figure: say so, never "nan"
+        skipped = sorted({p[1] for p in latest["params"]} - {p[1] for p, _ in ran})
+        note = (f"<p>not run on this machine: {html.escape(', '.join(skipped))}</p>" if skipped else "")
+        sections.append(("Deviation from TA-Lib (asv)",
+                         table(rows, ["indicator", "backend", "max relative"]) + note))
     svg, flagged = charts.history(asv, list(KEY_BENCHMARKS))
     flags = ("<p class=bad>Regressions: " + "; ".join(html.escape(f) for f in flagged) + "</p>") if flagged \
         else "<p class=ok>No regression flagged.</p>"

@@ -39,6 +39,8 @@ class RequestFailed(Exception):
 
 class HttpSource(Source):
     name = "http"
+    # long() asks for whole sessions of the market: the block engine fetches once, then cuts blocks.
+    grouped_fetch = True
 
     def __init__(self, url: str, concurrency: int = 32, timeout_s: float = 10.0,
                  retries: int = 5, backoff_s: float = 0.05, seed: int = 0):

@@ -38,6 +38,17 @@ class Indicator:
         self.c = generate_universe(n, 120, 2).close
     def time_indicator(self, name, backend, n):
         getattr(ind, name)(self.c, 14, backend=backend)
+
+class BackendVsTALib:
+    params = [["rsi"], ["numpy", "cupy"]]
+    param_names = ["indicator", "backend"]
+    def setup(self, name, backend):
+        if backend == "cupy":
+            raise NotImplementedError("no device here")
+        c = generate_universe(30, 120, 3).close
+        self.dev = float(np.nanmax(np.abs(ind.rsi(c, 14, backend=backend) - ind.rsi(c, 14, backend="talib"))))
+    def track_max_deviation(self, name, backend):
+        return self.dev
 '''
 
 
@@ -113,3 +124,11 @@ def test_report_renders_in_headless_chromium(built, tmp_path):
     img = mpimg.imread(shot)
     colours = np.unique((img[..., :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)
     assert img.shape[0] >= 2000 and len(colours) > 50, "the rendered report looks blank"
+
+
+def test_deviation_table_lists_skipped_backends_instead_of_nan(built):
+    text = built.read_text()
+    section = text.split("<h2>Deviation from TA-Lib (asv)</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "<td>rsi</td><td>numpy</td>" in section
+    assert "cupy</td>" not in section and "nan" not in section.lower()
+    assert "not run on this machine: cupy" in section

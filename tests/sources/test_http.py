@@ -43,6 +43,17 @@ def test_prefetch_uses_one_request_per_session(store, server):
     assert base.info["requests"] >= 40
 
 
+def test_blocks_through_the_api_fetch_each_session_once(store, server):
+    local = scan(store, phases="prefetch,prescreen,vectorized", block_size=7)
+    with HttpSource(server[0]) as src:
+        res = scan(src, phases="prefetch,prescreen,vectorized", block_size=7)
+    sessions = len(src.meta()["sessions"])
+    assert res.info["blocks"] >= 5
+    # meta, universe, the snapshot for pre-screening, then one grouped request per session
+    assert res.info["requests"] == sessions + 3, res.info["requests"]
+    assert results_match(local, res) == []
+
+
 def test_retries_recover_from_injected_faults(store):
     local = scan(store, phases="prefetch,prescreen")
     with serve_in_thread(store, error_rate=0.3, seed=4) as (url, _):

@@ -198,6 +198,25 @@ def run_blocks(src, symbols: list[str], backend: str | None, strict: bool,
 
     out = BlockOutcome()
     chunks = split(symbols, block_size)
+    if len(chunks) > 1 and getattr(src, "grouped_fetch", False):
+        # Each of a grouped source's requests answers for every symbol (one session of the
+        # whole market): fetching per block would repeat all of them once per block.
+        t0 = time.perf_counter()
+        src = PrefetchedLong(src.long(symbols))
+        out.add_time("fetch", time.perf_counter() - t0)
     for chunk in (progress(chunks) if progress else chunks):
         out.merge(fetch_and_compute(src, chunk, backend, strict))
     return out
+
+
+class PrefetchedLong:
+    """Blocks cut from one long frame already fetched (symbol, date, OHLCV; a symbol's rows together)."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        self.df = df
+        self.errors = dict(df.attrs.get("errors") or {})
+
+    def block(self, symbols: list[str]) -> BarBlock:
+        part = self.df[self.df["symbol"].isin(symbols)]
+        wanted = set(symbols)
+        return BarBlock.from_long(part, symbols, errors={s: r for s, r in self.errors.items() if s in wanted})
