@@ -103,11 +103,12 @@ def store_path(n_symbols: int, n_bars: int = N_BARS, seed: int = SEED) -> Path:
     """A generated store of that size, made on first use and reused after."""
     fmt = _store_format()
     root = cache_dir() / f"store-f{fmt}" / f"u{n_symbols}x{n_bars}s{seed}"
-    if (root / "meta.json").is_file():
+    marker = "manifest.json" if fmt >= 3 else "meta.json"     # the file that says a store is whole
+    if (root / marker).is_file():
         return root
     from technic_core.universe.make import generate_store
     with _locked(root):
-        if not (root / "meta.json").is_file():
+        if not (root / marker).is_file():
             tmp = root.with_name(root.name + f".tmp{os.getpid()}")
             shutil.rmtree(tmp, ignore_errors=True)
             generate_store(tmp, n_symbols, n_bars, seed, log=lambda *a: None)

@@ -13,13 +13,14 @@ def _cmd_generate(args) -> int:
     from .universe.make import generate_store
     from .universe.store import default_store_dir
     out = Path(args.out) if args.out else default_store_dir()
-    generate_store(out, args.symbols, args.bars, args.seed, force=args.force)
+    generate_store(out, args.symbols, args.bars, args.seed, force=args.force, lock_timeout=args.lock_timeout)
     return 0
 
 
 def _cmd_import(args) -> int:
     from .universe.importer import import_store
-    report = import_store(args.bars, args.out, args.universe, adjusted=args.adjusted)
+    report = import_store(args.bars, args.out, args.universe, adjusted=args.adjusted,
+                          lock_timeout=args.lock_timeout, session_tz=args.session_tz)
     return 0 if report.imported else 1
 
 
@@ -60,6 +61,12 @@ def _cmd_scan(args) -> int:
     if args.output:
         _write_table(res.table, args.output)
         print(f"\nwrote {len(res.table)} rows to {args.output}")
+    if res.n_symbols and res.table.empty:
+        # never a silent empty answer: say why, and fail the command
+        print(f"technic: the table is empty: none of {res.n_symbols} symbol(s) passed "
+              f"({len(res.errors)} with bad data or failed fetches, rejected: "
+              f"{', '.join(f'{k}={v}' for k, v in res.rejections.items() if v) or 'none'})", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -118,7 +125,15 @@ def _cmd_serve(args) -> int:
     return 0
 
 
+def _lock_timeout_arg(p: argparse.ArgumentParser) -> None:
+    from .universe.lock import DEFAULT_LOCK_TIMEOUT_S
+    p.add_argument("--lock-timeout", type=float, default=DEFAULT_LOCK_TIMEOUT_S, metavar="SECONDS",
+                   help="wait this long for another writer of the store to finish, saying whom it "
+                        f"waits for (default {DEFAULT_LOCK_TIMEOUT_S:g}; 0: fail at once)")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .universe.readers import SESSION_TZ
     p = argparse.ArgumentParser(prog="technic", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -130,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=7)
     gen.add_argument("--out", help="store directory (default: $TECHNIC_DATA or ./data/universe)")
     gen.add_argument("--force", action="store_true", help="rebuild even if an identical store exists")
+    _lock_timeout_arg(gen)
     gen.set_defaults(func=_cmd_generate)
     imp = dsub.add_parser("import", help="import vendor bar files (CSV/Parquet) and a universe or listing file")
     imp.add_argument("--bars", nargs="+", required=True, help="files, directories or globs")
@@ -137,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--out", required=True, help="store directory (created, or merged into)")
     imp.add_argument("--adjusted", action="store_true",
                      help="scale OHLC by Adj Close / Close (default: raw OHLC, Adj Close ignored)")
+    imp.add_argument("--session-tz", default=SESSION_TZ, metavar="TZ",
+                     help=f"the exchange's time zone: dates with a UTC offset become its session dates "
+                          f"(default {SESSION_TZ}, a US daily store)")
+    _lock_timeout_arg(imp)
     imp.set_defaults(func=_cmd_import)
 
     sc = sub.add_parser("scan", help="scan a universe")

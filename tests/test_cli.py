@@ -1,6 +1,7 @@
 import pandas as pd
 
 from technic_core.cli import main
+from technic_core.universe import Store
 
 
 def test_generate_then_scan_writes_table(tmp_path, capsys):
@@ -30,9 +31,9 @@ def test_unknown_phase_is_refused(tmp_path, capsys):
 def test_generate_reuses_an_identical_store(tmp_path, capsys):
     args = ["data", "generate", "--symbols", "8", "--bars", "40", "--out", str(tmp_path / "u")]
     assert main(args) == 0
-    stamp = (tmp_path / "u" / "bars.parquet").stat().st_mtime_ns
+    assert Store(tmp_path / "u").version == 1
     assert main(args) == 0
     assert "reusing it" in capsys.readouterr().out
-    assert (tmp_path / "u" / "bars.parquet").stat().st_mtime_ns == stamp
+    assert Store(tmp_path / "u").version == 1
     assert main([*args, "--force"]) == 0
-    assert (tmp_path / "u" / "bars.parquet").stat().st_mtime_ns != stamp
+    assert Store(tmp_path / "u").version == 2

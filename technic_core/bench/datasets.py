@@ -18,7 +18,7 @@ import numpy as np
 
 from ..universe.make import generate_store
 from ..universe.schema import STORE_FORMAT
-from ..universe.store import Store
+from ..universe.store import Store, is_store
 
 FIELDS = ("open", "high", "low", "close", "volume")
 
@@ -43,10 +43,10 @@ def _locked(path: Path):
 
 def store_path(n_symbols: int, n_bars: int = 504, seed: int = 7) -> Path:
     root = cache_dir() / f"store-f{STORE_FORMAT}" / f"u{n_symbols}x{n_bars}s{seed}"
-    if (root / "meta.json").is_file():
+    if is_store(root):
         return root
     with _locked(root):
-        if not (root / "meta.json").is_file():
+        if not is_store(root):
             tmp = root.with_name(root.name + f".tmp{os.getpid()}")
             shutil.rmtree(tmp, ignore_errors=True)
             generate_store(tmp, n_symbols, n_bars, seed, log=lambda *a: None)

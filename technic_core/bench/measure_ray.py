@@ -83,7 +83,7 @@ def run_case(store: str, mode: str, block_size: str, backend: str, ray_cpus: int
     out = {
         "store": store, "mode": mode, "block_size": block_size, "backend": res.backend,
         "n_symbols": res.n_symbols, "passed": len(res.table),
-        "bars": int(json.loads((Path(store) / "meta.json").read_text()).get("max_bars", 0)),
+        "bars": int(Store(store).meta.get("max_bars", 0)),
         "scan_s": res.timings["total"], "call_s": wall, "driver_cpu_s": cpu,
         "cpu_s": cpu + res.info.get("ray_task_cpu_s", 0.0), "load1": os.getloadavg()[0],
         "stages": {k: v for k, v in res.timings.items() if k != "total"},

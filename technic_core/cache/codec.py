@@ -12,7 +12,9 @@ Layouts (all little-endian):
 
 * header: magic ``b"TQCE"``, format u16, kind u16, tag u64, payload length u32, crc32 u32;
 * bar segment (kind 1): n_before u32, n_rows u32, fp_before u64, fp_after u64,
-  then dates (int64 days) and open, high, low, close, volume (float64), each n_rows long;
+  then dates (int64 milliseconds) and open, high, low, close, volume (float64),
+  each n_rows long; the fingerprints are the store's content versions
+  (``universe.fingerprint``) of the bars before and after the segment;
 * state (kind 2): n_bars i64, last date i64 (days), fingerprint u64, then the
   state row (float64).
 """
@@ -24,7 +26,8 @@ import zlib
 import numpy as np
 
 MAGIC = b"TQCE"
-FORMAT = 1
+# 2: segment dates in milliseconds, fingerprints equal to the store's content versions
+FORMAT = 2
 KIND_BARS = 1
 KIND_STATE = 2
 
@@ -76,7 +79,7 @@ def decode(blob: bytes, kind: int, tag: int) -> memoryview:
 # -- bar segments ---------------------------------------------------------------
 def encode_segment(n_before: int, fp_before: int, fp_after: int, dates: np.ndarray,
                    columns: np.ndarray) -> bytes:
-    """One segment of a symbol's bars: ``dates`` (m,) int64 days, ``columns`` (5, m) float64."""
+    """One segment of a symbol's bars: ``dates`` (m,) int64 ms, ``columns`` (5, m) float64."""
     m = dates.shape[0]
     body = (SEGMENT.pack(n_before, m, fp_before, fp_after)
             + np.ascontiguousarray(dates, dtype="<i8").tobytes()

@@ -14,7 +14,9 @@ scan read (a Lua check), so two scans cannot append the same bar twice.
 
 Every call is one round trip for a whole block of symbols (MGET and
 pipelines); writes of a block are one MULTI/EXEC transaction.  Any failure
-of Redis (refused, timed out, killed) surfaces as ``CacheDown``.
+of Redis (refused, timed out, killed) surfaces as ``CacheDown``; a key of
+another Redis type than ours (WRONGTYPE) is one corrupt entry, read as
+``WRONGTYPE`` and replaced by the next write, never a failure of Redis.
 """
 from __future__ import annotations
 
@@ -30,6 +32,9 @@ DEFAULT_TTL_S = 7 * 24 * 3600
 COMPACT_AT = 32          # segments in a bar list before it is rewritten as two
 
 _APPEND_IF_TAIL = """
+if redis.call('TYPE', KEYS[1]).ok ~= 'list' then
+  return 0
+end
 local tail = redis.call('LINDEX', KEYS[1], -1)
 if tail and string.sub(tail, 1, string.len(ARGV[1])) == ARGV[1] then
   redis.call('RPUSH', KEYS[1], ARGV[2])
@@ -41,6 +46,29 @@ return 0
 
 class CacheDown(RuntimeError):
     """Redis could not be used (unreachable, timed out, gone): the scan goes on without it."""
+
+
+class WrongType:
+    """A key that holds another Redis type than ours: a corrupt entry, repaired by the next write."""
+
+    def __repr__(self) -> str:
+        return "WRONGTYPE"
+
+
+WRONGTYPE = WrongType()
+
+
+def _per_key(results: list) -> list:
+    """Pipeline results with WRONGTYPE errors as ``WRONGTYPE``; any other error is raised."""
+    out = []
+    for r in results:
+        if isinstance(r, redis.ResponseError):
+            if str(r).startswith("WRONGTYPE"):
+                out.append(WRONGTYPE)
+                continue
+            raise r
+        out.append(r)
+    return out
 
 
 def namespace_for(source_description: str) -> str:
@@ -153,26 +181,28 @@ class BarStateStore:
             raise self.cache.fail(exc) from None
 
     def read_heads(self, symbols: list[str]) -> tuple[list, list]:
-        """(tail segment, state entry) of each symbol, None where absent: one round trip."""
+        """(tail segment, state entry) of each symbol, None where absent and ``WRONGTYPE`` where
+        the key holds another type: one round trip.  (MGET answers None for a key that is not
+        a string: a state key of the wrong type is absent, and overwritten by the next SET.)"""
         def go(client):
             pipe = client.pipeline(transaction=False)
             pipe.mget([self.state_key(s) for s in symbols])
             for s in symbols:
                 pipe.lindex(self.bars_key(s), -1)
-            res = pipe.execute()
+            res = _per_key(pipe.execute(raise_on_error=False))
             return res[1:], res[0]
         if not symbols:
             return [], []
         return self._run(go)
 
-    def read_bars(self, symbols: list[str]) -> tuple[list[list[bytes]], list[int]]:
-        """(segments, remaining TTL in ms) of each symbol: one round trip."""
+    def read_bars(self, symbols: list[str]) -> tuple[list, list[int]]:
+        """(segments or ``WRONGTYPE``, remaining TTL in ms) of each symbol: one round trip."""
         def go(client):
             pipe = client.pipeline(transaction=False)
             for s in symbols:
                 pipe.lrange(self.bars_key(s), 0, -1)
                 pipe.pttl(self.bars_key(s))
-            res = pipe.execute()
+            res = _per_key(pipe.execute(raise_on_error=False))
             return res[0::2], res[1::2]
         if not symbols:
             return [], []

@@ -164,6 +164,10 @@ def _scan(src: Source, chosen: tuple[str, ...], backend, strict, progress, symbo
     t_start = time.perf_counter()
     requests_before = src.requests
     info: dict = {"source": src.describe()}
+    fallback_before = len(getattr(src, "fallback_sessions", []))
+    version = getattr(src, "store_version", None)
+    if version is not None:
+        info["store_version"] = version     # every read of this scan came from this version
 
     with clock("universe"):
         uni = src.universe()
@@ -233,6 +237,9 @@ def _scan(src: Source, chosen: tuple[str, ...], backend, strict, progress, symbo
 
     err_syms = [s for s in all_symbols if fate.get(s) == "error"]
     err = pd.DataFrame({"symbol": err_syms, "reason": [errors[s] for s in err_syms]})
+    fallback = getattr(src, "fallback_sessions", [])[fallback_before:]
+    if fallback:
+        info["fallback_sessions"] = sorted(set(fallback))    # fetched symbol by symbol
     outside = info.pop("_outside_s", {})
     clock.update(outside)
     clock["total"] = time.perf_counter() - t_start - sum(outside.values())

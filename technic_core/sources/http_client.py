@@ -7,6 +7,12 @@ connections are retried with exponential backoff and jitter, a bounded
 number of times.  After that a symbol's failure becomes that symbol's error
 (the scan goes on); a malformed answer is an error naming the symbol.  A
 server that cannot be reached at all is one ``SourceUnavailable``.
+
+A whole-market (grouped) request for one session that still fails is never
+the whole market's error: that session is fetched symbol by symbol (its
+range request for that one day), and only a symbol whose own request fails
+too becomes an error, naming the session.  If most sessions fail, the API is
+unavailable (one ``SourceUnavailable``), not every symbol's problem.
 """
 from __future__ import annotations
 
@@ -56,6 +62,7 @@ class HttpSource(Source):
         self._session: aiohttp.ClientSession | None = None
         self._sem: asyncio.Semaphore | None = None
         self._meta: dict | None = None
+        self.fallback_sessions: list[str] = []   # sessions fetched symbol by symbol
 
     # -- plumbing -----------------------------------------------------------
     def _run(self, coro):
@@ -176,6 +183,28 @@ class HttpSource(Source):
         return await asyncio.gather(*(self._get(f"/v2/aggs/grouped/locale/us/market/stocks/{d}", d)
                                       for d in dates), return_exceptions=True)
 
+    async def _one_day_each(self, symbols: list[str], day: str):
+        return await asyncio.gather(*(self._get(f"/v2/aggs/ticker/{s}/range/1/day/{day}/{day}", s)
+                                      for s in symbols), return_exceptions=True)
+
+    def _session_by_symbol(self, day: str, why: str, symbols: list[str], rows: list,
+                           errors: dict[str, str]) -> None:
+        """One session's bars fetched per symbol, after its grouped request failed."""
+        self.fallback_sessions.append(day)
+        docs = self._run(self._one_day_each(symbols, day))
+        for sym, doc in zip(symbols, docs):
+            try:
+                if isinstance(doc, BaseException):
+                    raise doc
+                rows.extend({**r, "T": sym} for r in doc["results"])
+            except RequestFailed as exc:
+                # the server's own verdict on a bad symbol (422/404) is that symbol's error
+                errors.setdefault(sym, exc.reason if not exc.reason.startswith(("HTTP", "connection"))
+                                  else f"session {day} missing: the whole-market request failed ({why}) "
+                                       f"and so did this symbol's own ({exc.reason})")
+            except (KeyError, TypeError, AttributeError):
+                errors.setdefault(sym, f"session {day}: malformed response from the API")
+
     def long(self, symbols: list[str]) -> pd.DataFrame:
         """The fewest requests: one grouped request per session, all in flight together."""
         wanted = list(symbols)
@@ -183,20 +212,22 @@ class HttpSource(Source):
         docs = self._run(self._grouped_all(sessions))
         rows: list = []
         errors: dict[str, str] = {}
-        failed: list[str] = []
+        failed: list[tuple[str, str]] = []
         for d, doc in zip(sessions, docs):
             if isinstance(doc, BaseException):
-                failed.append(f"{d} ({doc.reason if isinstance(doc, RequestFailed) else doc})")
+                failed.append((d, doc.reason if isinstance(doc, RequestFailed) else str(doc)))
                 continue
             try:
                 errors.update(doc.get("errors") or {})
                 rows.extend(doc["results"])
             except (AttributeError, KeyError, TypeError):
-                failed.append(f"{d} (malformed response)")
+                failed.append((d, "malformed response"))
         wanted_set = set(wanted)
-        if failed:
-            reason = f"session(s) missing from the API: {', '.join(failed[:3])}"
-            errors.update({s: reason for s in wanted})
+        if failed and len(failed) * 2 > len(sessions):
+            raise SourceUnavailable(f"{self.url}: {len(failed)} of {len(sessions)} sessions could not be "
+                                    f"fetched, e.g. {', '.join(f'{d} ({w})' for d, w in failed[:3])}")
+        for day, why in failed:
+            self._session_by_symbol(day, why, [s for s in wanted if s not in errors], rows, errors)
         frame = pd.DataFrame(rows, columns=["T", "t", "o", "h", "l", "c", "v", "n"])
         del rows
         keep = [s for s in wanted if s not in errors]

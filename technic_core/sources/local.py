@@ -10,11 +10,23 @@ from .base import Source
 
 
 class LocalSource(Source):
+    """One version of a local store: the one current when the source was opened (or ``version``),
+    so every read of a scan sees the same bars whatever a writer commits meanwhile."""
+
     name = "local"
 
-    def __init__(self, root: Path | str | None = None):
+    def __init__(self, root: Path | str | None = None, version: int | None = None):
         super().__init__()
-        self.store = Store(root or default_store_dir())
+        self.store = Store(root or default_store_dir(), version=version)
+
+    @property
+    def store_version(self) -> int:
+        return self.store.version
+
+    def content_versions(self, symbols: list[str]) -> pd.DataFrame:
+        """Each symbol's content version, bar count and last bar, from the store's index: what
+        the cache phase checks its entries against without reading any bars."""
+        return self.store.content_versions(symbols)
 
     def universe(self) -> pd.DataFrame:
         self.requests += 1

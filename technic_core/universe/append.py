@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .lock import DEFAULT_LOCK_TIMEOUT_S, StoreLock
 from .schema import BAR_FIELDS, StoreError
-from .store import Store, write_store
+from .store import Store
 from .validate import group_bounds
+from .writer import write_store
 
 
 def _tick(x: np.ndarray) -> np.ndarray:
@@ -26,13 +28,18 @@ def next_session(last) -> np.datetime64:
     return np.busday_offset(np.datetime64(last, "D"), 1, roll="forward")
 
 
-def append_session(root: Path | str, seed: int = 0) -> np.datetime64:
+def append_session(root: Path | str, seed: int = 0,
+                   lock_timeout: float | None = DEFAULT_LOCK_TIMEOUT_S) -> np.datetime64:
     """Add the next weekday's bar to every symbol whose last close is a usable price.
 
-    Rewrites the store in place and returns the new session's date.  A store
-    with unreadable bar files is refused (rewriting it would lose them).
+    Commits a new version of the store and returns the new session's date.  A
+    store with bars that cannot be read is refused (every symbol gets a bar).
     """
-    store = Store(root)
+    with StoreLock(root, purpose="append_session", timeout=lock_timeout) as lock:
+        return _append(Store(root), seed, lock)
+
+
+def _append(store: Store, seed: int, lock: StoreLock) -> np.datetime64:
     long = store.long()
     errors = long.attrs.get("errors", {})
     if errors:
@@ -83,7 +90,8 @@ def append_session(root: Path | str, seed: int = 0) -> np.datetime64:
     both["_k"] = both["symbol"].map(order)
     both = both.sort_values(["_k", "date"], kind="stable").drop(columns="_k").reset_index(drop=True)
     keep = {k: v for k, v in store.meta.items()
-            if k not in ("format", "n_symbols", "n_bar_symbols", "max_bars", "last_session", "frequency")}
+            if k not in ("format", "version", "n_symbols", "n_bar_symbols", "max_bars", "last_session",
+                         "frequency")}
     keep["appended_sessions"] = int(keep.get("appended_sessions", 0)) + 1
-    write_store(store.root, store.universe(), both, keep)
+    write_store(store.root, store.universe(), both, keep, lock=lock)
     return day

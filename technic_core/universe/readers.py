@@ -8,6 +8,14 @@ bars are split-adjusted OHLC, and a vendor's adjusted close also folds in
 dividends, which would change a bar's shape if applied to the close alone.
 ``adjusted=True`` instead scales open, high, low and close by
 ``adj_close / close`` bar by bar, keeping each bar's shape.
+
+Dates: a timestamp with a UTC offset or ``Z`` (or a time-zone-aware Parquet
+column) is converted to the exchange's local time (``session_tz``,
+America/New_York by default: a US daily store); a naive one is taken as
+exchange-local already.  A symbol whose bars are daily is then stored at its
+session date (midnight), so ``2026-10-01``, ``2026-10-01 16:00`` and
+``2026-10-01T20:00:00Z`` are one session; one session given twice in
+different forms is that symbol's error, never two bars.
 """
 from __future__ import annotations
 
@@ -19,6 +27,7 @@ import pandas as pd
 
 from .schema import BAR_FIELDS
 
+SESSION_TZ = "America/New_York"
 DATE_NAMES = ("date", "datetime", "timestamp", "time")
 SYMBOL_NAMES = ("symbol", "ticker")
 ADJ_NAMES = ("adj close", "adj_close", "adjclose", "adjusted close", "adjusted_close")
@@ -40,8 +49,60 @@ def _read_table(path: Path) -> pd.DataFrame:
     raise FileProblem(f"{path}: unknown file type {path.suffix!r} (use .csv or .parquet)")
 
 
-def read_bars(path: Path | str, adjusted: bool = False) -> pd.DataFrame:
-    """A long frame (symbol, date, OHLCV) in the file's own row order."""
+def _parse_text_dates(text: pd.Series) -> pd.Series:
+    """Naive timestamps from text: ISO first (fast), then pandas' own inference, then value by value."""
+    out = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    bad = out.isna() & text.notna() & (text != "")
+    if bad.any():
+        out[bad] = pd.to_datetime(text[bad], errors="coerce")
+        bad = out.isna() & text.notna() & (text != "")
+        if bad.any():
+            out[bad] = pd.to_datetime(text[bad], errors="coerce", format="mixed")
+    return out
+
+
+def exchange_times(col: pd.Series, session_tz: str = SESSION_TZ) -> pd.Series:
+    """Timestamps as the exchange's naive local time (see the module docstring)."""
+    if isinstance(col.dtype, pd.DatetimeTZDtype):
+        return col.dt.tz_convert(session_tz).dt.tz_localize(None).astype("datetime64[ns]")
+    if pd.api.types.is_datetime64_dtype(col):
+        return col.astype("datetime64[ns]")
+    if pd.api.types.is_numeric_dtype(col):
+        return pd.to_datetime(col, errors="coerce").astype("datetime64[ns]")
+    text = col.astype("string").str.strip()
+    aware = text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True, na=False).to_numpy(bool)
+    out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
+    if (~aware).any():
+        out[~aware] = _parse_text_dates(text[~aware]).astype("datetime64[ns]")
+    if aware.any():
+        utc = pd.to_datetime(text[aware], errors="coerce", utc=True, format="ISO8601")
+        out[aware] = utc.dt.tz_convert(session_tz).dt.tz_localize(None).astype("datetime64[ns]")
+    return out
+
+
+def frequencies(long: pd.DataFrame) -> pd.Series:
+    """Each symbol's frequency (daily, intraday, weekly, monthly) from the median spacing of its
+    distinct dates; one vectorised pass over a long frame (symbol, date)."""
+    d = long[["symbol", "date"]].dropna().drop_duplicates()
+    d = d.sort_values(["symbol", "date"], kind="stable")
+    step = d["date"].diff()
+    step[d["symbol"].ne(d["symbol"].shift())] = pd.NaT
+    med = step.groupby(d["symbol"], observed=True).median()
+    labels = pd.Series("daily", index=pd.Index(pd.unique(long["symbol"]), dtype=object), dtype=object)
+    med = med.reindex(labels.index)
+    labels[med < pd.Timedelta(hours=20)] = "intraday"
+    labels[med > pd.Timedelta(days=4)] = "weekly"
+    labels[med > pd.Timedelta(days=10)] = "monthly"
+    return labels
+
+
+def read_bars(path: Path | str, adjusted: bool = False, session_tz: str = SESSION_TZ) -> pd.DataFrame:
+    """A long frame (symbol, date, OHLCV) in the file's own row order.
+
+    ``frame.attrs['blank_rows']``: data rows (from 1) whose symbol cell is
+    empty (their ``symbol`` is ""); ``frame.attrs['problems']``: symbol ->
+    why its rows of this file cannot be used (one session given twice).
+    """
     path = Path(path)
     raw = _read_table(path)
     if raw.index.name is not None or not isinstance(raw.index, pd.RangeIndex):
@@ -57,8 +118,7 @@ def read_bars(path: Path | str, adjusted: bool = False) -> pd.DataFrame:
         missing.insert(0, "date")
     if missing:
         raise FileProblem(f"{path}: missing columns: {', '.join(missing)}")
-    out = pd.DataFrame({"date": pd.to_datetime(raw[date_col], errors="coerce", utc=True)})
-    out["date"] = out["date"].dt.tz_localize(None)
+    out = pd.DataFrame({"date": exchange_times(raw[date_col], session_tz)})
     for f in BAR_FIELDS:
         out[f] = pd.to_numeric(raw[cols[f]], errors="coerce").astype(np.float64)
     adj = next((cols[n] for n in ADJ_NAMES if n in cols), None)
@@ -68,10 +128,39 @@ def read_bars(path: Path | str, adjusted: bool = False) -> pd.DataFrame:
             out[f] = out[f] * ratio
     sym_col = next((cols[n] for n in SYMBOL_NAMES if n in cols), None)
     if sym_col is not None:
-        out.insert(0, "symbol", raw[sym_col].astype(str).str.strip().str.upper())
+        sym = raw[sym_col].astype("string").str.strip().str.upper().fillna("")
+        out.insert(0, "symbol", sym.astype(object).to_numpy())
     else:
         out.insert(0, "symbol", path.stem.strip().upper())
+    blank = np.flatnonzero(out["symbol"].to_numpy() == "")
+    out.attrs["blank_rows"] = (blank + 1).tolist()
+    out.attrs["problems"] = _daily_sessions(out, raw[date_col])
     return out
+
+
+def _daily_sessions(out: pd.DataFrame, raw_dates: pd.Series) -> dict[str, str]:
+    """Move daily symbols' bars to their session date (in place); name those that give one twice."""
+    if not len(out):
+        return {}
+    freq = frequencies(out)
+    daily = out["symbol"].map(freq).eq("daily").to_numpy() & out["date"].notna().to_numpy()
+    if not daily.any():
+        return {}
+    sessions = out.loc[daily, "date"].dt.normalize()
+    sub = pd.DataFrame({"symbol": out.loc[daily, "symbol"], "session": sessions, "date": out.loc[daily, "date"]})
+    forms = sub.groupby(["symbol", "session"], sort=False)["date"].transform("nunique")
+    problems: dict[str, str] = {}
+    for i in np.flatnonzero(forms.to_numpy() > 1):
+        sym = sub["symbol"].iat[i]
+        if sym in problems:
+            continue
+        day = sub["session"].iat[i]
+        same = sub.index[(sub["symbol"] == sym).to_numpy() & (sub["session"] == day).to_numpy()]
+        texts = list(dict.fromkeys(str(raw_dates.loc[j]) for j in same))[:3]
+        problems[sym] = (f"session {day.date()} given twice, in different forms ({' and '.join(map(repr, texts))}): "
+                         "which bar is it?")
+    out.loc[daily, "date"] = sessions
+    return problems
 
 
 def detect_frequency(dates: pd.Series) -> str:

@@ -1,24 +1,25 @@
-"""The Parquet bar store: one symbol at a time, or every symbol as ``(T, N)`` blocks.
+"""The read side of the Parquet bar store: one symbol at a time, or every symbol as ``(T, N)`` blocks.
 
-Layout of a store directory::
+A store is a sequence of versions (layout and commit: ``writer``).  ``Store``
+opens one: the current ``manifest.json`` (or a retained older version) and
+then only the files it names, so a reader sees one consistent version
+whatever a writer is doing, and trusts it: no per-file ``stat``.
 
-    meta.json            format version, how it was made, frequency, last session
-    universe.parquet     SPEC's universe table
-    bars/SYMBOL.parquet  one file per symbol (date, OHLCV): what a per-symbol API serves
-    bars.parquet         the same bars in one columnar file, symbol after symbol,
-                         row groups aligned to symbol boundaries
-    manifest.parquet     per symbol: its rows in bars.parquet and the size and
-                         mtime of its own file when bars.parquet was written
-
-Per-symbol files are the truth.  ``bars.parquet`` is a consolidated copy for
-fast whole-universe reads; a symbol whose file changed since (an edit, a
-re-import, a damaged disk) is read from its own file instead, so every path
-sees the same bars and the same bad data.
+Every symbol's bars are held twice: in its own file (what a per-symbol API
+serves; named by its content version) and in the version's ``bars.parquet``
+(fast whole-universe reads).  Either copy serves when the other is damaged:
+a truncated or corrupt ``bars.parquet`` sends whole-universe reads to the
+per-symbol files, a damaged or hand-edited per-symbol file (its content is
+checked against its content version) sends that symbol's read to
+``bars.parquet``; each time with a ``StoreDamaged`` warning that names the
+file and its problem.  Only a symbol unreadable in both is an error, the
+same one in every phase.
 """
 from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,17 +28,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .schema import (
-    BAR_FIELDS,
-    BARS_SCHEMA,
-    STORE_FORMAT,
-    UNIVERSE_COLUMNS,
-    UNIVERSE_SCHEMA,
-    StoreError,
-)
+from .schema import BAR_FIELDS, MANIFEST, STORE_FORMAT, UNIVERSE_COLUMNS, VERSIONS_DIR, StoreError
 from .validate import SymbolDataError, check_long, check_symbol, group_bounds, missing_columns
 
-ROW_GROUP_SYMBOLS = 128
+LAST_COLUMNS = tuple(f"last_{f}" for f in BAR_FIELDS)
+
+
+class StoreDamaged(UserWarning):
+    """A store file could not be used and another copy of the same bars was read instead."""
+
+
+def _problem(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
 
 
 def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -56,10 +58,9 @@ def default_store_dir() -> Path:
     return Path(env) if env else Path.cwd() / "data" / "universe"
 
 
-def symbol_file(root: Path, symbol: str) -> Path:
-    if not symbol or "/" in symbol or "\\" in symbol or symbol.startswith("."):
-        raise StoreError(f"symbol {symbol!r} cannot name a file in the store")
-    return root / "bars" / f"{symbol}.parquet"
+def is_store(root: Path | str) -> bool:
+    """Whether ``root`` holds a store of this format (a committed manifest)."""
+    return (Path(root) / MANIFEST).is_file()
 
 
 @dataclass
@@ -147,103 +148,78 @@ def _universe_frame(table: pa.Table, where: Path) -> pd.DataFrame:
     return df
 
 
-def write_store(root: Path | str, universe: pd.DataFrame, long_bars: pd.DataFrame,
-                meta: dict | None = None) -> Path:
-    """Write a store from a universe frame and a long bar frame sorted by symbol then date.
-
-    Writes what it is given (bad bars included: the scan reports them); the
-    importer is where bars are checked on the way in.
-    """
-    root = Path(root)
-    (root / "bars").mkdir(parents=True, exist_ok=True)
-    uni = pa.Table.from_pandas(universe[list(UNIVERSE_COLUMNS)], schema=UNIVERSE_SCHEMA,
-                               preserve_index=False)
-    pq.write_table(uni, root / "universe.parquet")
-
-    bars = long_bars.reset_index(drop=True)
-    sym = bars["symbol"].to_numpy()
-    if len(sym):
-        starts = np.flatnonzero(np.r_[True, sym[1:] != sym[:-1]])
-        names = sym[starts]
-        lengths = np.diff(np.append(starts, len(sym)))
-    else:
-        starts, names, lengths = np.array([], int), np.array([], object), np.array([], int)
-    table = pa.Table.from_pandas(bars[["date", *BAR_FIELDS]], schema=BARS_SCHEMA, preserve_index=False)
-    for s, a, m in zip(names, starts, lengths):
-        pq.write_table(table.slice(a, m), symbol_file(root, s))
-    # Row groups end on symbol boundaries so a subset read touches only its groups.
-    group_of = np.arange(len(names)) // ROW_GROUP_SYMBOLS
-    with pq.ParquetWriter(root / "bars.parquet", BARS_SCHEMA) as writer:
-        for g in range(int(group_of.max()) + 1 if len(names) else 0):
-            idx = np.flatnonzero(group_of == g)
-            a = starts[idx[0]]
-            b = starts[idx[-1]] + lengths[idx[-1]]
-            writer.write_table(table.slice(a, b - a), row_group_size=b - a)
-    group_start = {g: starts[np.flatnonzero(group_of == g)[0]] for g in np.unique(group_of)}
-    stats = [symbol_file(root, s).stat() for s in names]
-    manifest = pd.DataFrame({
-        "symbol": names.astype(str),
-        "row_group": group_of.astype(np.int32),
-        "offset": np.array([a - group_start[g] for a, g in zip(starts, group_of)], dtype=np.int64),
-        "n_bars": lengths.astype(np.int64),
-        "file_size": np.array([st.st_size for st in stats], dtype=np.int64),
-        "mtime_ns": np.array([st.st_mtime_ns for st in stats], dtype=np.int64),
-    })
-    pq.write_table(pa.Table.from_pandas(manifest, preserve_index=False), root / "manifest.parquet")
-    dates = bars["date"].to_numpy().astype("datetime64[D]") if len(bars) else np.array([], "datetime64[D]")
-    last_day = dates.max() if len(dates) else None
-    snap = bars[dates == last_day] if last_day is not None else bars.iloc[:0]
-    snap = snap.drop_duplicates("symbol", keep="last")
-    pq.write_table(pa.Table.from_pandas(snap[["symbol", "date", *BAR_FIELDS]], preserve_index=False),
-                   root / "snapshot.parquet")
-    info = {
-        "format": STORE_FORMAT,
-        "n_symbols": int(len(universe)),
-        "n_bar_symbols": int(len(names)),
-        "max_bars": int(lengths.max()) if len(lengths) else 0,
-        "last_session": str(dates.max()) if len(dates) else None,
-        "frequency": "daily",
-        **(meta or {}),
-    }
-    (root / "meta.json").write_text(json.dumps(info, indent=2, sort_keys=True))
-    return root
+def _empty_long() -> pd.DataFrame:
+    return pd.DataFrame({"symbol": pd.Categorical([]), "date": pd.to_datetime([]),
+                         **{f: np.zeros(0) for f in BAR_FIELDS}})
 
 
 class Store:
-    """Read side of a store directory; opening it checks that it is one."""
+    """One committed version of a store directory; opening it checks that it is one.
 
-    def __init__(self, root: Path | str):
+    ``version``: open that retained older version instead of the current one
+    (a scan pins the version it started on; Ray workers open the driver's).
+    """
+
+    def __init__(self, root: Path | str, version: int | None = None):
         self.root = Path(root)
         if not self.root.is_dir():
             raise StoreError(
                 f"no store at {self.root}: run `technic data generate --out {self.root}` "
                 "or `technic data import ... --out` first"
             )
-        meta_path = self.root / "meta.json"
+        path = self.root / MANIFEST if version is None else self.root / VERSIONS_DIR / str(version) / MANIFEST
         try:
-            self.meta = json.loads(meta_path.read_text())
+            man = json.loads(path.read_text())
         except FileNotFoundError:
-            raise StoreError(f"{self.root} is not a technic store (no meta.json)") from None
-        except json.JSONDecodeError as exc:
-            raise StoreError(f"{meta_path} is not valid JSON: {exc}") from None
-        if self.meta.get("format") != STORE_FORMAT:
-            raise StoreError(
-                f"{self.root}: store format {self.meta.get('format')!r}, this version reads {STORE_FORMAT}"
-            )
-        for name in ("universe.parquet", "bars.parquet", "manifest.parquet"):
-            if not (self.root / name).is_file():
-                raise StoreError(f"{self.root}: {name} is missing; the store is incomplete")
+            if version is not None:
+                raise StoreError(f"{self.root}: version {version} is not retained (no {path.relative_to(self.root)}); "
+                                 "versions are kept $TECHNIC_STORE_KEEP_S seconds after a newer one") from None
+            if (self.root / "meta.json").is_file():
+                raise StoreError(f"{self.root}: store format 2 (meta.json), this version reads {STORE_FORMAT}: "
+                                 f"rebuild it (`technic data generate --force --out {self.root}`, or "
+                                 "`technic data import` from the original files into a new --out)") from None
+            raise StoreError(f"{self.root} is not a technic store (no {MANIFEST})") from None
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{path} is not valid JSON: {exc}") from None
+        if man.get("format") != STORE_FORMAT:
+            raise StoreError(f"{self.root}: store format {man.get('format')!r}, this version reads {STORE_FORMAT}")
+        try:
+            self.version = int(man["version"])
+            self.files = {k: self.root / v for k, v in man["files"].items()}
+            self.meta = {**man["meta"], "format": STORE_FORMAT, "version": self.version}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StoreError(f"{path}: manifest lacks {exc}") from None
+        for name in ("universe", "index", "bars", "snapshot"):
+            if name not in self.files:
+                raise StoreError(f"{path}: manifest names no {name} file; the store is incomplete")
         self._universe: pd.DataFrame | None = None
-        self._manifest: pd.DataFrame | None = None
+        self._index: pd.DataFrame | None = None
+        self._consolidated_problem: str | None = None
+        self._warned: set[str] = set()
 
-    # -- universe -------------------------------------------------------
+    def describe(self) -> str:
+        return f"{self.root} (version {self.version})"
+
+    def file(self, name: str) -> Path:
+        """Path of one of this version's files: universe, index, bars, snapshot."""
+        try:
+            return self.files[name]
+        except KeyError:
+            raise StoreError(f"{self.root}: version {self.version} has no {name} file") from None
+
+    def _warn(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            warnings.warn(message, StoreDamaged, stacklevel=3)
+
+    # -- universe and index -------------------------------------------------
     def universe(self) -> pd.DataFrame:
         if self._universe is None:
-            path = self.root / "universe.parquet"
+            path = self.file("universe")
             try:
-                table = pq.read_table(path)
+                table = pq.read_table(path, page_checksum_verification=True)
             except Exception as exc:
-                raise StoreError(f"{path}: unreadable universe ({exc})") from None
+                raise StoreError(f"{path}: unreadable universe ({_problem(exc)})") from None
             self._universe = _universe_frame(table, path)
         return self._universe.copy()
 
@@ -251,35 +227,100 @@ class Store:
     def frequency(self) -> str:
         return str(self.meta.get("frequency", "daily"))
 
-    def manifest(self) -> pd.DataFrame:
-        if self._manifest is None:
-            path = self.root / "manifest.parquet"
+    def index(self) -> pd.DataFrame:
+        """Per symbol (the frame's index): file, content version, n_bars, last bar, place in bars.parquet."""
+        if self._index is None:
+            path = self.file("index")
             try:
-                self._manifest = pq.read_table(path).to_pandas().set_index("symbol")
+                df = pq.read_table(path, page_checksum_verification=True).to_pandas()
             except Exception as exc:
-                raise StoreError(f"{path}: unreadable manifest ({exc})") from None
-        return self._manifest
+                raise StoreError(f"{path}: unreadable store index ({_problem(exc)}); "
+                                 "the store cannot be read without it") from None
+            self._index = df.set_index("symbol")
+        return self._index
+
+    def bar_file(self, symbol: str) -> Path:
+        """The per-symbol file this version names for ``symbol``."""
+        try:
+            return self.root / self.index().at[symbol, "file"]
+        except KeyError:
+            raise StoreError(f"{self.root}: version {self.version} holds no bars for {symbol!r}") from None
+
+    def content_versions(self, symbols) -> dict[str, np.ndarray]:
+        """Each symbol's content version (fingerprint), bar count and last bar, from the index
+        alone: arrays ``found``, ``content`` (uint64), ``n_bars``, ``last`` (int64 ms) and
+        ``last_bar`` ((m, 5) open..volume); zeros and NaN where the store holds no bars."""
+        idx = self.index()
+        pos = idx.index.get_indexer(list(symbols))
+        found = pos >= 0
+        take = np.where(found, pos, 0)
+
+        def col(name, dtype, fill):
+            a = idx[name].to_numpy() if len(idx) else np.zeros(0, dtype)
+            out = np.full(len(pos), fill, dtype=dtype)
+            out[found] = a[take[found]].astype(dtype)
+            return out
+        last = np.full(len(pos), 0, np.int64)
+        if len(idx):
+            stamps = idx["last"].to_numpy().astype("datetime64[ms]").astype(np.int64)
+            last[found] = stamps[take[found]]
+        return {"found": found, "content": col("content", np.uint64, 0), "n_bars": col("n_bars", np.int64, 0),
+                "last": last,
+                "last_bar": np.column_stack([col(c, np.float64, np.nan) for c in LAST_COLUMNS])
+                if len(pos) else np.zeros((0, 5))}
 
     # -- one symbol -----------------------------------------------------
-    def bars(self, symbol: str) -> pd.DataFrame:
-        """One symbol's bars (date, OHLCV) from its own file; SymbolDataError if unusable."""
-        path = symbol_file(self.root, symbol)
-        if not path.is_file():
-            raise SymbolDataError(symbol, f"no bars file ({path.name} is missing)")
-        if path.stat().st_size == 0:
-            raise SymbolDataError(symbol, f"empty bars file ({path.name} has 0 bytes)")
+    def _symbol_file_rows(self, symbol: str, row) -> tuple[pd.DataFrame | None, str | None]:
+        """(bars, None) from the symbol's own file if it holds its content version, else (None, why)."""
+        path = self.root / row["file"]
         try:
-            table = pq.read_table(path)
+            size = path.stat().st_size
+        except OSError:
+            return None, f"no bars file ({path.name} is missing)"
+        if size == 0:
+            return None, f"empty bars file ({path.name} has 0 bytes)"
+        try:
+            table = pq.read_table(path, page_checksum_verification=True)
         except Exception as exc:
-            raise SymbolDataError(symbol, f"unreadable bars file {path.name}: {exc}") from None
+            return None, f"unreadable bars file {path.name}: {_problem(exc)}"
         miss = missing_columns(table.column_names)
         if miss:
-            raise SymbolDataError(symbol, f"missing columns: {', '.join(miss)}")
+            return None, f"bars file {path.name} lacks columns: {', '.join(miss)}"
         df = table.select(["date", *BAR_FIELDS]).to_pandas(date_as_object=False)
         df["date"] = pd.to_datetime(df["date"])
         for f in BAR_FIELDS:
             df[f] = df[f].astype(np.float64)
-        return df
+        from .fingerprint import long_fingerprints
+        fp = long_fingerprints(df.assign(symbol=symbol))[3] if len(df) else np.zeros(0, np.uint64)
+        want = np.uint64(row["content"])
+        if len(df) != int(row["n_bars"]) or len(fp) != 1 or fp[0] != want:
+            return None, (f"{path} does not hold the bars the store's version {self.version} names for "
+                          f"{symbol} (content {int(want):016x}; changed outside the store's writer?)")
+        return df, None
+
+    def bars(self, symbol: str) -> pd.DataFrame:
+        """One symbol's bars (date, OHLCV) from its own file; SymbolDataError if unusable.
+
+        A damaged own file falls back to the symbol's rows in bars.parquet, with a warning.
+        """
+        idx = self.index()
+        if symbol not in idx.index:
+            raise SymbolDataError(symbol, "no bars (the store holds none for it)")
+        row = idx.loc[symbol]
+        df, why = self._symbol_file_rows(symbol, row)
+        if df is not None:
+            return df
+        if int(row["row_group"]) >= 0 and self._consolidated_problem is None:
+            try:
+                df = self._consolidated_rows([symbol]).drop(columns="symbol")
+            except Exception as exc:  # noqa: BLE001 - any failure to read is damage
+                self._consolidated_damaged(exc)
+            else:
+                self._warn(f"file:{symbol}", f"{why.rstrip('.')}; read {symbol}'s bars from "
+                           f"{self.file('bars')} instead")
+                return df
+        # the same reason whichever path read it (the damaged bars.parquet has its own warning)
+        raise SymbolDataError(symbol, why)
 
     def checked_bars(self, symbol: str) -> pd.DataFrame:
         df = self.bars(symbol)
@@ -287,59 +328,69 @@ class Store:
         return df
 
     # -- many symbols ---------------------------------------------------
-    def _fresh(self, symbols: list[str]) -> tuple[list[str], list[str]]:
-        """Split symbols into those bars.parquet holds as-is and those to read one by one."""
-        man = self.manifest()
-        known = man.reindex(symbols)
-        size = known["file_size"].to_numpy()
-        mtime = known["mtime_ns"].to_numpy()
-        fresh, stale = [], []
-        for s, want_size, want_mtime in zip(symbols, size, mtime):
-            try:
-                st = os.stat(symbol_file(self.root, s))
-            except (OSError, StoreError):
-                stale.append(s)
-                continue
-            if st.st_size == want_size and st.st_mtime_ns == want_mtime:
-                fresh.append(s)
-            else:
-                stale.append(s)
-        return fresh, stale
+    def _consolidated_damaged(self, exc: BaseException) -> None:
+        path = self.file("bars")
+        self._consolidated_problem = _problem(exc)
+        self._warn("consolidated", f"{path} is damaged ({self._consolidated_problem}); reading the "
+                   "per-symbol files instead (same bars, slower)")
+
+    def _consolidated_rows(self, symbols: list[str]) -> pd.DataFrame:
+        """``symbols``' rows of bars.parquet (all must be in it), with a categorical symbol column."""
+        idx = self.index()
+        sub = idx.loc[symbols]
+        groups = sorted(sub["row_group"].unique().tolist())
+        path = self.file("bars")
+        pf = pq.ParquetFile(path, page_checksum_verification=True)
+        in_file = idx[idx["row_group"] >= 0]
+        group_rows = in_file.groupby("row_group")["n_bars"].sum()
+        if pf.num_row_groups != len(group_rows):
+            raise StoreError(f"{pf.num_row_groups} row groups where the index says {len(group_rows)}")
+        for g in groups:
+            have = pf.metadata.row_group(g).num_rows
+            if have != int(group_rows[g]):
+                raise StoreError(f"row group {g} holds {have} rows where the index says {int(group_rows[g])}")
+        table = pf.read_row_groups(groups) if len(groups) < pf.num_row_groups else pf.read()
+        base = dict(zip(groups, np.cumsum([0] + [int(group_rows[g]) for g in groups[:-1]])))
+        start = np.array([base[g] for g in sub["row_group"]]) + sub["offset"].to_numpy()
+        lens = sub["n_bars"].to_numpy()
+        take = ranges(start, lens)
+        if len(take) != table.num_rows or not np.array_equal(take, np.arange(table.num_rows)):
+            table = table.take(pa.array(take))
+        # hand Arrow's buffers to pandas column by column instead of holding both copies
+        df = table.to_pandas(date_as_object=False, self_destruct=True, split_blocks=True)
+        del table
+        codes = np.repeat(np.arange(len(symbols)), lens)
+        df.insert(0, "symbol", pd.Categorical.from_codes(codes, categories=pd.Index(symbols, dtype=object)))
+        return df
 
     def long(self, symbols=None) -> pd.DataFrame:
         """Bars of ``symbols`` (default: all in the store) as one long frame, plus unreadable ones.
 
-        Returns a frame with a ``symbol`` column; symbols whose files cannot be
-        read are in ``frame.attrs['errors']``.
+        Returns a frame with a ``symbol`` column; symbols that cannot be read
+        (or that the store does not hold) are in ``frame.attrs['errors']``.
         """
-        man = self.manifest()
-        wanted = list(man.index) if symbols is None else list(symbols)
-        fresh, stale = self._fresh(wanted)
-        parts: list[pd.DataFrame] = []
+        idx = self.index()
+        wanted = list(idx.index) if symbols is None else list(dict.fromkeys(symbols))
         errors: dict[str, str] = {}
-        if fresh:
-            sub = man.loc[fresh]
-            groups = sorted(sub["row_group"].unique().tolist())
-            pf = pq.ParquetFile(self.root / "bars.parquet")
-            table = pf.read_row_groups(groups) if len(groups) < pf.num_row_groups else pf.read()
-            group_rows = man.groupby("row_group")["n_bars"].sum()
-            base = dict(zip(groups, np.cumsum([0] + [int(group_rows[g]) for g in groups[:-1]])))
-            start = np.array([base[g] for g in sub["row_group"]]) + sub["offset"].to_numpy()
-            lens = sub["n_bars"].to_numpy()
-            idx = ranges(start, lens)
-            if len(idx) != table.num_rows or not np.array_equal(idx, np.arange(table.num_rows)):
-                table = table.take(pa.array(idx))
-            # hand Arrow's buffers to pandas column by column instead of holding both copies
-            df = table.to_pandas(date_as_object=False, self_destruct=True, split_blocks=True)
-            del table
-            codes = np.repeat(np.arange(len(fresh)), lens)
-            df.insert(0, "symbol", pd.Categorical.from_codes(codes, categories=pd.Index(fresh, dtype=object)))
-            parts.append(df)
-        for s in stale:
+        known = [s for s in wanted if s in idx.index]
+        for s in wanted:
+            if s not in idx.index:
+                errors[s] = "no bars (the store holds none for it)"
+        in_file = [s for s in known if idx.at[s, "row_group"] >= 0]
+        own = [s for s in known if idx.at[s, "row_group"] < 0]
+        parts: list[pd.DataFrame] = []
+        if in_file and self._consolidated_problem is None:
             try:
-                df = self.bars(s)
-            except SymbolDataError as exc:
-                errors[s] = exc.reason
+                parts.append(self._consolidated_rows(in_file))
+            except Exception as exc:  # noqa: BLE001 - any failure to read is damage
+                self._consolidated_damaged(exc)
+                own = in_file + own
+        elif in_file:
+            own = in_file + own
+        for s in own:
+            df, why = self._symbol_file_rows(s, idx.loc[s])
+            if df is None:
+                errors[s] = why
                 continue
             if len(df) == 0:
                 errors[s] = "no bars (empty file)"
@@ -350,8 +401,7 @@ class Store:
             cats = pd.Index([c for p in parts for c in p["symbol"].cat.categories], dtype=object)
             for p in parts:
                 p["symbol"] = p["symbol"].cat.set_categories(cats)
-        out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-            {"symbol": [], "date": pd.to_datetime([]), **{f: [] for f in BAR_FIELDS}})
+        out = pd.concat(parts, ignore_index=True) if parts else _empty_long()
         out["date"] = pd.to_datetime(out["date"])
         out.attrs["errors"] = errors
         return out
@@ -359,34 +409,41 @@ class Store:
     def block(self, symbols=None) -> BarBlock:
         """Checked bars of ``symbols`` as one right-aligned ``(T, N)`` block."""
         df = self.long(symbols)
-        order = list(self.manifest().index) if symbols is None else list(symbols)
+        order = list(self.index().index) if symbols is None else list(symbols)
         return BarBlock.from_long(df, order, errors=df.attrs.get("errors"))
 
     def snapshot(self, date=None) -> pd.DataFrame:
         """Every symbol's bar on one session (default: the store's last), one row each.
 
-        The last session comes from ``snapshot.parquet`` (written with the store),
-        with symbols whose own file changed since re-read from that file.
+        The last session comes from the version's ``snapshot.parquet``; other
+        sessions (or a damaged snapshot file) from the bars themselves.
         """
         last = self.meta.get("last_session")
         day = np.datetime64(date or last, "D")
-        path = self.root / "snapshot.parquet"
-        if last is not None and day == np.datetime64(last, "D") and path.is_file():
-            snap = pq.read_table(path).to_pandas(date_as_object=False)
-            man = self.manifest()
-            _, stale = self._fresh(list(man.index))
-            if stale:
-                snap = snap[~snap["symbol"].isin(stale)]
-                df = self.long(stale)
-            else:
-                df = None
-        else:
-            snap, df = None, self.long()
-        if df is not None and len(df):
-            d = df[df["date"].to_numpy().astype("datetime64[D]") == day]
-            d = d.drop_duplicates("symbol", keep="last").assign(symbol=lambda x: x["symbol"].astype(str))
-            snap = d if snap is None else pd.concat([snap, d], ignore_index=True)
+        snap = None
+        if last is not None and day == np.datetime64(last, "D"):
+            path = self.file("snapshot")
+            try:
+                snap = pq.read_table(path, page_checksum_verification=True).to_pandas(date_as_object=False)
+                miss = [c for c in ("symbol", "date", *BAR_FIELDS) if c not in snap.columns]
+                if miss:
+                    raise StoreError(f"lacks columns {', '.join(miss)}")
+            except Exception as exc:  # noqa: BLE001 - any failure to read is damage
+                self._warn("snapshot", f"{path} (the snapshot) is damaged ({_problem(exc)}); "
+                           "taking the last session's bars from the bars instead")
+                snap = None
         if snap is None:
-            snap = pd.DataFrame({"symbol": [], "date": pd.to_datetime([]), **{f: [] for f in BAR_FIELDS}})
+            df = self.long()
+            d = df[df["date"].to_numpy().astype("datetime64[D]") == day]
+            snap = d.drop_duplicates("symbol", keep="last").assign(symbol=lambda x: x["symbol"].astype(str))
+            snap = snap[["symbol", "date", *BAR_FIELDS]]
         snap["date"] = pd.to_datetime(snap["date"])
         return snap.reset_index(drop=True)
+
+
+def __getattr__(name: str):
+    # write_store lived here before the writer had its own module
+    if name == "write_store":
+        from .writer import write_store
+        return write_store
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,7 +3,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 
 from technic_core.cache import Cache, codec
@@ -12,8 +11,10 @@ from technic_core.scan.compare import table_differences
 from technic_core.scan.phases.cache import SCAN_STATE, CacheUnavailable, run_cached
 from technic_core.scan.phases.vectorized import run_blocks
 from technic_core.sources import LocalSource
+from technic_core.universe import Store
 from technic_core.universe.append import append_session
-from technic_core.universe.store import symbol_file
+
+from ..helpers import update_store
 
 PHASES = "vectorized,cache"
 
@@ -56,8 +57,9 @@ def test_cold_then_warm(store, cache):
     w = warm.info["cache"]
     assert w["hits"] == c["fetched"] - c["bad_data"]
     assert w["fetched"] == w["bad_data"] == c["bad_data"] == 3   # bad data is never cached
-    # universe, the latest session, and the bad symbols' bars: no bars of good symbols
-    assert warm.info["requests"] == 3
+    # the universe and the bad symbols' bars: no bars of good symbols, and no snapshot (the
+    # store's index gives each symbol's content version)
+    assert warm.info["requests"] == 2
     pd.testing.assert_frame_equal(warm.table, cold.table)          # bit for bit
     assert results_match(ref, warm) == []
 
@@ -98,12 +100,13 @@ def test_incremental_equals_a_cold_cache_bit_for_bit(store, cache, tmp_path):
 
 
 def _edit_bar(store, symbol, row, **values):
-    """Correct one bar in the store, as a data vendor would (its own file is the truth)."""
-    path = symbol_file(store, symbol)
-    df = pq.read_table(path).to_pandas()
-    for k, v in values.items():
-        df.loc[df.index[row], k] = v
-    df.to_parquet(path, index=False)
+    """Correct one bar in the store, as a data vendor's correction would, through the writer."""
+    def edit(uni, long):
+        r = long.index[long["symbol"] == symbol][row]
+        for k, v in values.items():
+            long.loc[r, k] = v
+        return uni, long
+    update_store(store, edit)
 
 
 def _good_symbol(store):
@@ -114,7 +117,7 @@ def _good_symbol(store):
 def test_a_corrected_last_bar_is_seen_at_once(store, cache):
     scan(store, phases=PHASES, cache=cache)
     sym = _good_symbol(store)
-    df = pq.read_table(symbol_file(store, sym)).to_pandas()
+    df = Store(store).bars(sym)
     _edit_bar(store, sym, -1, close=float(df["high"].iloc[-1]))   # the vendor's late print
     res = scan(store, phases=PHASES, cache=cache)
     assert res.info["cache"]["changed"] == 1
@@ -124,12 +127,14 @@ def test_a_corrected_last_bar_is_seen_at_once(store, cache):
 def test_a_split_adjusted_history_is_seen_when_the_next_session_comes(store, cache):
     scan(store, phases=PHASES, cache=cache)
     sym = _good_symbol(store)
-    path = symbol_file(store, sym)
-    df = pq.read_table(path).to_pandas()
-    for f in ("open", "high", "low", "close"):
-        df[f] = np.round(df[f] / 2, 4)           # a 2:1 split, adjusted backwards
-    df["volume"] = df["volume"] * 2
-    df.to_parquet(path, index=False)
+
+    def split(uni, long):
+        r = long["symbol"] == sym
+        for f in ("open", "high", "low", "close"):
+            long.loc[r, f] = np.round(long.loc[r, f] / 2, 4)     # a 2:1 split, adjusted backwards
+        long.loc[r, "volume"] = long.loc[r, "volume"] * 2
+        return uni, long
+    update_store(store, split)
     append_session(store, seed=9)
     res = scan(store, phases=PHASES, cache=cache)
     info = res.info["cache"]
@@ -137,20 +142,29 @@ def test_a_split_adjusted_history_is_seen_when_the_next_session_comes(store, cac
     assert results_match(reference(store), res) == []
 
 
-def test_a_corrected_old_bar_never_meets_a_stale_state(store, cache):
-    """State is tied to the exact bars it came from: when the cached bars are
-    refreshed with a corrected past bar (here by a scan with other parameters,
-    after the bars expired), this scan's state no longer matches and is rebuilt."""
+def test_a_corrected_old_bar_is_recomputed_at_once(store, cache):
+    """A bar far in the past corrected: its content version changes, so the next scan refetches
+    that symbol (the old cache saw it only when its bars expired)."""
     scan(store, phases=PHASES, cache=cache)
     sym = _good_symbol(store)
-    df = pq.read_table(symbol_file(store, sym)).to_pandas()
+    df = Store(store).bars(sym)
     _edit_bar(store, sym, 100, close=float(df["close"].iloc[100]) * 1.01,
               high=float(df["high"].iloc[100]) * 1.01)
-    hit = scan(store, phases=PHASES, cache=cache)
-    assert hit.info["cache"]["changed"] == 0     # the correction is invisible while the bars are trusted
-    client = cache.client()
-    store_ns = cache.for_source(LocalSource(store).describe(), SCAN_STATE.ident())
-    client.pexpire(store_ns.bars_key(sym), 1)    # the bars' TTL runs out
+    res = scan(store, phases=PHASES, cache=cache)
+    info = res.info["cache"]
+    assert info["changed"] == 1 and info["fetched"] == info["bad_data"] + 1
+    assert results_match(reference(store), res) == []
+
+
+def test_a_state_of_other_bars_is_never_served(store, cache):
+    """State is tied to the exact bars it came from: when the cached bars are refreshed with a
+    corrected past bar by a scan with other parameters, this scan's state no longer matches
+    them and is rebuilt from them."""
+    scan(store, phases=PHASES, cache=cache)
+    sym = _good_symbol(store)
+    df = Store(store).bars(sym)
+    _edit_bar(store, sym, 100, close=float(df["close"].iloc[100]) * 1.01,
+              high=float(df["high"].iloc[100]) * 1.01)
     other = SCAN_STATE.__class__(**{**SCAN_STATE.__dict__, "ema": (10,)})
     computed_cached(store, cache, params=other)  # refetches sym's bars, writes its own states
     res = scan(store, phases=PHASES, cache=cache)

@@ -6,7 +6,7 @@ import pytest
 
 from technic_core.cache import codec
 from technic_core.cache.codec import CorruptEntry
-from technic_core.cache.fingerprint import extend, fingerprint_runs
+from technic_core.universe.fingerprint import extend, fingerprint_runs
 
 
 def test_entry_round_trip():

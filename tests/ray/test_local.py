@@ -151,7 +151,10 @@ def _bad_store(tmp_path, victims):
         long.loc[rows_of(long, victims[1])[-5], "low"] = -1.0
         return uni, long
     root = make_store(tmp_path, 90, 280, seed=5, edit=edit)
-    (root / "bars" / f"{victims[2]}.parquet").write_bytes(b"not parquet")  # the truth is damaged
+    store = Store(root)
+    store.bar_file(victims[2]).write_bytes(b"not parquet")   # both copies of its bars damaged
+    cfile = store.file("bars")
+    cfile.write_bytes(cfile.read_bytes()[:100])
     return root
 
 
@@ -176,10 +179,10 @@ def test_a_block_with_bad_data_reports_its_symbols(local_ray, store, ref, tmp_pa
 
 def test_a_store_no_worker_can_read_fails_loudly(local_ray, tmp_path):
     # the driver has opened the store; then the consolidated file goes away
-    root = make_store(tmp_path, 30, 120, seed=2)
+    root = make_store(tmp_path / "s", 30, 120, seed=2)
     src = LocalSource(root)
     src.universe()
-    os.rename(root / "bars.parquet", root / "bars.parquet.moved")
-    with pytest.raises(StoreError, match="cannot read the store at .*bars.parquet") as info:
-        scan(src, phases=RAY_PHASES, backend=BACKEND, block_size=10)
+    os.rename(root, tmp_path / "moved")
+    with pytest.raises(StoreError, match="cannot read the store at .*no store at") as info:
+        scan(src, phases="vectorized,ray", backend=BACKEND, block_size=10)
     assert "in the Ray task computing the block" in str(info.value.__notes__)

@@ -1,4 +1,6 @@
 """One bad symbol never sinks a scan: every bad-data case lands in the errors table."""
+import warnings
+
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -6,7 +8,7 @@ import pytest
 
 from technic_core.scan import results_match, scan
 from technic_core.scan.compare import table_differences
-from technic_core.universe import Store, SymbolDataError
+from technic_core.universe import Store, StoreDamaged, SymbolDataError
 
 from ..helpers import make_store, rows_of
 
@@ -69,36 +71,55 @@ def test_bad_rows_are_reported_and_others_untouched(tmp_path, kind):
         assert results_match(results["baseline"], results[phases]) == []
 
 
-def _victim_file(root, k=5):
-    uni = Store(root).universe()
-    sym = _first_good(uni)[k]
-    return sym, root / "bars" / f"{sym}.parquet"
+def _victim(root, k=5):
+    return _first_good(Store(root).universe())[k]
 
 
-@pytest.mark.parametrize("how,needle", [
-    ("empty", "empty bars file"), ("corrupt", "unreadable bars file"),
-    ("no_volume", "missing columns: volume"), ("one_bar", "too short a history: 1 bar"),
-    ("zero_bars", "no bars (empty file)"),
-])
-def test_bad_files_are_reported_in_every_phase(tmp_path, how, needle):
+DAMAGE = {
+    "empty": (lambda p: p.write_bytes(b""), "empty bars file"),
+    "corrupt": (lambda p: p.write_bytes(b"PAR1 this is not a parquet file"), "unreadable bars file"),
+    "no_volume": (lambda p: pq.write_table(pq.read_table(p).drop(["volume"]), p), "lacks columns: volume"),
+}
+
+
+@pytest.mark.parametrize("how", sorted(DAMAGE))
+def test_a_damaged_file_is_healed_or_reported_alike_in_every_phase(tmp_path, how):
+    """Every symbol's bars are held twice (its own file, bars.parquet): one damaged copy is read
+    from the other in every phase; with both damaged, the symbol is the same error everywhere."""
     root = make_store(tmp_path, 30, 260, seed=5)
-    sym, path = _victim_file(root)
-    t = pq.read_table(path)
-    if how == "empty":
-        path.write_bytes(b"")
-    elif how == "corrupt":
-        path.write_bytes(b"PAR1 this is not a parquet file")
-    elif how == "no_volume":
-        pq.write_table(t.drop(["volume"]), path)
-    elif how == "one_bar":
-        pq.write_table(t.slice(t.num_rows - 1, 1), path)
-    else:
-        pq.write_table(t.slice(0, 0), path)
-    outs = [scan(root, phases=p, backend="numpy") for p in PHASE_SETS]
+    clean = [scan(root, phases=p, backend="numpy") for p in PHASE_SETS]
+    sym = _victim(root)
+    damage, needle = DAMAGE[how]
+    damage(Store(root).bar_file(sym))
+    for want, p in zip(clean, PHASE_SETS):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StoreDamaged)
+            assert results_match(want, scan(root, phases=p, backend="numpy")) == [], p
+    Store(root).file("bars").write_bytes(b"PAR1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StoreDamaged)
+        outs = [scan(root, phases=p, backend="numpy") for p in PHASE_SETS]
     for res in outs:
         errs = dict(zip(res.errors["symbol"], res.errors["reason"]))
         assert needle in errs.get(sym, ""), errs
         assert len(res.table) > 5
+    for res in outs[1:]:
+        assert results_match(outs[0], res) == []
+
+
+@pytest.mark.parametrize("rows,needle", [(1, "too short a history: 1 bar"), (0, "no bars")])
+def test_short_stored_histories_are_reported_in_every_phase(tmp_path, rows, needle):
+    root = make_store(tmp_path / "probe", 30, 260, seed=5)
+    sym = _victim(root)
+
+    def edit(uni, long):
+        idx = rows_of(long, sym)
+        return uni, long.drop(index=idx[: len(idx) - rows]).reset_index(drop=True)
+    root = make_store(tmp_path / "s", 30, 260, seed=5, edit=edit)
+    outs = [scan(root, phases=p, backend="numpy") for p in PHASE_SETS]
+    for res in outs:
+        errs = dict(zip(res.errors["symbol"], res.errors["reason"]))
+        assert needle in errs.get(sym, ""), errs
     for res in outs[1:]:
         assert results_match(outs[0], res) == []
 
@@ -118,8 +139,10 @@ def test_symbol_in_universe_without_bars(tmp_path):
 
 def test_unreadable_bar_file_read_directly(tmp_path):
     root = make_store(tmp_path, 10, 60)
-    sym, path = _victim_file(root, 1)
-    path.write_bytes(b"garbage")
-    with pytest.raises(SymbolDataError) as info:
+    store = Store(root)
+    sym = _first_good(store.universe())[1]
+    store.bar_file(sym).write_bytes(b"garbage")
+    store.file("bars").write_bytes(b"garbage")
+    with pytest.warns(StoreDamaged), pytest.raises(SymbolDataError) as info:
         Store(root).bars(sym)
-    assert info.value.symbol == sym and f"{sym}.parquet" in info.value.reason
+    assert info.value.symbol == sym and f"{sym}@" in info.value.reason

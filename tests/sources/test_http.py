@@ -110,9 +110,9 @@ def _bad_store(root):
         long.loc[idx[-30], "date"] = long.loc[idx[-31], "date"]
         return uni, long
     root = make_store(root, 30, 260, seed=17, edit=edit)
-    victim = Store(root).universe()["symbol"].iloc[9]
-    path = root / "bars" / f"{victim}.parquet"
-    path.write_bytes(b"not parquet")
+    store = Store(root)
+    victim = store.universe()["symbol"].iloc[9]
+    store.bar_file(victim).write_bytes(b"not parquet")     # healed from bars.parquet, in every path
     return root
 
 

@@ -1,11 +1,12 @@
 """append_session: one deterministic new bar per symbol, on the next weekday."""
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from technic_core.universe import Store, StoreError
+from technic_core.universe import Store, StoreDamaged, StoreError
 from technic_core.universe.append import append_session, next_session
-from technic_core.universe.store import symbol_file
 
 from ..helpers import make_store
 
@@ -41,9 +42,27 @@ def test_deterministic_and_weekdays_only(tmp_path):
     assert next_session(np.datetime64("2026-10-30")) == np.datetime64("2026-11-02")  # Friday -> Monday
 
 
+def test_a_damaged_file_is_read_from_the_other_copy(tmp_path):
+    root = make_store(tmp_path / "a", 10, 30, seed=4)
+    store = Store(root)
+    sym = store.universe()["symbol"].iloc[0]
+    before = store.bars(sym)
+    store.bar_file(sym).write_bytes(b"not parquet")
+    append_session(root)                                # reads bars.parquet: the damage is not in its way
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StoreDamaged)
+        after = Store(root).bars(sym)                   # its new file, with the new bar
+    assert len(after) == len(before) + 1
+    pd.testing.assert_frame_equal(after.iloc[:-1], before)
+
+
 def test_refuses_a_store_it_would_damage(tmp_path):
     root = make_store(tmp_path / "a", 10, 30, seed=4)
-    sym = Store(root).universe()["symbol"].iloc[0]
-    symbol_file(root, sym).write_bytes(b"not parquet")
-    with pytest.raises(StoreError, match="cannot be read"):
+    store = Store(root)
+    sym = store.universe()["symbol"].iloc[0]
+    store.bar_file(sym).write_bytes(b"not parquet")
+    store.file("bars").write_bytes(b"not parquet either")   # no copy of sym's bars is left
+    version = store.version
+    with pytest.warns(StoreDamaged), pytest.raises(StoreError, match="cannot be read"):
         append_session(root)
+    assert Store(root).version == version

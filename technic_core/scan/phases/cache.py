@@ -1,12 +1,29 @@
 """Phase 3B: bars and indicator state cached in Redis; a rescan after one new bar computes that bar.
 
 For each symbol the cache holds its bars and its indicator state at the last
-bar (``indicators.state``), tied together by the bars' fingerprint.  A scan:
+bar (``indicators.state``), tied together by the bars' fingerprint, which is
+the store's content version of those bars (``universe.fingerprint``).
 
-1. asks the source for one snapshot of its latest session (one request), and
-   reads every symbol's cached last bar and state from Redis (one round trip
-   per block);
-2. decides per symbol, in this order of preference:
+With a versioned local store (``LocalSource``) every decision is exact: the
+store's index gives each symbol's content version, bar count and last bar,
+and per symbol:
+
+* hit: the cached state and last bar are of that content version;
+* incremental: they are of the version without the store's last bar (the
+  fingerprint retracted by one bar equals theirs): the state advances by it;
+* rebuilt: the cached bars are of the version (or of the one before it) but
+  the state is missing, corrupt, foreign or of other bars;
+* fetched: anything else: the bars changed (a corrected past bar, a re-import),
+  were never cached, or are corrupt.
+
+So any change in the store is a recompute or an advance, never a stale hit,
+and no snapshot or previous session is read to decide it.
+
+A source without content versions (the HTTP API) is checked by its bars:
+
+1. one snapshot of its latest session (one request), and every symbol's
+   cached last bar and state from Redis (one round trip per block);
+2. per symbol, in this order of preference:
    * hit: the cached last bar is the source's, the state matches the bars:
      the state's values are the answer, nothing is computed;
    * incremental: the source has exactly one new session after the cached
@@ -27,9 +44,10 @@ speed, never the answer: the symbols not yet computed are fetched and
 computed without it, a ``CacheUnavailable`` warning is raised once, and
 ``info['cache']`` reports what happened.
 
-What this cannot see: a source correcting a bar older than the previous
+What that cannot see: an API correcting a bar older than the previous
 session without touching the latest two.  Cached bars are trusted for the
-cache's TTL; a correction is picked up when they expire.
+cache's TTL; such a correction is picked up when they expire.  (A local
+store has no such blind spot: see above.)
 """
 from __future__ import annotations
 
@@ -41,9 +59,9 @@ import numpy as np
 import pandas as pd
 
 from ...cache import codec
-from ...cache.fingerprint import extend, fingerprint_runs
-from ...cache.store import COMPACT_AT, BarStateStore, Cache, CacheDown
+from ...cache.store import COMPACT_AT, WRONGTYPE, BarStateStore, Cache, CacheDown
 from ...indicators.state import IndicatorState, StateParams, build_state_runs, layout_for
+from ...universe.fingerprint import extend, fingerprint_runs, ms, retract
 from ...universe.schema import BAR_FIELDS
 from ...universe.store import BarBlock
 from ...universe.validate import group_bounds
@@ -92,8 +110,7 @@ class CacheStats:
         return out
 
 
-def _days(dates) -> np.ndarray:
-    return np.asarray(dates).astype("datetime64[D]").astype(np.int64)
+DAY_MS = 86_400_000
 
 
 def _bars_ok(bars: np.ndarray) -> np.ndarray:
@@ -114,7 +131,7 @@ class _Snapshot:
             return
         frame = frame.assign(symbol=frame["symbol"].astype(str)).drop_duplicates("symbol", keep="last")
         self.index = pd.Index(frame["symbol"].to_numpy(), dtype=object)
-        self.days = _days(frame["date"].to_numpy())
+        self.days = ms(frame["date"].to_numpy()) // DAY_MS
         self.bars = np.column_stack([frame[f].to_numpy(np.float64) for f in BAR_FIELDS])
 
     def lookup(self, symbols: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -210,6 +227,9 @@ class _Runner:
         for i, blob in enumerate(tails):
             if blob is None:
                 continue
+            if blob is WRONGTYPE:
+                self.count_corrupt("bars", "wrongtype")
+                continue
             try:
                 payload = codec.decode(blob, codec.KIND_BARS, 0)
                 n_before, rows, _, fp_after = codec.segment_meta(payload)
@@ -222,7 +242,7 @@ class _Runner:
             t_ok[i] = True
             t_n[i] = n_before + rows
             t_fp[i] = fp_after
-            t_day[i] = dates[-1]
+            t_day[i] = dates[-1]            # ms
             t_bar[i] = cols[:, -1]
             t_head[i] = bytes(blob[:codec.HEADER.size])
         # cached states
@@ -232,8 +252,10 @@ class _Runner:
         s_pos = np.full(m, -1, np.int64)
         s_pos[s_ok] = np.arange(int(s_ok.sum()))
 
-        hits, advance, rebuild, fetch, new_bar = self.classify(chunk, t_ok, t_n, t_fp, t_day, t_bar,
-                                                              s_pos, s_n, s_day, s_fp)
+        versioned = getattr(self.src, "content_versions", None)
+        classify = self.classify_versioned if versioned is not None else self.classify
+        hits, advance, rebuild, fetch, new_bar = classify(chunk, t_ok, t_n, t_fp, t_day, t_bar,
+                                                         s_pos, s_n, s_day, s_fp)
 
         parts: list[tuple[list[int], IndicatorState, np.ndarray, np.ndarray, np.ndarray]] = []
         writes_bars: dict[str, list[bytes]] = {}
@@ -251,16 +273,17 @@ class _Runner:
             idx = s_pos[advance]
             state = IndicatorState(self.params, _take(s_rows, idx))
             bars = np.array([new_bar[i][1] for i in advance])          # (k, 5)
-            days = np.array([new_bar[i][0] for i in advance], np.int64)
+            stamps = np.array([new_bar[i][0] for i in advance], np.int64)   # ms
             flat = {f: np.ascontiguousarray(bars[:, q]) for q, f in enumerate(BAR_FIELDS)}
             k = len(advance)
             state.advance_runs(np.arange(k), np.arange(k), np.ones(k, np.int64), flat)
-            fp = extend(t_fp[advance], t_n[advance], days, bars.T)
+            fp = extend(t_fp[advance], t_n[advance], stamps, bars.T)
             self.out.add_time("indicators", time.perf_counter() - t0)
             n = t_n[advance] + 1
+            days = stamps // DAY_MS
             parts.append((advance, state, n, days, fp))
             st.incremental += k
-            self.queue_appends(chunk, advance, t_head, t_n, t_fp, fp, days, bars, writes_app)
+            self.queue_appends(chunk, advance, t_head, t_n, t_fp, fp, stamps, bars, writes_app)
             self.queue_states(chunk, advance, n, days, fp, state, writes_state)
         if rebuild:
             got = self.rebuild(chunk, rebuild, t_n, t_fp, new_bar, t_head, writes_bars, writes_app,
@@ -293,6 +316,7 @@ class _Runner:
         """
         st = self.stats
         found, sd, sbar = self.latest().lookup(chunk)
+        t_day = t_day // DAY_MS           # the cached last bar's session (segments hold ms)
         ok = t_ok & found
         same = ok & (sd == t_day)
         changed = same & ~(sbar == t_bar).all(axis=1)
@@ -324,9 +348,43 @@ class _Runner:
         else:
             matches = np.zeros(len(chunk), bool)
         st.stale += int((usable & has & ~matches).sum())
-        new_bar = {int(i): (int(sd[i]), sbar[i]) for i in np.flatnonzero(append)}
+        new_bar = {int(i): (int(sd[i]) * DAY_MS, sbar[i]) for i in np.flatnonzero(append)}
         return (np.flatnonzero(current & matches).tolist(), np.flatnonzero(append & matches).tolist(),
                 np.flatnonzero(usable & ~matches).tolist(), np.flatnonzero(~usable).tolist(), new_bar)
+
+    def classify_versioned(self, chunk, t_ok, t_n, t_fp, t_day, t_bar, s_pos, s_n, s_day, s_fp):
+        """``classify`` against the store's content versions: exact, and no bars read.
+
+        A cached entry is of the store's bars when its fingerprint is the
+        symbol's content version; of the bars but the last when it equals the
+        content version with the last bar retracted.
+        """
+        st = self.stats
+        v = self.src.content_versions(chunk)
+        found, content, n = v["found"], v["content"], v["n_bars"]
+        last_ms, last_bar = v["last"], v["last_bar"]
+        prev = n - 1
+        head = np.zeros(len(chunk), np.uint64)
+        step = found & (n >= 2)
+        if step.any():
+            head[step] = retract(content[step], prev[step], last_ms[step], last_bar[step].T)
+        appendable = step & _bars_ok(last_bar)
+        j = np.where(s_pos >= 0, s_pos, 0)
+        has = s_pos >= 0
+        sn = s_n[j] if len(s_n) else np.zeros(len(chunk), np.int64)
+        sfp = s_fp[j] if len(s_fp) else np.zeros(len(chunk), np.uint64)
+        state_now = found & has & (sn == n) & (sfp == content)
+        state_prev = appendable & has & (sn == prev) & (sfp == head)
+        tail_now = found & t_ok & (t_n == n) & (t_fp == content)
+        tail_prev = appendable & t_ok & (t_n == prev) & (t_fp == head)
+        hits = state_now & tail_now
+        advance = state_prev & tail_prev
+        usable = tail_now | tail_prev
+        st.changed += int((found & t_ok & ~usable).sum())
+        st.stale += int((usable & has & ~hits & ~advance).sum())
+        new_bar = {int(i): (int(last_ms[i]), last_bar[i]) for i in np.flatnonzero(tail_prev)}
+        return (np.flatnonzero(hits).tolist(), np.flatnonzero(advance).tolist(),
+                np.flatnonzero(usable & ~hits & ~advance).tolist(), np.flatnonzero(~usable).tolist(), new_bar)
 
     def count_corrupt(self, kind: str, reason: str) -> None:
         self.stats.corrupt += 1
@@ -364,6 +422,8 @@ class _Runner:
         recs = []   # (chunk index, dates, (5, m) columns, segments, remaining ttl ms)
         for i, segs, ttl in zip(which, lists, ttls):
             try:
+                if segs is WRONGTYPE:
+                    raise codec.CorruptEntry("corrupt", "wrongtype")
                 d, c = _decode_list(segs, int(t_n[i]))
             except codec.CorruptEntry as exc:
                 self.count_corrupt("bars", exc.reason)
@@ -397,14 +457,15 @@ class _Runner:
         t0 = time.perf_counter()
         state = build_state_runs(flat, starts, n, self.params)
         self.out.add_time("indicators", time.perf_counter() - t0)
-        days = np.array([d[-1] for d in runs_d], np.int64)
+        stamps = np.array([d[-1] for d in runs_d], np.int64)      # ms
+        days = stamps // DAY_MS
         fp = t_fp[done].copy()
         app = [q for q, i in enumerate(done) if i in new_bar]
         if app:
             ia = [done[q] for q in app]
             bars = np.array([new_bar[i][1] for i in ia])
-            fp[app] = extend(fp[app], t_n[ia], days[app], bars.T)
-            self.queue_appends(chunk, ia, t_head, t_n, t_fp, fp[app], days[app], bars, writes_app)
+            fp[app] = extend(fp[app], t_n[ia], stamps[app], bars.T)
+            self.queue_appends(chunk, ia, t_head, t_n, t_fp, fp[app], stamps[app], bars, writes_app)
         self.queue_states(chunk, done, n, days, fp, state, writes_state)
         for q, (i, _, _, nsegs, ttl) in enumerate(recs):
             if nsegs > COMPACT_AT and i not in new_bar:
@@ -436,11 +497,11 @@ class _Runner:
         flat = {f: df[f].to_numpy(np.float64) for f in BAR_FIELDS}
         state = build_state_runs(flat, rs, rl, self.params)
         self.out.add_time("indicators", time.perf_counter() - t0)
-        dates = _days(df["date"].to_numpy())
+        dates = ms(df["date"].to_numpy())
         fp_head = fingerprint_runs(dates, flat, rs, rl - 1)
         last = rs + rl - 1
         fp = extend(fp_head, rl - 1, dates[last], np.array([flat[f][last] for f in BAR_FIELDS]))
-        days = dates[last]
+        days = dates[last] // DAY_MS
         if self.store is not None:
             t0 = time.perf_counter()
             cols = np.array([flat[f] for f in BAR_FIELDS])

@@ -8,9 +8,10 @@ closes, timings, and the node and process that computed it).
 
 Where a task's bars come from:
 
-* a local store: the task gets the store's path and its symbols and reads
-  its own block, so bars never pass through the driver (every node must see
-  the store at that path: a shared or replicated disk);
+* a local store: the task gets the store's path and version and its symbols
+  and reads its own block, so bars never pass through the driver (every node
+  must see the store at that path: a shared or replicated disk), and every
+  block comes from the version the driver opened;
 * any other source: the driver reads each block once and ``ray.put``-s it;
   the task gets the object reference.  Only ``window`` blocks are in flight,
   so the driver's memory stays bounded by them too.
@@ -86,29 +87,28 @@ def local_cpus() -> int:
 _WORKER_SOURCES: dict[tuple, object] = {}
 
 
-def _worker_source(root: str):
-    """A LocalSource per worker process, reused across tasks while the store is unchanged.
+def _worker_source(source: tuple[str, int]):
+    """A LocalSource per worker process, reused across tasks of the same store version.
 
-    Keyed by the files' mtimes: a store rewritten between scans must not be
-    read through a stale manifest.
+    ``source`` is (store path, version): every task reads the version the
+    driver opened, whatever a writer has committed since.
     """
     from ...sources.local import LocalSource
-    p = Path(root)
-    try:
-        key = (root, *(os.stat(p / f).st_mtime_ns for f in ("meta.json", "manifest.parquet", "bars.parquet")))
-    except OSError as exc:
-        raise StoreError(f"a Ray worker on {socket.gethostname()} cannot read the store at {root} "
-                         f"({exc.strerror}: {exc.filename}); every node must see the store at "
-                         "this path") from None
-    src = _WORKER_SOURCES.get(key)
+    root, version = source
+    src = _WORKER_SOURCES.get((root, version))
     if src is None:
+        try:
+            src = LocalSource(root, version=version)
+        except StoreError as exc:
+            raise StoreError(f"a Ray worker on {socket.gethostname()} cannot read the store at {root} "
+                             f"({exc}); every node must see the store at this path") from None
         _WORKER_SOURCES.clear()
-        src = _WORKER_SOURCES[key] = LocalSource(root)
+        _WORKER_SOURCES[(root, version)] = src
     return src
 
 
 def block_task(source, chunk: list[str], backend: str | None, strict: bool) -> BlockResult:
-    """One block on a Ray worker: ``source`` is a store path or the block itself."""
+    """One block on a Ray worker: ``source`` is (store path, version) or the block itself."""
     import ray
     t0, c0 = time.perf_counter(), time.process_time()
     _task_threads(ray.get_runtime_context().get_assigned_resources().get("CPU", 1))
@@ -239,10 +239,10 @@ def warm_up(session: RaySession, backend: str | None) -> float:
 
 
 # -- the run --------------------------------------------------------------------
-def _store_root(src) -> str | None:
+def _store_root(src) -> tuple[str, int] | None:
     from ...sources.local import LocalSource
     if isinstance(src, LocalSource):
-        return str(src.store.root.resolve())
+        return str(src.store.root.resolve()), src.store.version
     return None
 
 

@@ -1,12 +1,17 @@
-"""A 64-bit fingerprint of a symbol's bars that a new bar extends in O(1).
+"""A 64-bit fingerprint of a symbol's bars that a new bar extends in O(1): its content version.
 
 fp(bars) = sum over bars i of mix(i, date_i, open_i, high_i, low_i, close_i, volume_i)
-(mod 2^64), where mix is splitmix64 chained over the bar's words.  The
-position i makes it order-sensitive; the sum makes it appendable:
+(mod 2^64), where mix is splitmix64 chained over the bar's words (the date as
+int64 milliseconds since the epoch, the prices and volume as float64 bits).
+The position i makes it order-sensitive; the sum makes it appendable:
 fp(bars + new) = fp(bars) + mix(len(bars), new).  Any change to any past bar
 (a correction, a split adjustment, a shifted date) changes the fingerprint
-with probability 1 - 2^-64.  It detects changed data, not an adversary: a
-writer that can forge entries in the cache can forge anything in it.
+with probability 1 - 2^-64.  It detects changed data, not an adversary.
+
+The store's writer records each symbol's fingerprint in the manifest (it
+names the symbol's file, too), and the Redis cache ties every entry to one:
+so a cache entry is used only for the exact bars the store holds, and "the
+store has one more bar" is checked in O(1) without reading the history.
 """
 from __future__ import annotations
 
@@ -58,7 +63,7 @@ def fingerprint_runs(dates: np.ndarray, columns: dict[str, np.ndarray] | np.ndar
                      first_index: np.ndarray | None = None) -> np.ndarray:
     """Fingerprint terms of runs of bars in 1-D arrays (a long frame's columns).
 
-    ``dates`` int64 days; ``columns`` open..volume (a dict, or a (5, rows) array);
+    ``dates`` int64 milliseconds; ``columns`` open..volume (a dict, or a (5, rows) array);
     run g is rows ``starts[g]:starts[g]+lengths[g]`` and its first bar has
     position ``first_index[g]`` in the symbol's history (0 for a whole history).
     Add the result to a fingerprint of the bars before the run.
@@ -76,8 +81,31 @@ def fingerprint_runs(dates: np.ndarray, columns: dict[str, np.ndarray] | np.ndar
 
 
 def extend(fp: np.ndarray, n_before: np.ndarray, dates: np.ndarray, columns) -> np.ndarray:
-    """Fingerprints after appending one bar per symbol (``dates`` (N,), ``columns`` (5, N))."""
+    """Fingerprints after appending one bar per symbol (``dates`` (N,) ms, ``columns`` (5, N))."""
     n = np.asarray(dates).shape[0]
     idx = np.arange(n, dtype=np.int64)
     return np.asarray(fp, dtype=np.uint64) + fingerprint_runs(
         dates, columns, idx, np.ones(n, dtype=np.int64), n_before)
+
+
+def retract(fp: np.ndarray, n_before: np.ndarray, dates: np.ndarray, columns) -> np.ndarray:
+    """Fingerprints without each symbol's last bar: ``extend`` undone (``n_before`` bars remain)."""
+    n = np.asarray(dates).shape[0]
+    idx = np.arange(n, dtype=np.int64)
+    return np.asarray(fp, dtype=np.uint64) - fingerprint_runs(
+        dates, columns, idx, np.ones(n, dtype=np.int64), n_before)
+
+
+def ms(dates) -> np.ndarray:
+    """Timestamps (datetime64 of any unit, NaT kept as int64 min) as int64 milliseconds."""
+    return np.asarray(dates).astype("datetime64[ms]").astype(np.int64)
+
+
+def long_fingerprints(df) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(names, starts, lengths, fingerprints) of each contiguous symbol run of a long frame."""
+    from .validate import group_bounds
+    starts, lengths, names, _ = group_bounds(df["symbol"])
+    cols = {f: df[f].to_numpy(np.float64) for f in ("open", "high", "low", "close", "volume")}
+    fp = fingerprint_runs(ms(df["date"].to_numpy()), cols, starts, lengths) if len(names) else \
+        np.zeros(0, np.uint64)
+    return names, starts, lengths, fp
