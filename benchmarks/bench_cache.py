@@ -21,6 +21,8 @@ import time
 import uuid
 from pathlib import Path
 
+from .common import _store_format, store_marker
+
 N_SYMBOLS = 5277
 N_BARS = 504
 SEED = 7
@@ -31,7 +33,7 @@ PHASES = "vectorized,cache"
 def _data_dir() -> Path:
     env = os.environ.get("TECHNIC_ASV_DATA")
     root = (Path(env) if env else Path.home() / ".cache" / "technic-asv") / \
-        f"cache-{N_SYMBOLS}x{N_BARS}-s{SEED}"
+        f"cache-{N_SYMBOLS}x{N_BARS}-s{SEED}-f{_store_format()}"
     root.mkdir(parents=True, exist_ok=True)
     return root
 
@@ -43,7 +45,7 @@ def _stores() -> tuple[Path, Path]:
 
     root = _data_dir()
     a, b = root / "today", root / "tomorrow"
-    if not (b / "meta.json").is_file():
+    if not (b / store_marker(_store_format())).is_file():
         tmp = Path(tempfile.mkdtemp(dir=root))
         generate_store(tmp / "a", N_SYMBOLS, N_BARS, SEED, log=lambda *_: None)
         shutil.copytree(tmp / "a", tmp / "b")

@@ -99,11 +99,16 @@ def _store_format() -> int:
     return int(STORE_FORMAT)
 
 
+def store_marker(fmt: int) -> str:
+    """The file whose presence says a store of format ``fmt`` is whole (written last)."""
+    return "manifest.json" if fmt >= 3 else "meta.json"
+
+
 def store_path(n_symbols: int, n_bars: int = N_BARS, seed: int = SEED) -> Path:
     """A generated store of that size, made on first use and reused after."""
     fmt = _store_format()
     root = cache_dir() / f"store-f{fmt}" / f"u{n_symbols}x{n_bars}s{seed}"
-    marker = "manifest.json" if fmt >= 3 else "meta.json"     # the file that says a store is whole
+    marker = store_marker(fmt)
     if (root / marker).is_file():
         return root
     from technic_core.universe.make import generate_store

@@ -205,28 +205,36 @@ def _repair(rows: pd.DataFrame, origin: dict[str, list[str]], report: ImportRepo
 
 
 def _merge(old: pd.DataFrame, new: pd.DataFrame, report: ImportReport) -> pd.DataFrame:
-    """Stored bars (old) and imported bars (new) of the same symbols: new wins a shared session."""
-    old = old[COLUMNS]
-    new = new[COLUMNS]
-    both = old.merge(new, on=["symbol", "date"], how="inner", suffixes=("_old", ""))
-    if len(both):
-        a = both[[f"{f}_old" for f in BAR_FIELDS]].to_numpy(np.float64)
-        b = both[list(BAR_FIELDS)].to_numpy(np.float64)
-        differ = ((a != b) & ~(np.isnan(a) & np.isnan(b))).any(axis=1)
-        for r in np.flatnonzero(differ):
-            report.corrections.append({"symbol": both["symbol"].iat[r], "date": str(both["date"].iat[r].date()),
-                                       "old": dict(zip(BAR_FIELDS, map(float, a[r]))),
-                                       "new": dict(zip(BAR_FIELDS, map(float, b[r])))})
-    shared = pd.MultiIndex.from_frame(both[["symbol", "date"]])
-    new_key = pd.MultiIndex.from_frame(new[["symbol", "date"]])
-    fresh = ~new_key.isin(shared)
+    """Stored bars (old) and imported bars (new) of the same symbols: new wins a shared session.
+
+    One sort of both by (symbol, date, old before new): a stored row directly followed by an
+    imported row of the same symbol and date is replaced by it (a correction when they differ).
+    """
+    both = pd.concat([old[COLUMNS], new[COLUMNS]], ignore_index=True)
+    code, _ = pd.factorize(both["symbol"], sort=False)
+    day = both["date"].to_numpy().astype("datetime64[ns]").astype(np.int64)
+    src = np.r_[np.zeros(len(old), np.int8), np.ones(len(new), np.int8)]
+    order = np.lexsort((src, day, code))
+    c, d, w = code[order], day[order], src[order]
+    pair = (c[1:] == c[:-1]) & (d[1:] == d[:-1]) & (w[:-1] == 0) & (w[1:] == 1)
+    replaced = np.r_[pair, False]            # stored rows an imported row replaces
+    replacing = np.r_[False, pair]
+    vals = both[list(BAR_FIELDS)].to_numpy(np.float64)[order]
+    a, b = vals[replaced], vals[replacing]
+    differ = ((a != b) & ~(np.isnan(a) & np.isnan(b))).any(axis=1)
+    if differ.any():
+        rows = order[replacing][differ]
+        syms = both["symbol"].to_numpy()[rows]
+        dates = both["date"].to_numpy()[rows].astype("datetime64[D]")
+        for s, dt, x, y in zip(syms, dates, a[differ], b[differ]):
+            report.corrections.append({"symbol": str(s), "date": str(dt),
+                                       "old": dict(zip(BAR_FIELDS, map(float, x))),
+                                       "new": dict(zip(BAR_FIELDS, map(float, y)))})
+    fresh = (w == 1) & ~replacing
     if fresh.any():
-        report.appended.update(new.loc[fresh, "symbol"].value_counts(sort=False).astype(int).to_dict())
-    kept = old[~pd.MultiIndex.from_frame(old[["symbol", "date"]]).isin(new_key)]
-    out = pd.concat([kept, new], ignore_index=True)
-    code = pd.Categorical(out["symbol"], categories=pd.unique(old["symbol"]))
-    order = np.lexsort((out["date"].to_numpy(), code.codes))
-    return out.iloc[order].reset_index(drop=True)
+        counts = pd.Series(both["symbol"].to_numpy()[order[fresh]]).value_counts(sort=False)
+        report.appended.update({str(k): int(v) for k, v in counts.items()})
+    return both.iloc[order[~replaced]].reset_index(drop=True)
 
 
 def import_store(bars, out: Path | str, universe: Path | str | None = None, adjusted: bool = False,
@@ -246,7 +254,7 @@ def import_store(bars, out: Path | str, universe: Path | str | None = None, adju
 
     with StoreLock(out, purpose="technic data import", timeout=lock_timeout) as lock:
         base = Store(out) if is_store(out) else None
-        stored = base.long() if base is not None else pd.DataFrame(columns=COLUMNS)
+        stored = base.long() if base is not None else rows.iloc[:0]
         unreadable = dict(stored.attrs.get("errors", {})) if base is not None else {}
         if len(stored):
             stored = stored.assign(symbol=stored["symbol"].astype(str))
@@ -254,9 +262,10 @@ def import_store(bars, out: Path | str, universe: Path | str | None = None, adju
         incoming = list(pd.unique(rows["symbol"])) if len(rows) else []
 
         # a stored symbol that cannot be read is never merged (nor dropped): it stays as it is
+        coming = set(incoming)
         for s in unreadable:
             why = f"its stored bars cannot be read ({unreadable[s]}): kept as it is"
-            if s in set(incoming):
+            if s in coming:
                 why += ", the new bars not merged; fix or remove its file and import again"
             report.skipped.append((str(base.bar_file(s)), s, why))
         rows = rows[~rows["symbol"].isin(set(unreadable))] if unreadable else rows
@@ -296,7 +305,8 @@ def import_store(bars, out: Path | str, universe: Path | str | None = None, adju
         before = list(base.index().index) if base is not None else []
         order = sorted(before, key=lambda s: ranked.get(s, len(ranked)))
         order += [s for s in accepted if s not in held]
-        missing = [s for s in order if s not in set(uni["symbol"])]
+        listed = set(uni["symbol"])
+        missing = [s for s in order if s not in listed]
         if missing:
             extra, counts = complete_universe(pd.DataFrame({"symbol": missing}))
             uni = pd.concat([uni, extra[list(UNIVERSE_COLUMNS)]], ignore_index=True)

@@ -147,6 +147,8 @@ def _daily_sessions(out: pd.DataFrame, raw_dates: pd.Series) -> dict[str, str]:
     if not daily.any():
         return {}
     sessions = out.loc[daily, "date"].dt.normalize()
+    if (sessions == out.loc[daily, "date"]).all():
+        return {}               # every bar already at its session date: one form per session
     sub = pd.DataFrame({"symbol": out.loc[daily, "symbol"], "session": sessions, "date": out.loc[daily, "date"]})
     forms = sub.groupby(["symbol", "session"], sort=False)["date"].transform("nunique")
     problems: dict[str, str] = {}
