@@ -253,7 +253,8 @@ def import_store(bars, out: Path | str, universe: Path | str | None = None, adju
         listing, report.defaults = read_universe(universe)
 
     with StoreLock(out, purpose="technic data import", timeout=lock_timeout) as lock:
-        base = Store(out) if is_store(out) else None
+        # (a format-2 store there is refused by Store with the advice to rebuild it: never overwritten)
+        base = Store(out) if is_store(out) or (out / "meta.json").exists() else None
         stored = base.long() if base is not None else rows.iloc[:0]
         unreadable = dict(stored.attrs.get("errors", {})) if base is not None else {}
         if len(stored):

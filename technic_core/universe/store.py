@@ -219,6 +219,7 @@ class Store:
             try:
                 table = pq.read_table(path, page_checksum_verification=True)
             except Exception as exc:
+                self._still_retained()
                 raise StoreError(f"{path}: unreadable universe ({_problem(exc)})") from None
             self._universe = _universe_frame(table, path)
         return self._universe.copy()
@@ -234,6 +235,7 @@ class Store:
             try:
                 df = pq.read_table(path, page_checksum_verification=True).to_pandas()
             except Exception as exc:
+                self._still_retained()
                 raise StoreError(f"{path}: unreadable store index ({_problem(exc)}); "
                                  "the store cannot be read without it") from None
             self._index = df.set_index("symbol")
@@ -276,6 +278,7 @@ class Store:
         try:
             size = path.stat().st_size
         except OSError:
+            self._still_retained()
             return None, f"no bars file ({path.name} is missing)"
         if size == 0:
             return None, f"empty bars file ({path.name} has 0 bytes)"
@@ -328,7 +331,15 @@ class Store:
         return df
 
     # -- many symbols ---------------------------------------------------
+    def _still_retained(self) -> None:
+        """StoreError if this version was garbage-collected while we read it (its files are
+        gone because it is no longer kept, not because they are damaged)."""
+        if not (self.root / VERSIONS_DIR / str(self.version) / MANIFEST).is_file():
+            raise StoreError(f"{self.root}: version {self.version}, which this reader opened, has been "
+                             "removed (superseded longer than $TECHNIC_STORE_KEEP_S ago); open the store again")
+
     def _consolidated_damaged(self, exc: BaseException) -> None:
+        self._still_retained()
         path = self.file("bars")
         self._consolidated_problem = _problem(exc)
         self._warn("consolidated", f"{path} is damaged ({self._consolidated_problem}); reading the "

@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from technic_core.universe import Store
@@ -77,7 +76,3 @@ def same_rows(a: pd.DataFrame, b: pd.DataFrame) -> None:
 def good_symbols(universe: pd.DataFrame) -> list[str]:
     ok = universe["symbol"].str.fullmatch(r"[A-Z]{1,5}") & ~universe["is_leveraged"]
     return universe["symbol"][ok].tolist()
-
-
-__all__ = ["rows", "consolidated_file", "symbol_file", "long_frame", "vendor_csv", "write_csvs",
-           "technic_cmd", "run_technic", "same_rows", "good_symbols", "np"]

@@ -17,7 +17,7 @@ import pytest
 
 from technic_core.cli import main
 from technic_core.scan import results_match, scan
-from technic_core.universe import Store
+from technic_core.universe import Store, StoreError
 from technic_core.universe.importer import import_store
 
 from ..helpers import make_store
@@ -241,3 +241,16 @@ def test_cli_import_reports_and_exit_codes(tmp_path):
     (tmp_path / "junk" / "X.csv").write_text("a,b\n1,2\n")
     p = run_technic("data", "import", "--bars", tmp_path / "junk", "--out", tmp_path / "s")
     assert p.returncode != 0 and "Traceback" not in p.stderr
+
+
+def test_an_import_never_overwrites_a_format_2_store(tmp_path):
+    """A store of the old layout is refused with the advice to rebuild it, its files untouched."""
+    old = tmp_path / "old"
+    (old / "bars").mkdir(parents=True)
+    (old / "meta.json").write_text('{"format": 2}')
+    (old / "bars" / "AAA.parquet").write_bytes(b"old bars")
+    long, syms = long_frame(1, 260, seed=5)
+    feed = write_csvs(tmp_path / "feed", long, syms)
+    with pytest.raises(StoreError, match="format 2.*rebuild"):
+        import_store([str(feed)], old, **QUIET)
+    assert (old / "bars" / "AAA.parquet").read_bytes() == b"old bars" and not (old / "manifest.json").exists()

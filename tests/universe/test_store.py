@@ -122,6 +122,9 @@ def test_a_reader_keeps_its_version_while_writers_commit(tmp_path):
     assert sorted(p.name for p in (tmp_path / "v").iterdir()) == ["2", "3"]
     with pytest.raises(StoreError, match="version 1 is not retained"):
         Store(tmp_path, version=1)
+    # a reader that opened it before is told so, never handed other bars
+    with pytest.raises(StoreError, match="version 1, which this reader opened, has been removed"):
+        first.long()
     live = set(Store(tmp_path).index()["file"]) | set(Store(tmp_path, version=2).index()["file"])
     assert {f"bars/{p.name}" for p in (tmp_path / "bars").iterdir()} == live
 
