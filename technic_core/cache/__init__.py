@@ -2,8 +2,9 @@
 
 ``Cache`` says where Redis is (``$REDIS_URL`` or an embedded redis-server)
 and how long entries are trusted; ``codec`` writes checked binary entries
-(never pickle); ``fingerprint`` ties a state to the exact bars it was
-computed from.  The scan phase that uses them is ``scan.phases.cache``.
+(never pickle); the store's content version (``universe.fingerprint``)
+ties every entry to the exact bars it was computed from.  The scan phase
+that uses them is ``scan.phases.cache``.
 """
 from .codec import CorruptEntry
 from .server import CacheServerError, EmbeddedRedis
