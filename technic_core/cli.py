@@ -81,8 +81,8 @@ def _cmd_bench(args) -> int:
     from .bench import ladder
     source = args.source or args.universe
     report = ladder.run_ladder(source, repeat=args.repeat, backend=args.backend, symbols=args.symbols,
-                               log=None if args.quiet else ladder.stderr_log,
-                               progress=not args.quiet and sys.stderr.isatty())
+                               sample=None if args.full else args.sample, sweep=not args.no_sweep,
+                               log=None if args.quiet else ladder.stderr_log, progress=not args.quiet)
     print(ladder.format_report(report))
     if args.json != "-":
         path = ladder.write_json(report, args.json or ladder.default_json_path())
@@ -167,8 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--universe", help="store directory (default: $TECHNIC_DATA or ./data/universe)")
     be.add_argument("--source", help="http://HOST:PORT of a `technic serve` API instead of a store")
     be.add_argument("--backend", help="indicator backend for the vectorised steps (default: fastest)")
-    be.add_argument("--repeat", type=int, default=1, help="timed runs per step; the median is reported")
+    be.add_argument("--repeat", type=int, default=3, help="timed runs per step; the median is reported")
     be.add_argument("--symbols", type=int, help="scan only the first N symbols of the universe")
+    be.add_argument("--sample", type=int, default=250,
+                    help="symbols the per-symbol steps scan (a fixed stratified sample), projected to the universe")
+    be.add_argument("--full", action="store_true", help="every step scans every symbol (no sample)")
+    be.add_argument("--no-sweep", action="store_true", help="skip the per-indicator and growth sweeps")
     be.add_argument("--json", help="results file (default: reports/bench-latest.json; '-' for none)")
     be.add_argument("--quiet", action="store_true", help="no progress on stderr")
     be.set_defaults(func=_cmd_bench)
