@@ -46,7 +46,7 @@ def _cmd_scan(args) -> int:
         from .cache import Cache
         cache = Cache(url=args.redis_url, ttl=args.cache_ttl)
     res = scan(source, phases=args.phases, backend=args.backend, strict=args.strict,
-               progress=not args.quiet and sys.stderr.isatty(), block_size=args.block_size,
+               progress=not args.quiet, block_size=args.block_size,
                ray_address=args.ray_address, cache=cache)
     with pd.option_context("display.width", 160, "display.max_columns", 12):
         cols = ["rank", "symbol", "sector", "close", "tech_rating", "signal", "rsi_14",
