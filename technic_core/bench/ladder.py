@@ -390,7 +390,7 @@ def _sweeps(source, universe: list[str], chosen, trunk: Step | None, backend, re
     try:
         with open_source(source) as src:
             block = src.block(universe)
-            sizes = [k for k in sweeps.SIZES if k < len(universe)]
+            sizes = sweeps.growth_sizes(len(universe))
             samples = {k: sample_source(src, k, universe).symbols for k in sizes}
         rows = sweeps.indicator_sweep(block.fields, block.lengths, repeat=repeat, log=log)
         del block

@@ -98,6 +98,14 @@ def _timed(run: Callable[[], None]) -> float:
     return time.perf_counter() - t0
 
 
+def growth_sizes(n_total: int, sizes: tuple[int, ...] = SIZES) -> list[int]:
+    """Sub-universe sizes below ``n_total`` (a quarter and a half of a universe smaller than them)."""
+    below = [k for k in sizes if k < n_total]
+    if not below:
+        below = sorted({k for k in (n_total // 4, n_total // 2) if 0 < k < n_total})
+    return below
+
+
 def sweep_backends() -> list[str]:
     """Backends the sweep times here: every available one (TA-Lib as the reference)."""
     return list(ind.available_backends())
@@ -110,7 +118,7 @@ def indicator_sweep(fields: dict[str, np.ndarray], lengths: np.ndarray, *, repea
     log = log or (lambda msg: None)
     backends = sweep_backends() if backends is None else backends
     n_total = next(iter(fields.values())).shape[1]
-    sizes_all = sorted({k for k in (*sizes, n_total) if k <= n_total})
+    sizes_all = sorted({*growth_sizes(n_total, sizes), n_total})
     cases: list[tuple[str, str, int, Callable[[], None]]] = []
     for k in sizes_all:
         for b in backends:
