@@ -42,6 +42,7 @@ WARMUP_SYMBOLS = 20
 # combined with Ray or the GPU, and each is compared with the vectorised step.
 SIBLINGS = ("cache", "ray", "gpu")
 GROWTH_PHASES = ("prefetch", "prescreen", "vectorized")
+SINGLE_THREADED = ("baseline", "+prefetch", "+prescreen")
 
 
 @dataclass
@@ -55,6 +56,7 @@ class Step:
     runs_on: str | None = None       # "sample" (projected to the universe) or "all"
     measured_symbols: int | None = None   # symbols each timed run scanned
     walls: list[float] = field(default_factory=list)        # the timed runs, as measured
+    cpu_share: list[float] = field(default_factory=list)    # per run: this process's CPU time / wall
     projections: list[float] = field(default_factory=list)  # sampled: each run projected
     wall_s: float | None = None      # the universe's scan time: median (of runs or projections)
     wall_lo: float | None = None     # its interval (see ``interval``)
@@ -222,6 +224,13 @@ def _stop_ray(session) -> float:
     return ray_phase.close_session(session)
 
 
+def _timestamped(log, t0: float):
+    """``[bench 12.3s] ...``: every line says when it came, so a slow part shows in any log."""
+    def say(msg: str) -> None:
+        log(msg.replace("[bench]", f"[bench {time.perf_counter() - t0:5.1f}s]", 1))
+    return say
+
+
 def _loadavg() -> float | None:
     try:
         return round(os.getloadavg()[0], 2)
@@ -248,7 +257,7 @@ def run_ladder(source=None, *, repeat: int = 3, backend: str | None = None,
     if sample is not None and sample < 1:
         raise ValueError(f"--sample must be at least 1 symbol, got {sample}")
     t_bench = time.perf_counter()
-    log = log or (lambda msg: None)
+    log = _timestamped(log or (lambda msg: None), t_bench)
     load_before = _loadavg()
     with open_source(source) as src:
         universe = src.universe()["symbol"].tolist()
@@ -297,6 +306,12 @@ def run_ladder(source=None, *, repeat: int = 3, backend: str | None = None,
         first = check = None
         runs: list[SampledRun] = []
         try:
+            if name == "gpu":
+                # no device: say so now instead of after a warm-up scan of the universe
+                from .. import indicators
+                reason = indicators.unavailable_reason("cupy")
+                if reason is not None:
+                    raise PhaseUnavailable(f"the cupy backend cannot run here: {reason}")
             if name == "ray":
                 session, start, warm = _start_ray(kwargs["backend"])
                 step.start_s = start + warm
@@ -306,7 +321,7 @@ def run_ladder(source=None, *, repeat: int = 3, backend: str | None = None,
             log(f"[bench] {step.label:<12} warm-up ({len(warm_syms) if warm_syms else n_universe} symbols)")
             _scan(source, symbols=warm_syms, **kwargs)
             for r in range(repeat):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 if per_symbol:
                     display = tracker(f"[bench] {step.label} run {r + 1}/{repeat}", "sym") if progress else None
                     timer = SymbolTimer(display)
@@ -316,6 +331,7 @@ def run_ladder(source=None, *, repeat: int = 3, backend: str | None = None,
                 else:
                     res = _scan(source, symbols=run_syms, progress=progress, **kwargs)
                 step.walls.append(res.wall_s)
+                step.cpu_share.append(round((time.process_time() - c0) / max(time.perf_counter() - t0, 1e-9), 3))
                 what = (f"on the {smp.size}-symbol sample" if sampled else f"on {res.n_symbols:,} symbols")
                 log(f"[bench] {step.label:<12} run {r + 1}/{repeat}: {res.wall_s:.3f} s {what} "
                     f"({time.perf_counter() - t0:.1f} s with checks)")
@@ -501,6 +517,9 @@ def format_report(report: LadderReport) -> str:
         lines.append(f"fastest step: {best.label}, projected "
                      f"{fmt_interval(best.projected_full_s, best.projected_lo, best.projected_hi)} s "
                      f"({verdict} the {report.budget_s:.0f} s budget)")
+    busy = busy_note(report)
+    if busy:
+        lines.append(busy)
     for s in report.steps:
         if s.matched is False:
             lines.append(f"MISMATCH {s.label} (on {s.checked_on}): " + "; ".join(s.differences[:3]))
@@ -509,6 +528,23 @@ def format_report(report: LadderReport) -> str:
     if report.bench_s is not None:
         lines.append(f"technic bench took {report.bench_s:.1f} s")
     return "\n".join(lines)
+
+
+def busy_note(report: LadderReport) -> str | None:
+    """A warning when the single-threaded steps got much less than a whole core.
+
+    The per-symbol steps run on one thread: on a quiet machine their CPU time
+    equals their wall time.  Less means other jobs took the CPU; a short run
+    on the sample and a long one on everything then see different shares, and
+    their figures differ by more than their intervals say (measured: -29% for
+    a 5 s sample run against a 3 min full run at load 5 on 2 cores, while
+    their CPU times agreed within 3%).
+    """
+    shares = [c for s in report.steps if s.label in SINGLE_THREADED for c in s.cpu_share]
+    if not shares or min(shares) >= 0.9:
+        return None
+    return (f"busy machine: the single-threaded steps got {100 * min(shares):.0f}-{100 * max(shares):.0f}% "
+            f"of a core (CPU time / wall time); other jobs inflate and scatter their figures")
 
 
 def write_json(report: LadderReport, path: Path | str) -> Path:

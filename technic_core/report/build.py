@@ -81,6 +81,14 @@ def header(inp: Inputs) -> str:
            ["how", _esc(mode)],
            ["timed runs per step", str(doc["repeat"])],
            ["load average (1 min)", f"{load.get('before', '-')} before, {load.get('after', '-')} after"]]
+    shares = [c for s in doc["steps"] if s["label"] in ("baseline", "+prefetch", "+prescreen")
+              for c in s.get("cpu_share") or []]
+    if shares:
+        busy = min(shares) < 0.9
+        run.append(["CPU share of the single-threaded steps",
+                    f"{100 * min(shares):.0f}–{100 * max(shares):.0f}% of a core (CPU time / wall time)"
+                    + (" <span class=bad>busy machine: other jobs inflated and scattered these "
+                       "figures</span>" if busy else "")])
     if doc.get("bench_s"):
         run.append(["technic bench took", f"{doc['bench_s']:.0f} s (warm-ups and sweeps included)"])
     pk = m.get("packages") or {}
