@@ -11,6 +11,8 @@ intervals overlap, the harness's rule).  On the default universe each full run t
 It also splits the interval's width into its two sources: sampling alone (each run's symbols
 resampled within their strata) and run to run (the runs' projections).  `--sample-only`
 skips the full runs and shows only that split (a minute on the default universe).
+`--costs` prints what the strata are for: each step's per-symbol CPU time by stratum, from
+one run on the sample (CPU time, so other jobs on the machine barely move it).
 """
 from __future__ import annotations
 
@@ -29,6 +31,37 @@ from technic_core.sources import open_source
 STEPS = {"baseline": "baseline", "prefetch": "prefetch", "prescreen": "prefetch,prescreen"}
 
 
+class CpuTimer(SymbolTimer):
+    """Per-symbol CPU time of this thread instead of wall time."""
+
+    def _timed(self, inner):
+        last, t0 = None, 0.0
+        try:
+            for item in inner:
+                now = time.thread_time()
+                if last is not None:
+                    self.seconds[last] = now - t0
+                last, t0 = item, time.thread_time()
+                yield item
+        finally:
+            if last is not None:
+                self.seconds[last] = time.thread_time() - t0
+
+
+def costs(universe: str, step: str, phases: str, smp) -> None:
+    scan(universe, phases=phases, symbols=smp.symbols[:20])
+    timer = CpuTimer()
+    scan(universe, phases=phases, symbols=smp.symbols, progress=timer)
+    by: dict[str, list[float]] = {}
+    for s in smp.symbols:
+        by.setdefault(smp.stratum[s], []).append(timer.seconds.get(s, 0.0))
+    for key, vals in sorted(by.items()):
+        mean = statistics.mean(vals)
+        cv = statistics.pstdev(vals) / mean if mean > 0 else 0.0
+        print(f"{step}: {key:<32} {len(vals):>4} symbols, {1e3 * mean:6.2f} ms CPU a symbol (cv {cv:.2f})",
+              flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -37,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=2, help="sample/full run pairs per step")
     p.add_argument("--steps", default="baseline,prefetch,prescreen", help="comma list of " + ",".join(STEPS))
     p.add_argument("--sample-only", action="store_true", help="no full runs: only the interval's sources")
+    p.add_argument("--costs", action="store_true", help="only the per-symbol CPU time by stratum")
     args = p.parse_args(argv)
     with open_source(args.universe) as src:
         smp = sample_source(src, args.sample)
@@ -44,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
     for step in args.steps.split(","):
         phases = STEPS[step]
+        if args.costs:
+            costs(args.universe, step, phases, smp)
+            continue
         scan(args.universe, phases=phases, symbols=smp.symbols[:20])
         runs, full = [], []
         for r in range(args.repeat):
