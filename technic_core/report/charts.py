@@ -7,7 +7,6 @@ in the tables.
 from __future__ import annotations
 
 import io
-import math
 
 import matplotlib
 
@@ -291,7 +290,3 @@ def history(asv: pd.DataFrame, benchmarks: list[str]) -> tuple[str | None, list[
     ax.set_title("History of the key benchmarks (red rings: regressions found by asv.step_detect)")
     ax.legend(fontsize=8)
     return _svg(fig), flagged, compared
-
-
-def finite(x) -> bool:
-    return x is not None and isinstance(x, (int, float)) and math.isfinite(x)
