@@ -31,26 +31,9 @@ from technic_core.sources import open_source
 STEPS = {"baseline": "baseline", "prefetch": "prefetch", "prescreen": "prefetch,prescreen"}
 
 
-class CpuTimer(SymbolTimer):
-    """Per-symbol CPU time of this thread instead of wall time."""
-
-    def _timed(self, inner):
-        last, t0 = None, 0.0
-        try:
-            for item in inner:
-                now = time.thread_time()
-                if last is not None:
-                    self.seconds[last] = now - t0
-                last, t0 = item, time.thread_time()
-                yield item
-        finally:
-            if last is not None:
-                self.seconds[last] = time.thread_time() - t0
-
-
 def costs(universe: str, step: str, phases: str, smp) -> None:
     scan(universe, phases=phases, symbols=smp.symbols[:20])
-    timer = CpuTimer()
+    timer = SymbolTimer(clock=time.thread_time)
     scan(universe, phases=phases, symbols=smp.symbols, progress=timer)
     by: dict[str, list[float]] = {}
     for s in smp.symbols:
