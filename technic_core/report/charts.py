@@ -21,6 +21,9 @@ plt.rcParams.update({"font.size": 10, "axes.titlesize": 12, "axes.grid": True, "
 
 OK, OVER, EDGE, PLAN = "#3a7", "#c54", "#d90", "#bbb"
 NOISE = "within noise"
+# one colour per backend in every chart
+BACKEND_COLOURS = {"baseline": "#1f77b4", "numpy": "#ff7f0e", "numba": "#2ca02c", "talib": "#d62728",
+                   "cupy": "#9467bd"}
 
 
 def _svg(fig) -> str:
@@ -166,7 +169,7 @@ def indicators_from_sweep(sweep: dict) -> str | None:
         xs = np.arange(len(names)) + (k - (len(backends) - 1) / 2) * width
         n = int(g["symbols"].iloc[0])
         label = f"{b}, {n:,} symbols" + (" (TA-Lib at its best)" if b == "talib" else "")
-        ax.bar(xs, st[:, 0], width, label=label)
+        ax.bar(xs, st[:, 0], width, label=label, color=BACKEND_COLOURS.get(b))
         ax.errorbar(xs, st[:, 0], yerr=_err(st[:, 0], st[:, 1], st[:, 2]), fmt="none", ecolor="k",
                     capsize=2, lw=0.8)
         lows.append(st[:, 1].min())
@@ -183,23 +186,24 @@ def indicators_from_sweep(sweep: dict) -> str | None:
 def growth_from_sweep(sweep: dict) -> str | None:
     full = sweep.get("full_set") or []
     scan = (sweep.get("scan") or {}).get("rows") or []
-    series: list[tuple[str, list[dict]]] = []
+    series: list[tuple[str, str | None, list[dict]]] = []
     for b in dict.fromkeys(r["backend"] for r in full):
         pts = sorted((r for r in full if r["backend"] == b), key=lambda r: r["symbols"])
         if len(pts) >= 2:
-            series.append((f"full indicator set, {b}" + (" (TA-Lib at its best)" if b == "talib" else ""), pts))
+            series.append((f"full indicator set, {b}" + (" (TA-Lib at its best)" if b == "talib" else ""),
+                           BACKEND_COLOURS.get(b), pts))
     if len(scan) >= 2:
         ph = ",".join((sweep.get("scan") or {}).get("phases") or [])
-        series.append((f"whole scan ({ph})", sorted(scan, key=lambda r: r["symbols"])))
+        series.append((f"whole scan ({ph})", "k", sorted(scan, key=lambda r: r["symbols"])))
     if not series:
         return None
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.6))
     sizes: set[int] = set()
-    for name, pts in series:
+    for name, colour, pts in series:
         n = np.array([p["symbols"] for p in pts], dtype=float)
         sizes.update(int(k) for k in n)
         st = np.array([_stats(p["times"]) for p in pts])
-        style = dict(marker="o", capsize=3, lw=1.4, ls="--" if name.startswith("whole") else "-")
+        style = dict(marker="o", capsize=3, lw=1.4, color=colour, ls="--" if name.startswith("whole") else "-")
         a1.errorbar(n, st[:, 0], yerr=_err(st[:, 0], st[:, 1], st[:, 2]), label=name, **style)
         per = st / n[:, None] * 1e6
         a2.errorbar(n, per[:, 0], yerr=_err(per[:, 0], per[:, 1], per[:, 2]), label=name, **style)
