@@ -153,6 +153,10 @@ def scan(source: str | Path | Source | None = None, *, phases: str | Iterable[st
     not in ``timings['total']``.
     ``cache``: for the ``cache`` phase, a ``technic_core.cache.Cache`` or a
     Redis URL (default: ``$REDIS_URL``, else an embedded redis-server).
+    ``progress``: True shows progress on stderr (a bar on a terminal, a line
+    every few seconds elsewhere: ``technic_core.progress``); a callable wraps
+    the iterable of blocks, or of symbols in the per-symbol phases (a hook
+    between items: ``technic bench`` times each symbol with it).
     """
     chosen = parse_phases(phases)
     src = open_source(source)
