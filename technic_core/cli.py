@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -24,6 +25,40 @@ def _cmd_import(args) -> int:
     return 0 if report.imported else 1
 
 
+TABLE_SUFFIXES = (".csv", ".parquet", ".json")
+
+
+# -- fail fast: every output, backend and phase checked before any work -------------
+
+def check_output(path: str, suffixes: tuple[str, ...], option: str) -> None:
+    """``path`` has one of ``suffixes`` and can be written (its folder exists or can be made)."""
+    p = Path(path)
+    if p.suffix.lower() not in suffixes:
+        raise ValueError(f"{option} {path}: use a {', '.join(suffixes[:-1])}"
+                         f"{' or ' if len(suffixes) > 1 else ''}{suffixes[-1]} file")
+    if p.is_dir():
+        raise ValueError(f"{option} {path} is a directory, not a file")
+    folder = p.parent.resolve()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ValueError(f"{option} {path}: {folder} is a file, not a directory")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {path}: no permission to write in {folder}")
+    if p.exists() and not os.access(p, os.W_OK):
+        raise ValueError(f"{option} {path}: the file exists and cannot be overwritten")
+
+
+def check_backend(name: str | None, must_run: bool) -> None:
+    """A known backend name; with ``must_run``, one that runs here (else why not)."""
+    if name is None:
+        return
+    from . import indicators
+    reason = indicators.unavailable_reason(name)   # ValueError for an unknown name
+    if must_run and reason is not None:
+        raise ValueError(f"--backend {name} cannot run here: {reason}")
+
+
 def _write_table(table, path: str) -> None:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -38,6 +73,11 @@ def _write_table(table, path: str) -> None:
 
 
 def _cmd_scan(args) -> int:
+    from .scan.phases import parse_phases
+    parse_phases(args.phases)
+    check_backend(args.backend, must_run=args.strict)
+    if args.output:
+        check_output(args.output, TABLE_SUFFIXES, "--output")
     import pandas as pd
 
     from .scan import scan
@@ -47,7 +87,7 @@ def _cmd_scan(args) -> int:
         from .cache import Cache
         cache = Cache(url=args.redis_url, ttl=args.cache_ttl)
     res = scan(source, phases=args.phases, backend=args.backend, strict=args.strict,
-               progress=not args.quiet and sys.stderr.isatty(), block_size=args.block_size,
+               progress=not args.quiet, block_size=args.block_size,
                ray_address=args.ray_address, cache=cache)
     with pd.option_context("display.width", 160, "display.max_columns", 12):
         cols = ["rank", "symbol", "sector", "close", "tech_rating", "signal", "rsi_14",
@@ -85,11 +125,15 @@ def _block_size(text: str) -> int | str | None:
 
 
 def _cmd_bench(args) -> int:
+    # an explicit backend is what the vectorised steps must time: refuse one that cannot run
+    check_backend(args.backend, must_run=True)
+    if args.json != "-":
+        check_output(args.json or "reports/bench-latest.json", (".json",), "--json")
     from .bench import ladder
     source = args.source or args.universe
     report = ladder.run_ladder(source, repeat=args.repeat, backend=args.backend, symbols=args.symbols,
-                               log=None if args.quiet else ladder.stderr_log,
-                               progress=not args.quiet and sys.stderr.isatty())
+                               sample=None if args.full else args.sample, sweep=not args.no_sweep,
+                               log=None if args.quiet else ladder.stderr_log, progress=not args.quiet)
     print(ladder.format_report(report))
     if args.json != "-":
         path = ladder.write_json(report, args.json or ladder.default_json_path())
@@ -112,6 +156,7 @@ def _cmd_gate(args) -> int:
 
 
 def _cmd_report(args) -> int:
+    check_output(args.out, (".html", ".htm"), "--out")
     from .report.build import build_report
     path = build_report(args.out, args.bench, args.asv_results)
     print(f"wrote {path} (open it in a browser: file://{path.resolve()})")
@@ -132,25 +177,90 @@ def _lock_timeout_arg(p: argparse.ArgumentParser) -> None:
                         f"waits for (default {DEFAULT_LOCK_TIMEOUT_S:g}; 0: fail at once)")
 
 
+DESCRIPTION = ("technic: a full-market stock scanner whose every optimisation is measured. "
+               "Make or import a store, scan it, measure the phase ladder, build the report.")
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help ends with its default, unless it says it already (or has none to say)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if ("%(default)" in text or "default" in text.lower() or action.required
+                or action.default is None or action.default is False
+                or action.default == argparse.SUPPRESS or not action.option_strings):
+            return text
+        return text + " (default: %(default)s)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every (sub)command's parser: help that gives each option's default."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return n
+
+
+def _seconds(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        x = -1.0
+    if not x >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
+    return x
+
+
+def _share(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        x = -1.0
+    if not 0.0 <= x <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share between 0 and 1")
+    return x
+
+
+def _port(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0-65535)")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .universe.readers import SESSION_TZ
-    p = argparse.ArgumentParser(prog="technic", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+    p = _Parser(prog="technic", description=DESCRIPTION)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     data = sub.add_parser("data", help="make or import a bar store")
-    dsub = data.add_subparsers(dest="data_command", required=True)
+    dsub = data.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
     gen = dsub.add_parser("generate", help="generate the deterministic synthetic universe")
-    gen.add_argument("--symbols", type=int, default=5277)
-    gen.add_argument("--bars", type=int, default=504)
-    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--symbols", type=_positive_int, default=5277, help="symbols in the universe")
+    gen.add_argument("--bars", type=_positive_int, default=504, help="daily sessions per symbol (at most)")
+    gen.add_argument("--seed", type=int, default=7, help="random seed: the same seed gives the same store")
     gen.add_argument("--out", help="store directory (default: $TECHNIC_DATA or ./data/universe)")
     gen.add_argument("--force", action="store_true", help="rebuild even if an identical store exists")
     _lock_timeout_arg(gen)
     gen.set_defaults(func=_cmd_generate)
     imp = dsub.add_parser("import", help="import vendor bar files (CSV/Parquet) and a universe or listing file")
-    imp.add_argument("--bars", nargs="+", required=True, help="files, directories or globs")
-    imp.add_argument("--universe", help="universe table (SPEC's columns) or a pipe-separated exchange listing")
-    imp.add_argument("--out", required=True, help="store directory (created, or merged into)")
+    imp.add_argument("--bars", nargs="+", required=True, help="files, directories or globs (required)")
+    imp.add_argument("--universe", help="universe table (SPEC's columns) or a pipe-separated exchange "
+                                        "listing (default: derived from the bars)")
+    imp.add_argument("--out", required=True, help="store directory, created or merged into (required)")
     imp.add_argument("--adjusted", action="store_true",
                      help="scale OHLC by Adj Close / Close (default: raw OHLC, Adj Close ignored)")
     imp.add_argument("--session-tz", default=SESSION_TZ, metavar="TZ",
@@ -161,10 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sc = sub.add_parser("scan", help="scan a universe")
     sc.add_argument("--universe", help="store directory (default: $TECHNIC_DATA or ./data/universe)")
-    sc.add_argument("--source", help="http://HOST:PORT of a `technic serve` API instead of a store")
+    sc.add_argument("--source", help="http://HOST:PORT of a `technic serve` API instead of a store "
+                                     "(default: none, read the store)")
     sc.add_argument("--phases", default="baseline",
                     help="baseline, all, or a comma list of prefetch,prescreen,vectorized,cache,ray,gpu")
-    sc.add_argument("--backend", help="indicator backend for vectorised phases (default: fastest)")
+    sc.add_argument("--backend", help="indicator backend for vectorised phases (default: the fastest "
+                                      "that runs here, numba, else numpy)")
     sc.add_argument("--strict", action="store_true",
                     help="fail instead of falling back to another backend or, without Ray, the in-process engine")
     sc.add_argument("--block-size", type=_block_size, default="auto", metavar="N",
@@ -174,22 +286,38 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--ray-address", metavar="HOST:PORT",
                     help="with the ray phase: join this Ray cluster (default $RAY_ADDRESS, "
                          "else start a local Ray for the scan)")
-    sc.add_argument("--top", type=int, default=20)
-    sc.add_argument("--output", help="write the full table (.csv, .parquet or .json)")
-    sc.add_argument("--quiet", action="store_true", help="no progress bar")
+    sc.add_argument("--top", type=int, default=20, help="rows of the table to print")
+    sc.add_argument("--output", help="write the full table to this .csv, .parquet or .json file "
+                                     "(default: none)")
+    sc.add_argument("--quiet", action="store_true", help="no progress on stderr")
     sc.add_argument("--redis-url", help="cache phase: Redis to use (default: $REDIS_URL, else an "
                                         "embedded redis-server with its data in $TECHNIC_CACHE_DIR)")
-    sc.add_argument("--cache-ttl", type=float, help="cache phase: seconds cached bars are trusted "
+    sc.add_argument("--cache-ttl", type=_seconds, help="cache phase: seconds cached bars are trusted "
                                                     "(default: $TECHNIC_CACHE_TTL or 7 days)")
     sc.set_defaults(func=_cmd_scan)
 
-    be = sub.add_parser("bench", help="measure SPEC's phase ladder on one universe, in one process")
+    from .bench.sample import DEFAULT_SAMPLE
+    be = sub.add_parser("bench", help="measure SPEC's phase ladder on one universe, in one process",
+                        description="Measure SPEC's phase ladder: the per-symbol steps (baseline, "
+                                    "+prefetch, +prescreen) on a fixed stratified sample, projected to "
+                                    "the universe with an interval; the vectorised and later steps on "
+                                    "every symbol; then a short per-indicator and universe-size sweep.")
     be.add_argument("--universe", help="store directory (default: $TECHNIC_DATA or ./data/universe)")
-    be.add_argument("--source", help="http://HOST:PORT of a `technic serve` API instead of a store")
-    be.add_argument("--backend", help="indicator backend for the vectorised steps (default: fastest)")
-    be.add_argument("--repeat", type=int, default=1, help="timed runs per step; the median is reported")
-    be.add_argument("--symbols", type=int, help="scan only the first N symbols of the universe")
-    be.add_argument("--json", help="results file (default: reports/bench-latest.json; '-' for none)")
+    be.add_argument("--source", help="http://HOST:PORT of a `technic serve` API instead of a store "
+                                     "(default: none, read the store)")
+    be.add_argument("--backend", help="indicator backend for the vectorised steps (default: the fastest "
+                                      "that runs here; a named one must run, or the bench stops)")
+    be.add_argument("--repeat", type=_positive_int, default=3,
+                    help="timed runs per step and per sweep case; the median is reported with its spread")
+    be.add_argument("--symbols", type=_positive_int,
+                    help="benchmark only the first N symbols of the universe (default: all)")
+    be.add_argument("--sample", type=_positive_int, default=DEFAULT_SAMPLE,
+                    help="symbols the per-symbol steps scan: a fixed stratified sample, projected to "
+                         "the universe")
+    be.add_argument("--full", action="store_true",
+                    help="every step scans every symbol (no sample; the per-symbol steps take minutes)")
+    be.add_argument("--no-sweep", action="store_true", help="skip the per-indicator and growth sweeps")
+    be.add_argument("--json", help="results file, .json (default: reports/bench-latest.json; '-' for none)")
     be.add_argument("--quiet", action="store_true", help="no progress on stderr")
     be.set_defaults(func=_cmd_bench)
 
@@ -202,30 +330,32 @@ def build_parser() -> argparse.ArgumentParser:
     ga.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS,
                     help=f"paired samples per benchmark (default {DEFAULT_ROUNDS})")
     ga.add_argument("--bench", action="append",
-                    help="only benchmarks named so or under this prefix (repeatable), e.g. indicator.rsi")
+                    help="only benchmarks named so or under this prefix (repeatable), e.g. indicator.rsi "
+                         "(default: the gate's whole set)")
     ga.add_argument("--backend", help="indicator backend to measure (default: head's fastest CPU one)")
     ga.add_argument("--clock", choices=("cpu", "wall", "cpu-min", "wall-min"), default="cpu",
                     help="compare process CPU time (default: robust on a shared machine) or wall time")
-    ga.add_argument("--json", help="write the rows and raw samples here")
+    ga.add_argument("--json", help="write the rows and raw samples here (default: none)")
     ga.add_argument("--quiet", action="store_true", help="no progress on stderr")
     ga.set_defaults(func=_cmd_gate)
 
     rp = sub.add_parser("report", help="build the self-contained HTML performance report")
-    rp.add_argument("--out", default="reports/report.html")
-    rp.add_argument("--bench", default="reports/bench-latest.json", help="technic bench results")
+    rp.add_argument("--out", default="reports/report.html", help="the report, an .html file")
+    rp.add_argument("--bench", default="reports/bench-latest.json", help="technic bench's results file")
     rp.add_argument("--asv-results", default=".asv/results", help="asv's results directory")
     rp.set_defaults(func=_cmd_report)
 
     from .sources.http_server import DEFAULT_LATENCY_MS
     sv = sub.add_parser("serve", help="serve a store over an aggregates-style HTTP API on loopback")
     sv.add_argument("--universe", help="store directory (default: $TECHNIC_DATA or ./data/universe)")
-    sv.add_argument("--host", default="127.0.0.1")
-    sv.add_argument("--port", type=int, default=8765)
-    sv.add_argument("--latency-ms", type=float, default=DEFAULT_LATENCY_MS,
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback: this machine only)")
+    sv.add_argument("--port", type=_port, default=8765, help="TCP port to listen on")
+    sv.add_argument("--latency-ms", type=_seconds, default=DEFAULT_LATENCY_MS,
                     help=f"server-side delay per request (default {DEFAULT_LATENCY_MS:g}: a remote vendor)")
-    sv.add_argument("--jitter-ms", type=float, default=0.0)
-    sv.add_argument("--error-rate", type=float, default=0.0, help="share of requests answered 429/503")
-    sv.add_argument("--seed", type=int, default=0)
+    sv.add_argument("--jitter-ms", type=_seconds, default=0.0,
+                    help="random extra delay per request, up to this many ms")
+    sv.add_argument("--error-rate", type=_share, default=0.0, help="share of requests answered 429/503")
+    sv.add_argument("--seed", type=int, default=0, help="seed of the jitter and the injected errors")
     sv.set_defaults(func=_cmd_serve)
     return p
 

@@ -40,24 +40,30 @@ class _Clock(dict):
 
 
 def _progress(enabled, desc: str, unit: str):
-    """A wrapper over the iterable of blocks/symbols: tqdm when asked, or the caller's own."""
+    """A wrapper over the iterable of blocks/symbols: the caller's own hook when it is
+    callable, else progress on stderr when asked (a bar on a terminal, lines in a log)."""
     if callable(enabled):
         return enabled
     if not enabled:
         return None
-    from tqdm import tqdm
-
-    def wrap(iterable):
-        return tqdm(iterable, desc=desc, unit=unit, mininterval=0.5, leave=False)
-    return wrap
+    from ..progress import tracker
+    return tracker(desc, unit)
 
 
-def _per_symbol(src: Source, symbols: list[str], prefetch: bool, progress, out: BlockOutcome) -> None:
-    """Phase 0's loop (and phase 1's, once the bars are prefetched)."""
+def _per_symbol(src: Source, symbols: list[str], prefetch: bool, progress, out: BlockOutcome) -> float:
+    """Phase 0's loop (and phase 1's, once the bars are prefetched).
+
+    Returns the seconds of the prefetch's one batch read (0 without prefetch):
+    part of the fetch stage, but a cost that does not grow with the symbols
+    asked for (whole row groups of the store, whole sessions of an API), which
+    ``technic bench`` must know to project a sample's time to the universe.
+    """
     frames: dict[str, pd.DataFrame] = {}
+    read_s = 0.0
     if prefetch:
         t0 = time.perf_counter()
         long = src.long(symbols)
+        read_s = time.perf_counter() - t0
         out.errors.update(long.attrs.get("errors", {}))
         if len(long):
             for s, g in long.groupby("symbol", sort=False, observed=True):
@@ -91,6 +97,7 @@ def _per_symbol(src: Source, symbols: list[str], prefetch: bool, progress, out: 
             out.errors[s] = exc.reason
     out.backend = "baseline"
     out.frames.append(pd.DataFrame(rows, index=pd.Index(names, name="symbol")))
+    return read_s
 
 
 def _classify(all_symbols: list[str], fate: dict[str, str], out: BlockOutcome,
@@ -146,6 +153,10 @@ def scan(source: str | Path | Source | None = None, *, phases: str | Iterable[st
     not in ``timings['total']``.
     ``cache``: for the ``cache`` phase, a ``technic_core.cache.Cache`` or a
     Redis URL (default: ``$REDIS_URL``, else an embedded redis-server).
+    ``progress``: True shows progress on stderr (a bar on a terminal, a line
+    every few seconds elsewhere: ``technic_core.progress``); a callable wraps
+    the iterable of blocks, or of symbols in the per-symbol phases (a hook
+    between items: ``technic bench`` times each symbol with it).
     """
     chosen = parse_phases(phases)
     src = open_source(source)
@@ -158,7 +169,7 @@ def scan(source: str | Path | Source | None = None, *, phases: str | Iterable[st
 
 def _scan(src: Source, chosen: tuple[str, ...], backend, strict, progress, symbols,
           block_size, ray_address, cache) -> ScanResult:
-    # a callable `progress` wraps the iterable of blocks (a hook between blocks)
+    # a callable `progress` wraps the iterable of blocks, or of symbols in the per-symbol loop
     block_progress = progress if callable(progress) else (progress and block_size is not None)
     clock = _Clock()
     t_start = time.perf_counter()
@@ -216,8 +227,8 @@ def _scan(src: Source, chosen: tuple[str, ...], backend, strict, progress, symbo
     else:
         info["engine"] = "in-process"
         out = BlockOutcome()
-        _per_symbol(src, to_fetch, "prefetch" in chosen,
-                    _progress(progress and not callable(progress), "scan", "sym"), out)
+        info["_batch_read_s"] = _per_symbol(src, to_fetch, "prefetch" in chosen,
+                                            _progress(progress, "scan", "sym"), out)
     for stage, seconds in out.timings.items():
         clock.add(stage, seconds)
     if out.notes:

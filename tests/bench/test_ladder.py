@@ -23,7 +23,14 @@ def store(tmp_path_factory):
 def report(store):
     # TA-Lib as the vectorised engine: a backend that runs wherever the tests run.
     pytest.importorskip("talib")
-    return ladder.run_ladder(store, repeat=2, backend="talib")
+    return ladder.run_ladder(store, repeat=2, backend="talib", sweep=False)
+
+
+@pytest.fixture(scope="module")
+def sampled(tmp_path_factory):
+    pytest.importorskip("talib")
+    store = make_store(tmp_path_factory.mktemp("u2") / "store", n_symbols=60, n_bars=270, seed=4)
+    return ladder.run_ladder(store, repeat=2, backend="talib", sample=20, sweep=False)
 
 
 def test_every_step_is_listed_in_ladder_order(report):
@@ -105,6 +112,51 @@ def test_gpu_step_without_a_device_is_unavailable_not_a_cpu_run(report):
         assert gpu.status == "unavailable" and "cupy" in gpu.why
 
 
-def test_bad_repeat_is_refused(store):
+def test_bad_repeat_and_sample_are_refused(store):
     with pytest.raises(ValueError, match="repeat"):
         ladder.run_ladder(store, repeat=0)
+    with pytest.raises(ValueError, match="sample"):
+        ladder.run_ladder(store, sample=0)
+
+
+def test_per_symbol_steps_run_on_the_sample_and_are_projected(sampled):
+    assert sampled.mode == "sample" and sampled.sample["size"] == 20
+    assert sampled.sample["universe_size"] == 60 and len(sampled.sample["symbols"]) == 20
+    ran = [s for s in sampled.steps if s.status == "ran"]
+    assert [s.label for s in ran][:4] == ["baseline", "+prefetch", "+prescreen", "+vectorized"]
+    for s in ran:
+        per_symbol = s.label in ("baseline", "+prefetch", "+prescreen")
+        assert s.runs_on == ("sample" if per_symbol else "all")
+        assert s.measured_symbols == (20 if per_symbol else 60) and s.n_symbols == 60
+        assert len(s.walls) == 2
+        assert s.wall_lo <= s.wall_s <= s.wall_hi
+        if per_symbol:
+            # projected to 60 symbols from 20: each run's projection well above its own wall
+            assert len(s.projections) == 2 and "bootstrap" in s.interval
+            assert min(s.projections) > 1.5 * min(s.walls)
+        else:
+            assert (s.wall_lo, s.wall_hi) == (min(s.walls), max(s.walls)) and "min-max" in s.interval
+        assert s.projected_lo == pytest.approx(s.wall_lo * FULL_UNIVERSE / 60)
+        # every step's answer compared with the baseline's on the same 20 symbols
+        assert s.matched is True and s.checked_on == "the 20-symbol sample", s.differences
+        if s.speedup_prev is not None:
+            assert s.speedup_prev_lo <= s.speedup_prev <= s.speedup_prev_hi
+            ref = next(r for r in ran if r.label == s.prev_label)
+            overlap = ref.wall_lo <= s.wall_hi and s.wall_lo <= ref.wall_hi
+            assert s.within_noise == overlap
+    text = ladder.format_report(sampled)
+    assert "sample: 20 of 60 symbols" in text and "within noise: the speedup" in text
+    for s in ran:
+        if s.within_noise:
+            assert any(line.startswith(s.label) and "within noise" in line for line in text.splitlines())
+
+
+def test_ray_start_and_stop_are_their_own_figures(sampled):
+    ray = next(s for s in sampled.steps if s.label == "+ray")
+    if ray.status != "ran":
+        pytest.skip(f"Ray did not run here: {ray.why}")
+    assert ray.start_s > 0 and ray.stop_s > 0
+    assert ray.info["ray_start_s"] + ray.info["ray_warmup_s"] == pytest.approx(ray.start_s, abs=2e-3)
+    assert ray.info["ray_shutdown_s"] == pytest.approx(ray.stop_s, abs=2e-3)
+    assert "already connected" in ray.info["ray_cluster"]   # the timed scans did not start Ray
+    assert "start and stop timed apart" in ray.path

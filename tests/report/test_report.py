@@ -68,7 +68,8 @@ class _Collect(HTMLParser):
 def built(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("report")
     store = make_store(tmp / "store", 24, 260, seed=5)
-    rep = ladder.run_ladder(store, repeat=1)
+    # no sweep: the indicator and growth charts come from the asv results below
+    rep = ladder.run_ladder(store, repeat=1, sweep=False)
     bench = ladder.write_json(rep, tmp / "bench.json")
     (tmp / "suite").mkdir()
     (tmp / "suite" / "__init__.py").write_text("")
@@ -106,7 +107,9 @@ def test_report_is_valid_self_contained_html_with_every_chart(built):
                   "Per-indicator time by backend", "Growth with the universe", "History across commits"):
         assert f"<h2>{title}</h2>" in text, title
     assert text.count("<svg") >= 5
-    assert "no data: no asv results" not in text   # the asv charts were drawn from the real run
+    assert "no data" not in text.lower() and "asv's results" in text  # the asv charts were drawn
+    # one commit measured: nothing compared, so no claim that nothing regressed
+    assert "No regression flagged" not in text and "nothing compared yet" in text
 
 
 def test_report_renders_in_headless_chromium(built, tmp_path):
@@ -132,3 +135,63 @@ def test_deviation_table_lists_skipped_backends_instead_of_nan(built):
     assert "<td>rsi</td><td>numpy</td>" in section
     assert "cupy</td>" not in section and "nan" not in section.lower()
     assert "not run on this machine: cupy" in section
+
+
+def _sections(text: str) -> dict[str, str]:
+    parts = text.split("<h2>")[1:]
+    return {p.split("</h2>", 1)[0]: p.split("</h2>", 1)[1] for p in parts}
+
+
+@pytest.fixture(scope="module")
+def bench_only(tmp_path_factory):
+    """The main job in small: a real technic bench (sample and sweeps), no asv results."""
+    tmp = tmp_path_factory.mktemp("main")
+    store = make_store(tmp / "store", 60, 270, seed=5)
+    rep = ladder.run_ladder(store, repeat=2, sample=20)
+    bench = ladder.write_json(rep, tmp / "bench.json")
+    return rep, build_report(tmp / "report.html", bench, tmp / "no-asv-results").read_text()
+
+
+def test_after_a_bench_run_every_section_is_filled(bench_only):
+    rep, text = bench_only
+    sections = _sections(text)
+    assert list(sections) == ["The phase ladder", "Measured against projected speedups",
+                              "Correctness against the baseline", "Per-indicator time by backend",
+                              "Growth with the universe", "History across commits"]
+    assert "no data" not in text.lower()
+    for title in ("The phase ladder", "Measured against projected speedups",
+                  "Per-indicator time by backend", "Growth with the universe"):
+        assert "<svg" in sections[title], title
+    assert "TA-Lib at its best" in sections["Per-indicator time by backend"]
+    # history needs asv across commits: the section names the command, and claims nothing
+    hist = sections["History across commits"]
+    assert "<code>asv run --quick HEAD~5..HEAD</code>" in hist and "<svg" not in hist
+    assert "No regression flagged" not in text
+
+
+def test_every_measured_figure_has_its_spread_and_noise_is_marked(bench_only):
+    rep, text = bench_only
+    ladder_html = _sections(text)["The phase ladder"]
+    rows = [r for r in ladder_html.split("<tr>")[2:]]
+    ran = [s for s in rep.steps if s.status == "ran"]
+    assert len([r for r in rows if "<small>(" in r]) == len(ran)   # wall and projection intervals
+    for s in ran:
+        row = next(r for r in rows if r.startswith(f"<td>{s.label}</td>"))
+        assert row.count("<small>(") >= (2 if s.label == "baseline" else 4), row
+        assert ("within noise" in row) == bool(s.within_noise)
+    if any(s.within_noise for s in ran):
+        assert "within noise" in _sections(text)["Measured against projected speedups"]
+    ray = next(s for s in rep.steps if s.label == "+ray")
+    if ray.status == "ran":
+        row = next(r for r in rows if r.startswith("<td>+ray</td>"))
+        assert f"<td>{ray.start_s:.1f}</td><td>{ray.stop_s:.1f}</td>" in row
+
+
+def test_header_is_tables_and_what_ran_is_words(bench_only):
+    rep, text = bench_only
+    head = text.split("<h2>", 1)[0]
+    assert "<h3>Machine</h3>" in head and "<h3>Commit</h3>" in head and "<h3>This run</h3>" in head
+    assert "{'" not in text and "': " not in text      # no Python dict reprs anywhere
+    cache = next(s for s in rep.steps if s.label == "+cache")
+    if cache.status == "ran":
+        assert "Redis cache: " in cache.path and "{" not in cache.path
