@@ -11,6 +11,9 @@ Layout (format 3)::
     v/N/bars.parquet             every symbol's bars in one long file, row groups on symbol
                                  boundaries, Parquet page checksums on
     v/N/snapshot.parquet         every symbol's bar on the last session
+    v/N/panel.npy                the same bars time-major: (5, T, N) float64, memory-mapped
+                                 by scans (``panel.py``)
+    v/N/panel.parquet            the panel's columns: symbol, content version, dates, errors
     bars/SYMBOL@CONTENT.parquet  one symbol's bars, named by their content version
 
 A symbol's content version is the fingerprint of its bars
@@ -38,8 +41,9 @@ Files are fsynced before the manifest that names them is switched
 so a power cut cannot leave a manifest naming unwritten data.
 
 Every writer goes through ``write_store``: ``technic data generate``,
-``technic data import``, ``append_session``; a future file kind (issue 16's
-time-major panel) is one more entry of a version's ``files``.
+``technic data import``, ``append_session``.  The panel is two more entries of
+a version's ``files``, written in step 2, so it is committed, retained and
+collected with its version and can never disagree with its manifest.
 """
 from __future__ import annotations
 
@@ -55,7 +59,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .fingerprint import long_fingerprints
+from . import panel as P
+from .fingerprint import long_fingerprints, ms
 from .lock import DEFAULT_LOCK_TIMEOUT_S, StoreLock
 from .schema import (
     BAR_FIELDS,
@@ -69,6 +74,7 @@ from .schema import (
     StoreError,
     symbol_name_problem,
 )
+from .validate import check_long
 
 ROW_GROUP_SYMBOLS = 128
 DEFAULT_KEEP_S = 600.0
@@ -277,8 +283,9 @@ def _commit(root: Path, universe: pd.DataFrame, long_bars: pd.DataFrame, meta: d
     snap = snap.drop_duplicates("symbol", keep="last")
     _write_parquet(pa.Table.from_pandas(snap[["symbol", "date", *BAR_FIELDS]].reset_index(drop=True),
                                         preserve_index=False), vdir / "snapshot.parquet", durable)
+    write_panel(vdir, bars, names, starts, lengths, content)
     if durable:
-        _fsync_path(consolidated)
+        _fsync_all([consolidated, vdir / P.PANEL_FILE, vdir / P.PANEL_COLUMNS_FILE])
         for d in (root / "bars", vdir):
             _fsync_path(d)
     _checkpoint("artifacts")
@@ -291,7 +298,8 @@ def _commit(root: Path, universe: pd.DataFrame, long_bars: pd.DataFrame, meta: d
         "committed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "committed_at_s": time.time(),
         "files": {"universe": f"{rel}/universe.parquet", "index": f"{rel}/index.parquet",
-                  "bars": f"{rel}/bars.parquet", "snapshot": f"{rel}/snapshot.parquet"},
+                  "bars": f"{rel}/bars.parquet", "snapshot": f"{rel}/snapshot.parquet",
+                  "panel": f"{rel}/{P.PANEL_FILE}", "panel_columns": f"{rel}/{P.PANEL_COLUMNS_FILE}"},
         "sizes": {"index": index_size},
         "meta": {
             "n_symbols": int(len(universe)),
@@ -317,6 +325,40 @@ def _commit(root: Path, universe: pd.DataFrame, long_bars: pd.DataFrame, meta: d
     collect_garbage(root)
     _checkpoint("collected")
     return root
+
+
+def write_panel(vdir: Path, bars: pd.DataFrame, names: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
+                content: np.ndarray) -> None:
+    """The version's time-major panel (``universe.panel``): one column per symbol of ``bars``, in
+    its order (the index's), each symbol's bad-data reason checked once here, not by every scan."""
+    n = len(names)
+    bad = check_long(bars) if len(bars) else {}
+    good = np.array([s not in bad for s in names], dtype=bool)
+    rows = int(lengths[good].max()) if good.any() else 0
+    dates = ms(bars["date"].to_numpy()) if len(bars) else np.zeros(0, np.int64)
+    calendar, aligned = P.calendar_and_alignment(dates, starts, lengths, good)
+    arr = P.open_for_write(vdir / P.PANEL_FILE, rows, n)
+    if rows:
+        P.fill_from_long(arr, 0, {f: bars[f].to_numpy(np.float64) for f in BAR_FIELDS}, starts, lengths, good)
+    arr.flush()
+    del arr
+    nat = np.iinfo(np.int64).min
+    ends = starts + lengths - 1
+    prev = np.where(lengths >= 2, dates[np.maximum(ends - 1, 0)] if n else np.zeros(0, np.int64), nat)
+    error_bars: dict[str, tuple[int, np.ndarray]] = {}
+    cols = np.column_stack([bars[f].to_numpy(np.float64) for f in BAR_FIELDS]) if len(bars) else None
+    for k in np.flatnonzero(~good):
+        d = dates[starts[k]:starts[k] + lengths[k]]
+        ok = d != nat
+        if ok.any():
+            i = int(np.flatnonzero(d == d[ok].max())[-1])    # the latest date's last bar
+            error_bars[str(names[k])] = (int(d[i]), cols[starts[k] + i].copy())
+    columns = P.PanelColumns(np.asarray(names, dtype=object), np.asarray(content, np.uint64),
+                             np.asarray(lengths, np.int64), dates[starts] if n else dates,
+                             prev.astype(np.int64), dates[ends] if n else dates, aligned,
+                             {str(k): v for k, v in bad.items()}, error_bars)
+    P.write_columns(vdir / P.PANEL_COLUMNS_FILE, columns, rows, calendar)
+    _checkpoint("panel")
 
 
 # -- garbage collection ---------------------------------------------------------
