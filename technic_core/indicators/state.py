@@ -371,11 +371,8 @@ class IndicatorState:
         if k > ring:
             raise IndicatorInputError(f"state keeps {ring} bars of {fld}; asked for {k} "
                                       f"(add ('{fld}', {k}) to StateParams.keep)")
-        n = self.slots[0].astype(np.int64)
-        idx = n[None, :] - k + np.arange(k)[:, None]           # bar index of each tail row
-        at = self.layout.ring_offset[fld] + idx % ring
-        out = self.slots[at, np.arange(len(self))[None, :]]
-        out[idx < 0] = np.nan
+        out = np.empty((k, len(self)), dtype=np.float64)
+        _k.ring_tail(self.slots, self.layout.ring_offset[fld], ring, k, out)
         return out
 
     def take(self, idx) -> IndicatorState:

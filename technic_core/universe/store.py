@@ -574,6 +574,7 @@ class Store:
         order = list(self.index().index) if symbols is None else list(symbols)
         panel = self.panel()
         if panel is not None:
+            panel.prefault()
             out = self._panel_block(panel, order)
             if out is not None:
                 return out

@@ -806,3 +806,20 @@ def advance_serial(S, which, starts, lengths, step, lay, sma, ema, fp, inv, o, h
     for g0 in range(0, groups, CHUNK):
         _chunk(S, which, starts, lengths, step, g0, min(groups, g0 + CHUNK), lay, sma, ema, fp, inv,
                o, h, lw, c, v)
+
+
+@njit(cache=True, error_model="numpy")
+def ring_tail(S, offset, ring, k, out):
+    """``out[r, j]``: bar ``count_j - k + r`` of symbol j from its ring at slots
+    ``offset .. offset + ring`` (NaN before its first bar): the last ``k`` bars, right-aligned."""
+    n = S.shape[1]
+    for j in range(n):
+        count = np.int64(S[COUNT, j])
+        first = count - k                       # bar index of row 0
+        q = first % ring if first >= 0 else 0   # its ring slot: one division per symbol
+        for r in range(k):
+            if first + r < 0:
+                out[r, j] = np.nan
+            else:
+                out[r, j] = S[offset + q, j]
+                q = q + 1 if q + 1 < ring else 0
