@@ -28,6 +28,7 @@ is missing, corrupt or of other symbols is rebuilt from the store.
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,8 @@ class LiveScan:
             self.redis = LiveStateStore(cache, f"local store {self.root.resolve()}", params.ident(),
                                         layout_for(params).width)
         self.last_counts: dict[str, int] = {}
+        self.redis_failed: str | None = None      # why Redis was not used in the last refresh
+        self._redis_warned = False
 
     # -- the loop ---------------------------------------------------------------
     def refresh(self) -> ScanResult:
@@ -95,14 +98,15 @@ class LiveScan:
             ufail = filters.universe_failures(uni)
         out = BlockOutcome()
         out.backend = ENGINE
+        self.redis_failed = None
         if self.redis is not None:
             with clock("cache_read"):
-                self._load_from_redis()
+                self._redis_call(self._load_from_redis)
         before = self.state.slots.copy() if self.redis is not None and self.state is not None else None
         counts = self._reconcile(store, all_symbols, out, clock)
         if self.redis is not None:
             with clock("cache_write"):
-                self._save_to_redis(store.version, before, counts)
+                self._redis_call(lambda: self._save_to_redis(store.version, before, counts))
         with clock("scoring"):
             self._emit(out)
         fate = {s: r for s, r in zip(all_symbols, ufail) if r}
@@ -112,6 +116,8 @@ class LiveScan:
                 "state": self.mode, "live": dict(counts)}
         if self.redis is not None:
             info["redis_lost_races"] = self.redis.lost_races
+            if self.redis_failed:
+                info["redis_failed"] = self.redis_failed
         self.version = store.version
         self.last_counts = counts
         self.result = ScanResult(table=table, rejections=rejections, errors=errors, timings=dict(clock),
@@ -245,6 +251,20 @@ class LiveScan:
         out.blocks = 1
 
     # -- Redis ----------------------------------------------------------------------
+    def _redis_call(self, fn) -> None:
+        """Redis failing costs speed, never the answer: the state stays in this process."""
+        from ..cache.store import CacheDown
+        from .phases.cache import CacheUnavailable
+        try:
+            fn()
+        except CacheDown as exc:
+            if not self._redis_warned:
+                self._redis_warned = True
+                warnings.warn(f"Redis unavailable for the live state ({exc}); keeping it in this process, "
+                              "the answer is the same", CacheUnavailable, stacklevel=3)
+            self.redis_failed = str(exc)
+            self.redis.cache.reset()
+
     def _load_from_redis(self) -> None:
         got = self.redis.read()
         if got is None:

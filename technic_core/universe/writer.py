@@ -361,6 +361,25 @@ def write_panel(vdir: Path, bars: pd.DataFrame, names: np.ndarray, starts: np.nd
     _checkpoint("panel")
 
 
+def rebuild_panel(root: Path | str, lock_timeout: float | None = DEFAULT_LOCK_TIMEOUT_S, log=None) -> int:
+    """Commit the current version's bars again, with a fresh panel (``technic data panel``).
+    Per-symbol files are reused (their names are their content); symbols no copy of which can
+    be read are kept as they are.  Returns the new version."""
+    from .store import Store
+    root = Path(root)
+    with StoreLock(root, purpose="technic data panel", timeout=lock_timeout, log=log):
+        store = Store(root, panel=False)
+        long = store.long()
+        errors = long.attrs.get("errors", {})
+        carry = store.index().loc[[s for s in errors if s in store.index().index]] if errors else None
+        long = long.assign(symbol=long["symbol"].astype(str))
+        meta = {k: v for k, v in store.meta.items()
+                if k not in ("format", "version", "n_symbols", "n_bar_symbols", "max_bars", "last_session",
+                             "frequency")}
+        _commit(root, store.universe(), long, meta, carry)
+        return int(read_manifest(root)["version"])
+
+
 # -- garbage collection ---------------------------------------------------------
 def _versions(root: Path) -> dict[int, dict | None]:
     """Every version directory: its manifest, or None where a writer died before writing it."""
