@@ -5,17 +5,22 @@ here each slot row is one Redis string of N float64, and one meta entry says
 whose state it is::
 
     technic:c<FORMAT>:<ns>:live:<pid>:meta      store version, symbols, their content
-                                                versions, bar counts and last dates
+                                                versions, bar counts and ring turns
     technic:c<FORMAT>:<ns>:live:<pid>:slot:<k>  slot k of every symbol (N float64)
     technic:c<FORMAT>:<ns>:live:<pid>:bar       the last bar that advanced it (5 x N)
 
-A new session advances every symbol by one bar and changes ~90 of the ~350
-slot rows (the running sums and outputs, and the one ring slot the bar
-lands in): only those rows and the new bar are written back, in one
-MULTI/EXEC transaction, so a reader (one MGET of the meta and every row)
-sees the state before or after a rescan, never a mix.  The transaction is
-WATCHed on the meta entry: if another process wrote the state meanwhile,
-this write is dropped (that process's state is as new) and counted.
+Rings are stored turned by each symbol's first session (``shift``), so that
+they are indexed by session, not by bar count: a new session then lands in
+the same ring row for every symbol, and changes ~100 of the ~350 rows
+instead of most of them (symbols listed on different days have their rings
+at different phases).  A new session advances every symbol by one bar; only
+the slot rows whose bits changed and the new bar are written back, in one MULTI/EXEC
+transaction, so a reader (one MGET of the meta and every row) sees the
+state before or after a rescan, never a mix.  The transaction is WATCHed on
+the meta entry: if another process wrote the state meanwhile, this write is
+dropped (that process's state is as new) and counted.  A process that holds
+the state it last read or wrote checks the meta entry alone (one GET) before
+using it, and reads every row only when another process has changed it.
 
 Every entry is a ``codec`` entry (magic, format, kind, parameters tag,
 CRC32), never pickle; a missing, corrupt or foreign entry means no usable
@@ -39,12 +44,12 @@ class LiveState:
     """What ``LiveStateStore.read`` returns: the state and whose it is."""
 
     def __init__(self, version: int, symbols: np.ndarray, content: np.ndarray, n_bars: np.ndarray,
-                 last_ms: np.ndarray, slots: np.ndarray):
+                 shift: np.ndarray, slots: np.ndarray):
         self.version = version
         self.symbols = symbols
         self.content = content
         self.n_bars = n_bars
-        self.last_ms = last_ms
+        self.shift = shift          # how far each symbol's rings are turned (see ``scan.live``)
         self.slots = slots
 
 
@@ -79,7 +84,7 @@ class LiveStateStore:
         body = (_META_HEAD.pack(len(head)) + head + struct.pack("<I", len(names)) + names
                 + np.ascontiguousarray(st.content, "<u8").tobytes()
                 + np.ascontiguousarray(st.n_bars, "<i8").tobytes()
-                + np.ascontiguousarray(st.last_ms, "<i8").tobytes())
+                + np.ascontiguousarray(st.shift, "<i8").tobytes())
         return codec.encode(codec.KIND_LIVE_META, self.tag, body)
 
     def _decode_meta(self, blob: bytes):
@@ -103,15 +108,23 @@ class LiveStateStore:
                 arrays[n:2 * n].view(np.int64).astype(np.int64), arrays[2 * n:].view(np.int64).astype(np.int64))
 
     # -- reads and writes ------------------------------------------------------
+    def unchanged_since_written(self) -> bool:
+        """Whether the state in Redis is still the one this process last read or wrote (its meta
+        entry is byte for byte the same): one GET instead of reading every slot row."""
+        if self._seen_meta is None:
+            return False
+        return self._run(lambda client: client.get(self.meta_key)) == self._seen_meta
+
     def read(self) -> LiveState | None:
         """The state in Redis (one MGET), or None if there is none or any entry is unusable."""
         def go(client):
             return client.mget([self.meta_key, *self.slot_keys])
         blobs = self._run(go)
         if blobs[0] is None:
+            self._seen_meta = None
             return None
         try:
-            version, symbols, content, n_bars, last_ms = self._decode_meta(blobs[0])
+            version, symbols, content, n_bars, shift = self._decode_meta(blobs[0])
             n = len(symbols)
             slots = np.empty((self.width, n), np.float64)
             for k, blob in enumerate(blobs[1:]):
@@ -120,9 +133,10 @@ class LiveStateStore:
                     raise codec.CorruptEntry("corrupt", f"slot {k} holds {len(view) // 8} values for {n} symbols")
                 slots[k] = np.frombuffer(view, dtype="<f8")
         except codec.CorruptEntry:
+            self._seen_meta = None
             return None
         self._seen_meta = bytes(blobs[0])
-        return LiveState(version, symbols, content, n_bars, last_ms, slots)
+        return LiveState(version, symbols, content, n_bars, shift, slots)
 
     def write(self, st: LiveState, rows, bar: np.ndarray | None) -> bool:
         """Write the meta, slot rows ``rows`` (all when None) and the new bar, in one WATCHed

@@ -39,6 +39,8 @@ from .validate import IndicatorInputError
 STATE_VERSION = 1
 
 FIELDS = ("open", "high", "low", "close", "volume")
+# Bars fed in one call from which ``advance_runs`` uses Numba's threads.
+PARALLEL_MIN_BARS = 100_000
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,15 @@ class StateLayout:
             self._nan_cols.append((int(lay[_k.CCI_RING]), int(lay[_k.CCI_RING]) + p.cci))
         self.width = width
         self.lay = lay
+        # every ring as (first slot, size): its slots hold a symbol's values by bar count
+        rings = [(self.ring_offset[f], self.rings[f]) for f in ("close", "high", "low", "open", "volume")]
+        if fk:
+            rings += [(int(lay[_k.ST_KRING]), p.stoch[1]), (int(lay[_k.ST_DRING]), p.stoch[2])]
+        if p.mfi:
+            rings += [(int(lay[_k.MFI_POSR]), p.mfi), (int(lay[_k.MFI_NEGR]), p.mfi)]
+        if p.cci:
+            rings += [(int(lay[_k.CCI_RING]), p.cci)]
+        self.ring_slots = np.array(rings, dtype=np.int64).reshape(-1, 2)
         self.sma = sma_spec
         self.ema = ema_spec
         self.fp = np.array([p.bbands[1], p.bbands[2]], dtype=np.float64)
@@ -356,9 +367,13 @@ class IndicatorState:
             seen[which] = 1
             if int(seen.sum()) != which.size:
                 raise IndicatorInputError("state: symbols to advance must be distinct")
-        _k.advance(self.slots, which, np.ascontiguousarray(starts, dtype=np.int64),
-                   np.ascontiguousarray(lengths, dtype=np.int64), int(step), lay.lay, lay.sma, lay.ema,
-                   lay.fp, lay.inv, *(np.ascontiguousarray(flat[f], dtype=np.float64) for f in FIELDS))
+        lengths = np.ascontiguousarray(lengths, dtype=np.int64)
+        # Threads only for work worth a fork and a join: a one-bar step of the default universe
+        # takes ~1 ms on one core, and on a busy machine a parallel region waits for a
+        # descheduled worker (measured: 5-14 ms medians under load, against 1-2 ms serial).
+        kernel = _k.advance if int(lengths.sum()) >= PARALLEL_MIN_BARS else _k.advance_serial
+        kernel(self.slots, which, np.ascontiguousarray(starts, dtype=np.int64), lengths, int(step), lay.lay,
+               lay.sma, lay.ema, lay.fp, lay.inv, *(np.ascontiguousarray(flat[f], dtype=np.float64) for f in FIELDS))
 
     def values(self) -> dict[str, np.ndarray]:
         """Indicator values at each symbol's last bar, by key (``layout.keys``)."""

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..indicators.kernels import state_step as _k
 from ..indicators.state import IndicatorState, StateParams, build_state, layout_for
 from ..universe.fingerprint import retract
 from ..universe.schema import BAR_FIELDS
@@ -80,13 +81,18 @@ class LiveScan:
                                         layout_for(params).width)
         self.last_counts: dict[str, int] = {}
         self.redis_failed: str | None = None      # why Redis was not used in the last refresh
+        # each symbol's calendar position of its first bar: how far its rings are turned in Redis
+        self._shift = np.array([], dtype=np.int64)
+        self._stored = None         # (symbols, slots) as Redis holds them, when known
+        self._bar = None
         self._redis_warned = False
 
     # -- the loop ---------------------------------------------------------------
-    def refresh(self) -> ScanResult:
-        """The table of the store's current version (recomputed only where it changed)."""
+    def refresh(self, version: int | None = None) -> ScanResult:
+        """The table of the store's current version (or of retained ``version``), recomputed
+        only where it changed."""
         t_start = time.perf_counter()
-        store = Store(self.root)
+        store = Store(self.root, version=version)
         if self.result is not None and store.version == self.version and self.redis is None:
             return self.result
         clock = _Clock()
@@ -102,11 +108,10 @@ class LiveScan:
         if self.redis is not None:
             with clock("cache_read"):
                 self._redis_call(self._load_from_redis)
-        before = self.state.slots.copy() if self.redis is not None and self.state is not None else None
         counts = self._reconcile(store, all_symbols, out, clock)
         if self.redis is not None:
             with clock("cache_write"):
-                self._redis_call(lambda: self._save_to_redis(store.version, before, counts))
+                self._redis_call(lambda: self._save_to_redis(store.version, counts))
         with clock("scoring"):
             self._emit(out)
         fate = {s: r for s, r in zip(all_symbols, ufail) if r}
@@ -169,6 +174,8 @@ class LiveScan:
             pos = idx.index.get_indexer(self.symbols)
             self.content = idx["content"].to_numpy(np.uint64)[pos] if len(pos) else np.zeros(0, np.uint64)
             self.n_bars = block.lengths.astype(np.int64)
+            self._shift = np.zeros(len(self.symbols), np.int64)
+            self._bar = None
             out.errors.update(block.errors)
             out.latest.update(block.error_latest_close)
             counts["built"] = len(self.symbols)
@@ -232,6 +239,7 @@ class LiveScan:
         self.symbols = new_syms
         self.content = content.astype(np.uint64)
         self.n_bars = n_new.astype(np.int64)
+        self._shift = (np.searchsorted(panel.calendar, panel.last[new_cols]) - self.n_bars + 1).astype(np.int64)
         self._bar = None
         if k.size:
             self._bar = np.full((5, len(new_syms)), np.nan)
@@ -266,22 +274,31 @@ class LiveScan:
             self.redis.cache.reset()
 
     def _load_from_redis(self) -> None:
+        if self.state is not None and self._stored is not None and self.redis.unchanged_since_written():
+            return                  # Redis holds exactly the state this process holds
         got = self.redis.read()
+        self._stored = None
         if got is None:
             self.state, self.symbols = None, np.array([], dtype=object)
             self.content, self.n_bars = np.array([], np.uint64), np.array([], np.int64)
             return
-        self.state = IndicatorState.from_slots(self.params, got.slots)
+        self._stored = (got.symbols, got.slots)
+        slots = got.slots.copy()
+        _k.rotate_rings(slots, layout_for(self.params).ring_slots, got.shift, -1)
+        self.state = IndicatorState.from_slots(self.params, slots)
         self.symbols, self.content, self.n_bars = got.symbols, got.content, got.n_bars
 
-    def _save_to_redis(self, version: int, before: np.ndarray | None, counts: dict[str, int]) -> None:
+    def _save_to_redis(self, version: int, counts: dict[str, int]) -> None:
         from ..cache.live import LiveState, changed_rows
-        if before is not None and before.shape == self.state.slots.shape and not counts["dropped"]:
-            rows = changed_rows(before, self.state.slots)
+        stored = self.state.slots.copy()
+        _k.rotate_rings(stored, layout_for(self.params).ring_slots, self._shift, 1)
+        rows = None
+        if self._stored is not None and np.array_equal(self._stored[0], self.symbols):
+            rows = changed_rows(self._stored[1], stored)
+            if rows.size == 0:
+                return
+        st = LiveState(version, self.symbols, self.content, self.n_bars, self._shift, stored)
+        if self.redis.write(st, rows, self._bar):
+            self._stored = (self.symbols, stored)
         else:
-            rows = None
-        if rows is not None and rows.size == 0 and not counts["built"]:
-            return
-        st = LiveState(version, self.symbols, self.content, self.n_bars,
-                       np.zeros(len(self.symbols), np.int64), self.state.slots)
-        self.redis.write(st, rows, self._bar)
+            self._stored = None

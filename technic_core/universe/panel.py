@@ -239,7 +239,9 @@ class BarPanel:
     def _check_against(self, index: pd.DataFrame) -> None:
         """The panel is of exactly the index's bars, or PanelProblem naming the difference."""
         where = f"{self.path}"
-        in_file = index[index["row_group"] >= 0] if "row_group" in index.columns else index
+        in_file = index
+        if "row_group" in index.columns and (index["row_group"].to_numpy() < 0).any():
+            in_file = index[index["row_group"].to_numpy() >= 0]
         stored = in_file.index.to_numpy(dtype=object)
         if len(stored) != len(self.symbols) or not np.array_equal(stored, self.symbols):
             have, want = set(self.symbols.tolist()), set(stored.tolist())

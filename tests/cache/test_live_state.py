@@ -7,6 +7,7 @@ import pytest
 
 from technic_core.cache import Cache
 from technic_core.cache.live import LiveStateStore, changed_rows
+from technic_core.indicators.kernels.state_step import rotate_rings
 from technic_core.scan import results_match, scan
 from technic_core.scan.live import LiveScan
 from technic_core.scan.phases.cache import CacheUnavailable
@@ -51,13 +52,18 @@ def test_the_state_lives_in_redis_and_a_new_session_writes_only_what_changed(sto
     assert b.last_counts == {"unchanged": 0, "advanced": len(b.symbols), "built": 0, "dropped": 0}
     rows, bar = calls[-1]
     width = b.state.slots.shape[0]
+    # rings turned to session order: the new bar lands in one row of each ring, whatever
+    # each symbol's bar count (the store's histories start on many different days)
     assert rows is not None and 0 < len(rows) < width / 2, (len(rows), width)
+    assert len(set(b.n_bars % 200)) > 5
     assert bar is not None and np.isfinite(bar[3][~np.isnan(bar[3])]).all()
     assert results_match(cold(store), res) == []
     # what Redis holds is exactly the advanced state
     got = LiveStateStore(cache, f"local store {store.resolve()}", b.params.ident(), width).read()
     assert got is not None and list(got.symbols) == list(b.symbols)
-    assert np.array_equal(got.slots.view(np.uint64), b.state.slots.view(np.uint64))
+    rows_back = got.slots.copy()
+    rotate_rings(rows_back, b.state.layout.ring_slots, got.shift, -1)
+    assert np.array_equal(rows_back.view(np.uint64), b.state.slots.view(np.uint64))
     # and a third process advancing from it gives the same table, bit for bit
     c = LiveScan(store, state="redis", cache=cache).refresh()
     pd.testing.assert_frame_equal(c.table, res.table)
@@ -117,3 +123,19 @@ def test_changed_rows_compares_bits():
     b[1, 1] = 4.0
     b[2, 0] = -0.0
     assert list(changed_rows(a, b)) == [1, 2]
+
+
+def test_turning_rings_and_back_is_the_identity():
+    from technic_core.indicators.state import StateParams, layout_for
+    lay = layout_for(StateParams())
+    rng = np.random.default_rng(1)
+    slots = rng.normal(size=(lay.width, 37))
+    shift = rng.integers(-500, 500, 37)
+    turned = slots.copy()
+    rotate_rings(turned, lay.ring_slots, shift, 1)
+    assert not np.array_equal(turned, slots)
+    o, r = lay.ring_slots[0]
+    j = 3
+    assert turned[o + (5 + shift[j]) % r, j] == slots[o + 5, j]
+    rotate_rings(turned, lay.ring_slots, shift, -1)
+    assert np.array_equal(turned, slots)

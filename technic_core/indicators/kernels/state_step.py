@@ -823,3 +823,30 @@ def ring_tail(S, offset, ring, k, out):
             else:
                 out[r, j] = S[offset + q, j]
                 q = q + 1 if q + 1 < ring else 0
+
+
+@njit(cache=True)
+def rotate_rings(S, rings, shift, sign):
+    """Turn every ring of every symbol by ``sign * shift[j]`` slots, in place: a value at ring
+    slot q moves to ``(q + sign * shift[j]) % size``.  ``rings``: (first slot, size) pairs.
+
+    Rings are indexed by each symbol's bar count; turned by the calendar position of its
+    first bar they are indexed by session instead, so a new session writes the same ring
+    slot for every symbol (what a store of the state that writes only changed rows wants).
+    """
+    n = S.shape[1]
+    longest = 0
+    for q in range(rings.shape[0]):
+        if rings[q, 1] > longest:
+            longest = rings[q, 1]
+    tmp = np.empty(longest, np.float64)
+    for q in range(rings.shape[0]):
+        o, r = rings[q, 0], rings[q, 1]
+        for j in range(n):
+            d = (sign * shift[j]) % r
+            if d == 0:
+                continue
+            for k in range(r):
+                tmp[(k + d) % r] = S[o + k, j]
+            for k in range(r):
+                S[o + k, j] = tmp[k]
