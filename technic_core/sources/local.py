@@ -47,6 +47,12 @@ class LocalSource(Source):
         self.requests += 1
         return self.store.block(symbols)
 
+    def block_done(self) -> None:
+        """Called by the block engines after each block (see ``BarPanel.block_done``)."""
+        panel = self.store._panel
+        if panel is not None:
+            panel.block_done()
+
     def snapshot(self, date=None) -> pd.DataFrame:
         self.requests += 1
         return self.store.snapshot(date)

@@ -297,6 +297,12 @@ class BarPanel:
         except (OSError, ValueError):
             pass                    # an older kernel: pages fault in as they are read
 
+    def block_done(self) -> None:
+        """A scan has finished one block: a panel too large to prefault gives its pages back
+        (``release``), so a scan's resident memory stays one block's, whatever the universe."""
+        if self.data.nbytes > POPULATE_MAX_BYTES:
+            self.release()
+
     def release(self) -> None:
         """Drop the mapped pages this process has touched from its resident set (they stay in
         the page cache): a scan of a universe larger than memory calls it after each block,

@@ -270,3 +270,40 @@ def test_an_empty_store_has_an_empty_panel(tmp_path):
         warnings.simplefilter("error")
         assert store.panel().shape == (0, 0)
         assert store.block().shape == (0, 0)
+
+
+def test_a_store_written_block_by_block_equals_its_parquet_files(tmp_path, monkeypatch):
+    """``technic data generate`` of a large universe generates and writes it a block of symbols at a
+    time (``write_store_blocks``): the panel, filled column block by column block, is the same
+    bars as the Parquet files, and every phase scans it alike."""
+    from technic_core.universe.generate import generate_blocks
+    from technic_core.universe.make import generate_store
+    monkeypatch.setenv("TECHNIC_STORE_FSYNC", "0")
+    root = generate_store(tmp_path / "s", 700, 270, seed=3, block_size=160, log=lambda *_: None)
+    store = Store(root)
+    assert store.meta["block_size"] == 160 and store.panel().shape == (270, 700)
+    blocks = list(generate_blocks(700, 270, 3, 160))
+    assert [len(b.universe) for b in blocks] == [160, 160, 160, 160, 60]
+    want = np.concatenate([b.close for b in blocks], axis=1)
+    assert np.array_equal(store.panel().field("close"), want, equal_nan=True)
+    order = list(store.index().index)
+    assert_same_block(store.block(order), _parquet_block(root, order))
+    base = scan(root, phases="baseline", symbols=order[:60])
+    for phases in ("prefetch,prescreen,vectorized", "vectorized"):
+        assert results_match(base, scan(root, phases=phases, symbols=order[:60])) == [], phases
+    # deterministic: the same blocks again
+    again = list(generate_blocks(700, 270, 3, 160))
+    assert all(np.array_equal(a.close, b.close, equal_nan=True) for a, b in zip(blocks, again))
+
+
+def test_a_large_panel_gives_back_each_blocks_pages(tmp_path, monkeypatch):
+    """Past POPULATE_MAX_BYTES the scan neither prefaults the panel nor keeps a block's pages:
+    its resident memory is one block's bars (measured at 100,000 symbols: tools/scale_run.py)."""
+    import technic_core.universe.panel as P
+    root = make_store(tmp_path / "s", 64, 270, seed=38)
+    monkeypatch.setattr(P, "POPULATE_MAX_BYTES", 1)
+    calls = []
+    real = P.BarPanel.release
+    monkeypatch.setattr(P.BarPanel, "release", lambda self: (calls.append(1), real(self)))
+    res = scan(LocalSource(root), phases="vectorized", block_size=16)
+    assert len(calls) == 4 and results_match(scan(root, phases="baseline"), res) == []
