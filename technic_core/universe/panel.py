@@ -140,10 +140,9 @@ def calendar_and_alignment(dates_ms: np.ndarray, starts: np.ndarray, lengths: np
 
 
 def open_for_write(path: Path, rows: int, columns: int) -> np.ndarray:
-    """A new ``(5, rows, columns)`` panel file, every value NaN, mapped for writing."""
-    arr = np.lib.format.open_memmap(path, mode="w+", dtype=DTYPE, shape=(len(BAR_FIELDS), rows, columns))
-    arr[...] = np.nan
-    return arr
+    """A new ``(5, rows, columns)`` panel file mapped for writing (zeros: the writer sets every
+    column, NaN where a symbol has no bar)."""
+    return np.lib.format.open_memmap(path, mode="w+", dtype=DTYPE, shape=(len(BAR_FIELDS), rows, columns))
 
 
 def fill_from_long(arr: np.ndarray, col0: int, values: dict[str, np.ndarray], starts: np.ndarray,
@@ -324,6 +323,16 @@ def _ms(col: pd.Series) -> np.ndarray:
     if np.issubdtype(a.dtype, np.datetime64):
         return a.astype("datetime64[ms]").astype(np.int64)
     return np.asarray(pd.to_datetime(col), dtype="datetime64[ms]").astype(np.int64)
+
+
+def drop_pages(arr: np.ndarray) -> None:
+    """Unmap the pages of a memory-mapped array from this process (they stay in the page cache
+    and the file): after ``flush``, a written part of a panel costs no resident memory."""
+    mm = _mmap_of(arr)
+    if mm is None:
+        mm = getattr(arr, "_mmap", None)
+    if mm is not None and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        mm.madvise(mmap.MADV_DONTNEED)
 
 
 def _mmap_of(arr: np.ndarray):

@@ -229,8 +229,14 @@ class _Panel:
         cal, consecutive = P.calendar_and_alignment(dates, starts, lengths, good)
         self.calendar = np.union1d(self.calendar, cal)
         if self.arr.shape[1]:
+            self.arr[:, :, self.col:self.col + n] = np.nan
             P.fill_from_long(self.arr, self.col, {f: bars[f].to_numpy(np.float64) for f in BAR_FIELDS},
                              starts, lengths, good)
+            if self.columns is not None:
+                # a store written in parts: each part's pages go to the file and leave this
+                # process's resident set (a 100,000-symbol panel is 2 GB)
+                self.arr.flush()
+                P.drop_pages(self.arr)
         nat = np.iinfo(np.int64).min
         ends = starts + lengths - 1
         prev = np.where(lengths >= 2, dates[np.maximum(ends - 1, 0)] if n else np.zeros(0, np.int64), nat)
