@@ -202,10 +202,9 @@ class LiveScan:
             o = np.where(has, old, 0)
             same = has & (self.content[o] == content) & (self.n_bars[o] == n_new) if len(self.symbols) else has
             # one bar more: the new content less its last bar is the old content
-            t = panel.data.shape[1]
             step = has & ~same & (n_new == (self.n_bars[o] + 1 if len(self.symbols) else 0))
             k = np.flatnonzero(step)
-            bars = panel.data[:, t - 1, :][:, new_cols[k]] if k.size else np.zeros((5, 0))
+            bars = panel._last_row()[:, new_cols[k]] if k.size else np.zeros((5, 0))
             if k.size:
                 head = retract(content[k], n_new[k] - 1, panel.last[new_cols[k]], bars)
                 ok = head == self.content[o[k]]

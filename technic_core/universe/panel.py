@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from numba import njit
 
 from .schema import BAR_FIELDS
 
@@ -194,6 +195,7 @@ class BarPanel:
         self.good[bad] = False
         self.calendar = calendar                           # (S,) int64 ms
         self.prefaulted = False
+        self.offset = 0                                    # where the array starts in the file
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -232,6 +234,7 @@ class BarPanel:
         cols = table.to_pandas(date_as_object=False)
         data = _map(path, (len(BAR_FIELDS), rows, ncols))
         panel = cls(path, data, cols, calendar)
+        panel.offset = _data_offset(path) if data.size else 0
         panel._check_against(index)
         return panel
 
@@ -268,7 +271,7 @@ class BarPanel:
             raise PanelProblem(f"{where}: bar counts differ from the store's index")
         cols = np.flatnonzero(good)
         if cols.size:
-            last_rows = self.data[:, t - 1, :][:, cols]
+            last_rows = self._last_row()[:, cols]
             want = np.column_stack([in_file[f"last_{f}"].to_numpy(np.float64)[cols] for f in BAR_FIELDS]).T
             same = (last_rows == want) | (np.isnan(last_rows) & np.isnan(want))
             if not same.all():
@@ -276,8 +279,10 @@ class BarPanel:
                 raise PanelProblem(f"{where}: its last row does not hold the store's last bars "
                                    f"(e.g. {self.symbols[j]}); a foreign or damaged file")
             start = t - n[cols]
-            above = start > 0
-            if above.any() and not np.isnan(self.data[3][start[above] - 1, cols[above]]).all():
+            above = np.flatnonzero(start > 0)
+            above = above[np.linspace(0, above.size - 1, min(above.size, 512)).astype(np.int64)] \
+                if above.size else above        # a sample: each one touches its own page
+            if above.size and not np.isnan(self._cells(3, start[above] - 1, cols[above])).all():
                 raise PanelProblem(f"{where}: bars above a column's first row; a foreign or damaged file")
 
     def prefault(self) -> None:
@@ -301,6 +306,70 @@ class BarPanel:
         (``release``), so a scan's resident memory stays one block's, whatever the universe."""
         if self.data.nbytes > POPULATE_MAX_BYTES:
             self.release()
+
+    def _last_row(self) -> np.ndarray:
+        """Row T-1 of every field, ``(5, N)``: through the map, or read when the panel is large."""
+        t = self.data.shape[1]
+        if not self.large:
+            return np.asarray(self.data[:, t - 1, :])
+        return self.read_rows(t - 1, t)[:, 0, :]
+
+    def _cells(self, field: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        if not self.large:
+            return self.data[field][rows, cols]
+        _, t_all, n = self.data.shape
+        out = np.empty(len(rows), dtype=np.float64)
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            for i, (r, c) in enumerate(zip(rows.tolist(), cols.tolist())):
+                out[i:i + 1] = np.frombuffer(os.pread(fd, 8, self.offset + ((field * t_all + r) * n + c) * 8),
+                                             dtype=DTYPE)
+        finally:
+            os.close(fd)
+        return out
+
+    def read_rows(self, r0: int, r1: int | None = None) -> np.ndarray:
+        """Rows ``r0:r1`` of every column and field, read from the file: ``(5, r1 - r0, N)``."""
+        n = self.data.shape[2]
+        r1 = self.data.shape[1] if r1 is None else r1
+        return self.read_block(r0, np.arange(n, dtype=np.int64), r1) if n else \
+            np.empty((self.data.shape[0], r1 - r0, 0))
+
+    @property
+    def large(self) -> bool:
+        return self.data.nbytes > POPULATE_MAX_BYTES
+
+    def read_block(self, r0: int, cols: np.ndarray, r1: int | None = None) -> np.ndarray:
+        """Rows ``r0:r1`` (default: to the last) of columns ``cols`` (ascending) of every field,
+        ``(5, r1 - r0, len(cols))``, read from the file with one ``pread`` per field and row,
+        not through the map.
+
+        For a panel too large to prefault: on a file system with large folios (ext4 on
+        Linux 6.x) a fault maps a whole folio, so touching one block's columns of each row
+        through the map made every row's folio resident: 2.1 GB for one block of a
+        100,000-symbol panel (tools/scale_run.py), where reading them takes the block's bytes.
+        """
+        fields, t_all, n = self.data.shape
+        r1 = t_all if r1 is None else r1
+        cols = np.asarray(cols, dtype=np.int64)
+        out = np.empty((fields, r1 - r0, cols.size), dtype=np.float64)
+        if not out.size:
+            return out
+        c0, c1 = int(cols[0]), int(cols[-1]) + 1
+        span = np.empty((r1 - r0, c1 - c0), dtype=np.float64)
+        width = (c1 - c0) * DTYPE.itemsize
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            for f in range(fields):
+                base = self.offset + ((f * t_all + r0) * n + c0) * DTYPE.itemsize
+                step = n * DTYPE.itemsize
+                for t in range(r1 - r0):
+                    if os.preadv(fd, [span[t]], base + t * step) != width:
+                        raise PanelProblem(f"{self.path}: short read (the file changed under the reader)")
+                out[f] = span if c1 - c0 == cols.size else span[:, cols - c0]
+        finally:
+            os.close(fd)
+        return out
 
     def release(self) -> None:
         """Drop the mapped pages this process has touched from its resident set (they stay in
@@ -377,3 +446,30 @@ def _map(path: Path, shape: tuple[int, int, int]) -> np.ndarray:
     with open(path, "rb") as fh:
         mm = mmap.mmap(fh.fileno(), 0, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
     return np.frombuffer(mm, dtype=DTYPE, count=count, offset=offset).reshape(shape)
+
+
+def _data_offset(path: Path) -> int:
+    with open(path, "rb") as fh:
+        version = np.lib.format.read_magic(fh)
+        (np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0)(fh)
+        return fh.tell()
+
+
+@njit(cache=True)
+def _gather(src, r0, cols, out):
+    """``out[f, t, c] = src[f, r0 + t, cols[c]]``: the rows of the block, the columns asked for,
+    reading no other page of the map (numpy's fancy indexing and ``take`` on a map copy every
+    row whole: 2 GB of page faults for one block of a 100,000-symbol panel)."""
+    for f in range(src.shape[0]):
+        for t in range(out.shape[1]):
+            row = src[f, r0 + t]
+            for c in range(cols.shape[0]):
+                out[f, t, c] = row[cols[c]]
+
+
+def gather(data: np.ndarray, r0: int, cols: np.ndarray) -> np.ndarray:
+    """Rows ``r0:`` of columns ``cols`` of every field: a ``(5, T - r0, len(cols))`` copy."""
+    out = np.empty((data.shape[0], data.shape[1] - r0, len(cols)), dtype=np.float64)
+    if out.size:
+        _gather(data, r0, np.ascontiguousarray(cols, dtype=np.int64), out)
+    return out

@@ -30,7 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .panel import BarPanel, PanelProblem
+from .panel import BarPanel, PanelProblem, gather
 from .schema import BAR_FIELDS, MANIFEST, STORE_FORMAT, UNIVERSE_COLUMNS, VERSIONS_DIR, StoreError
 from .validate import SymbolDataError, check_long, check_symbol, group_bounds, missing_columns
 
@@ -560,11 +560,16 @@ class Store:
         t = int(lens.max()) if k.size else 0
         big_t = panel.data.shape[1]
         r0 = big_t - t
-        if k.size and np.array_equal(k, np.arange(k[0], k[0] + k.size)):
+        if panel.large:
+            # past a gigabyte the columns are read, not mapped (see BarPanel.read_block)
+            got = panel.read_block(r0, k)
+            fields = {f: got[q] for q, f in enumerate(BAR_FIELDS)}
+        elif k.size and np.array_equal(k, np.arange(k[0], k[0] + k.size)):
             # consecutive columns: views of the mapped file, nothing copied
             fields = {f: np.asarray(panel.data[q, r0:, k[0]:k[0] + k.size]) for q, f in enumerate(BAR_FIELDS)}
         else:
-            fields = {f: np.take(panel.data[q, r0:], k, axis=1) for q, f in enumerate(BAR_FIELDS)}
+            got = gather(panel.data, r0, k)
+            fields = {f: got[q] for q, f in enumerate(BAR_FIELDS)}
         last = panel.last[k].astype("datetime64[ms]").astype("datetime64[D]")
         return BarBlock(panel.symbols[k], fields, lens.astype(np.int64), last, errors, bad_latest)
 
@@ -605,7 +610,16 @@ class Store:
         has = regular & (back >= 0) & (back < panel.n_bars) & in_calendar
         cols = np.flatnonzero(has)
         rows = (t - 1 - back[cols]).astype(np.int64)
-        values = {f: panel.data[q][rows, cols] for q, f in enumerate(BAR_FIELDS)}
+        if panel.large and len(rows):
+            # the few rows the day is in, read (a large panel is not mapped page by page)
+            values = {f: np.empty(len(rows)) for f in BAR_FIELDS}
+            for r in np.unique(rows):
+                on = rows == r
+                got = panel.read_rows(int(r), int(r) + 1)[:, 0, :]
+                for q, f in enumerate(BAR_FIELDS):
+                    values[f][on] = got[q][cols[on]]
+        else:
+            values = {f: panel.data[q][rows, cols] for q, f in enumerate(BAR_FIELDS)}
         parts = [pd.DataFrame({"symbol": panel.symbols[cols], **values, "_k": cols})]
         last_session = self.meta.get("last_session")
         is_last = last_session is not None and np.datetime64(last_session, "D") == np.datetime64(date, "D")

@@ -296,14 +296,26 @@ def test_a_store_written_block_by_block_equals_its_parquet_files(tmp_path, monke
     assert all(np.array_equal(a.close, b.close, equal_nan=True) for a, b in zip(blocks, again))
 
 
-def test_a_large_panel_gives_back_each_blocks_pages(tmp_path, monkeypatch):
-    """Past POPULATE_MAX_BYTES the scan neither prefaults the panel nor keeps a block's pages:
-    its resident memory is one block's bars (measured at 100,000 symbols: tools/scale_run.py)."""
+def test_a_large_panel_is_read_block_by_block_not_mapped(ragged, monkeypatch):
+    """Past POPULATE_MAX_BYTES the panel's columns are read (``pread``), not faulted in through
+    the map, and each block's pages are given back: a scan's resident memory is one block's bars
+    (measured at 100,000 symbols: tools/scale_run.py).  The bars are the same either way."""
     import technic_core.universe.panel as P
-    root = make_store(tmp_path / "s", 64, 270, seed=38)
+    small = Store(ragged)
+    order = list(small.index().index)
+    want_rows = small.session_rows(small.panel().calendar[-2].astype("datetime64[ms]"))
     monkeypatch.setattr(P, "POPULATE_MAX_BYTES", 1)
     calls = []
     real = P.BarPanel.release
     monkeypatch.setattr(P.BarPanel, "release", lambda self: (calls.append(1), real(self)))
-    res = scan(LocalSource(root), phases="vectorized", block_size=16)
-    assert len(calls) == 4 and results_match(scan(root, phases="baseline"), res) == []
+    from technic_core.universe.store import OPENED
+    OPENED.clear()
+    store = Store(ragged)
+    assert store.panel().large
+    for pick in (order, order[3:17], order[::3]):
+        assert_same_block(store.block(pick), _parquet_block(ragged, pick))
+    got = store.session_rows(store.panel().calendar[-2].astype("datetime64[ms]"))
+    pd.testing.assert_frame_equal(got, want_rows)
+    res = scan(LocalSource(ragged), phases="prefetch,prescreen,vectorized", block_size=8)
+    assert len(calls) == res.info["blocks"] > 1 and results_match(scan(ragged, phases="baseline"), res) == []
+    OPENED.clear()
