@@ -68,7 +68,7 @@ def sizes(root: Path) -> dict:
             "store_mb": _du_mb([root])}
 
 
-def generate(root: Path, n: int, bars: int, log) -> dict:
+def generate(root: Path, n: int, bars: int, log, force: bool = False) -> dict:
     t0 = time.perf_counter()
     load = _load()
     env = {**os.environ, "TECHNIC_STORE_FSYNC": "0"}
@@ -76,7 +76,8 @@ def generate(root: Path, n: int, bars: int, log) -> dict:
            "import resource, sys; from technic_core.cli import main; code = main(sys.argv[1:]); "
            "hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:')); "
            "print(f'peak_rss_mb={hwm / 1024:.0f}'); sys.exit(code)",
-           "data", "generate", "--symbols", str(n), "--bars", str(bars), "--out", str(root)]
+           "data", "generate", "--symbols", str(n), "--bars", str(bars), "--out", str(root),
+           *(["--force"] if force else [])]
     p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     if p.returncode != 0:
         raise SystemExit(f"generate failed: {p.stderr[-2000:]}")
@@ -107,6 +108,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--dir", default=str(ROOT / ".cache" / "scale"))
     ap.add_argument("--ray", action="store_true", help="also scan the large store through a local Ray")
+    ap.add_argument("--regenerate", action="store_true", help="generate the large store again (to time it)")
     args = ap.parse_args()
 
     def log(msg):
@@ -117,7 +119,7 @@ def main() -> None:
     for name, n in (("default", 5277), ("large", args.symbols)):
         root = base / f"u{n}x{args.bars}"
         log(f"[{name}] generating {n:,} x {args.bars} into {root} (once; reused after) ...")
-        gen = generate(root, n, args.bars, log)
+        gen = generate(root, n, args.bars, log, force=args.regenerate and name == "large")
         log(f"[{name}] scanning {args.repeat}x in new processes ...")
         runs = [scan_once(root, PHASES, args.block_size) for _ in range(args.repeat)]
         best = min(runs, key=lambda r: r["wall_s"])
