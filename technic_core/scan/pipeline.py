@@ -219,12 +219,14 @@ def _scan(src: Source, chosen: tuple[str, ...], backend, strict, progress, symbo
     if "prescreen" in chosen:
         with clock("prescreen"):
             to_fetch = [s for s in all_symbols if s not in fate]
-            snap = src.snapshot()
-            snap_close = dict(zip(snap["symbol"], snap["close"].to_numpy(np.float64)))
-            for s in to_fetch:
-                if s in snap_close and filters.price_fails(snap_close[s]):
-                    fate[s] = filters.PRICE_RULE
-            to_fetch = [s for s in to_fetch if s not in fate]
+            snap = src.snapshot().drop_duplicates("symbol", keep="last")
+            at = pd.Index(snap["symbol"].astype(object)).get_indexer(to_fetch) if len(snap) else \
+                np.full(len(to_fetch), -1)
+            close = np.where(at >= 0, snap["close"].to_numpy(np.float64)[np.maximum(at, 0)] if len(snap)
+                             else np.nan, np.nan)
+            fails = filters.price_fails(close)
+            fate.update((s, filters.PRICE_RULE) for s in np.asarray(to_fetch, dtype=object)[fails])
+            to_fetch = [s for s, f in zip(to_fetch, fails.tolist()) if not f]
         info["history_fetches_saved"] = len(all_symbols) - len(to_fetch)
 
     if "gpu" in chosen and backend is None:

@@ -177,7 +177,7 @@ class BarPanel:
         self.path = path
         self.data = data                                   # (5, T, N) read-only memmap
         self.symbols = cols["symbol"].to_numpy(dtype=object)
-        self.position = pd.Index(self.symbols)             # symbol -> column
+        self._column: dict[str, int] | None = None         # symbol -> column, built on first use
         self.n_bars = cols["n_bars"].to_numpy(np.int64)
         self.content = cols["content"].to_numpy(np.uint64)
         self.last = _ms(cols["last"])
@@ -381,7 +381,11 @@ class BarPanel:
 
     def columns_of(self, symbols) -> np.ndarray:
         """Each symbol's column, -1 where the panel has none."""
-        return self.position.get_indexer(list(symbols))
+        if self._column is None:         # a plain dict: pandas' text indexes cost ms per block
+            self._column = {str(s): j for j, s in enumerate(self.symbols)}
+        get = self._column.get
+        return np.fromiter((get(s, -1) for s in symbols), dtype=np.int64, count=len(symbols)) \
+            if hasattr(symbols, "__len__") else np.array([get(s, -1) for s in symbols], dtype=np.int64)
 
 
 _NAT = np.iinfo(np.int64).min
