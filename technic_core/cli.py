@@ -72,14 +72,57 @@ def _write_table(table, path: str) -> None:
         raise ValueError(f"--output {path}: use a .csv, .parquet or .json file")
 
 
+def _print_result(res, top: int) -> None:
+    import pandas as pd
+    with pd.option_context("display.width", 160, "display.max_columns", 12):
+        cols = ["rank", "symbol", "sector", "close", "tech_rating", "signal", "rsi_14",
+                "trend", "momentum", "sector_pct"]
+        print(res.table[cols].head(top).to_string(index=False))
+    print()
+    print(res.summary())
+
+
+def _cmd_watch(args) -> int:
+    from .scan.live import LiveScan
+    from .universe.store import default_store_dir
+    if args.source:
+        raise ValueError("--watch follows a local store (--universe); an HTTP source has no versions")
+    cache = None
+    if args.redis_url or args.cache_ttl:
+        from .cache import Cache
+        cache = Cache(url=args.redis_url, ttl=args.cache_ttl)
+    root = args.universe or default_store_dir()
+    live = LiveScan(root, state=args.live_state, cache=cache)
+
+    def show(res):
+        print(f"\n== store version {res.info['store_version']}: {res.info['live']} "
+              f"in {res.timings['total'] * 1e3:.1f} ms", flush=True)
+        _print_result(res, args.top)
+        if args.output:
+            _write_table(res.table, args.output)
+    if not args.quiet:
+        print(f"watching {root} (every {args.interval:g}s; Ctrl-C stops)", file=sys.stderr, flush=True)
+    live.watch(args.interval, on_result=show, max_results=args.watch_count)
+    return 0
+
+
+def _cmd_panel(args) -> int:
+    from .universe.store import default_store_dir
+    from .universe.writer import rebuild_panel
+    out = Path(args.universe) if args.universe else default_store_dir()
+    version = rebuild_panel(out, lock_timeout=args.lock_timeout)
+    print(f"{out}: store version {version} has a fresh panel")
+    return 0
+
+
 def _cmd_scan(args) -> int:
     from .scan.phases import parse_phases
     parse_phases(args.phases)
     check_backend(args.backend, must_run=args.strict)
     if args.output:
         check_output(args.output, TABLE_SUFFIXES, "--output")
-    import pandas as pd
-
+    if args.watch:
+        return _cmd_watch(args)
     from .scan import scan
     source = args.source or args.universe
     cache = None
@@ -89,12 +132,7 @@ def _cmd_scan(args) -> int:
     res = scan(source, phases=args.phases, backend=args.backend, strict=args.strict,
                progress=not args.quiet, block_size=args.block_size,
                ray_address=args.ray_address, cache=cache)
-    with pd.option_context("display.width", 160, "display.max_columns", 12):
-        cols = ["rank", "symbol", "sector", "close", "tech_rating", "signal", "rsi_14",
-                "trend", "momentum", "sector_pct"]
-        print(res.table[cols].head(args.top).to_string(index=False))
-    print()
-    print(res.summary())
+    _print_result(res, args.top)
     if len(res.errors):
         print(f"\n{len(res.errors)} symbol(s) with bad data:")
         print(res.errors.head(20).to_string(index=False))
@@ -268,6 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
                           f"(default {SESSION_TZ}, a US daily store)")
     _lock_timeout_arg(imp)
     imp.set_defaults(func=_cmd_import)
+    pan = dsub.add_parser("panel", help="commit a new version of a store with a fresh time-major panel "
+                                        "(for a store written before panels, or whose panel was damaged)")
+    pan.add_argument("--universe", help="store directory (default: $TECHNIC_DATA or ./data/universe)")
+    _lock_timeout_arg(pan)
+    pan.set_defaults(func=_cmd_panel)
 
     sc = sub.add_parser("scan", help="scan a universe")
     sc.add_argument("--universe", help="store directory (default: $TECHNIC_DATA or ./data/universe)")
@@ -294,6 +337,17 @@ def build_parser() -> argparse.ArgumentParser:
                                         "embedded redis-server with its data in $TECHNIC_CACHE_DIR)")
     sc.add_argument("--cache-ttl", type=_seconds, help="cache phase: seconds cached bars are trusted "
                                                     "(default: $TECHNIC_CACHE_TTL or 7 days)")
+    sc.add_argument("--watch", action="store_true",
+                    help="keep scanning: hold every symbol's indicator state and rescan, by what "
+                         "changed, each time the store's version changes (a new session: "
+                         "milliseconds)")
+    sc.add_argument("--interval", type=float, default=1.0, metavar="SECONDS",
+                    help="with --watch: how often to look for a new store version (default 1)")
+    sc.add_argument("--live-state", choices=("memory", "redis"), default="memory",
+                    help="with --watch: keep the state in this process, or in Redis "
+                         "(--redis-url, else the embedded server)")
+    sc.add_argument("--watch-count", type=int, metavar="N",
+                    help="with --watch: stop after N tables (default: until Ctrl-C)")
     sc.set_defaults(func=_cmd_scan)
 
     from .bench.sample import DEFAULT_SAMPLE

@@ -16,7 +16,10 @@ Layouts (all little-endian):
   each n_rows long; the fingerprints are the store's content versions
   (``universe.fingerprint``) of the bars before and after the segment;
 * state (kind 2): n_bars i64, last date i64 (days), fingerprint u64, then the
-  state row (float64).
+  state row (float64);
+* a long-lived rescan's state (kinds 3-5, ``cache.live``): its meta (store
+  version, symbols, content versions, bar counts, last dates), one slot row of
+  every symbol (float64), the last bar row (5 x N float64).
 """
 from __future__ import annotations
 
@@ -30,6 +33,9 @@ MAGIC = b"TQCE"
 FORMAT = 2
 KIND_BARS = 1
 KIND_STATE = 2
+KIND_LIVE_META = 3      # a long-lived rescan's state in Redis (cache.live)
+KIND_LIVE_SLOT = 4
+KIND_LIVE_BAR = 5
 
 HEADER = struct.Struct("<4sHHQII")
 SEGMENT = struct.Struct("<IIQQ")

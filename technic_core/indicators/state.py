@@ -3,9 +3,16 @@
 A scan that has already seen a symbol's history does not need it again: the
 running EMA values, Wilder's averages, rolling windows of raw bars and OBV
 total at the last bar are enough to compute the next bar's indicators.  An
-``IndicatorState`` holds that for many symbols as one ``(N, width)`` float64
-array (a row per symbol, so a row is also what a cache stores), and
-``advance`` feeds new bars to every row at once with a Numba kernel.
+``IndicatorState`` holds that for N symbols as one slot-major ``(width, N)``
+float64 array ``slots`` (slot 0 the bar counts, then rings, running sums and
+the outputs; ``rows`` is its ``(N, width)`` transpose, one row per symbol, the
+form a per-symbol cache entry stores), and ``advance`` feeds new bars to every
+symbol at once with a Numba kernel (``kernels.state_step``).
+
+Slot-major because a bar reads and writes ~130 of a symbol's 353 slots: one
+row per symbol put each of them on its own cache line, one slot row per slot
+shares each line between 8 symbols and lets a chunk of symbols sweep it.
+Measured: ``tools/profile_state.py``, docs/data.md.
 
 Every value equals TA-Lib's function of the same name and parameters at that
 bar (1e-9 relative, NaN where TA-Lib's lookback is not met): the kernel
@@ -32,6 +39,8 @@ from .validate import IndicatorInputError
 STATE_VERSION = 1
 
 FIELDS = ("open", "high", "low", "close", "volume")
+# Bars fed in one call from which ``advance_runs`` uses Numba's threads.
+PARALLEL_MIN_BARS = 100_000
 
 
 @dataclass(frozen=True)
@@ -196,15 +205,29 @@ class StateLayout:
             self._nan_cols.append((int(lay[_k.CCI_RING]), int(lay[_k.CCI_RING]) + p.cci))
         self.width = width
         self.lay = lay
+        # every ring as (first slot, size): its slots hold a symbol's values by bar count
+        rings = [(self.ring_offset[f], self.rings[f]) for f in ("close", "high", "low", "open", "volume")]
+        if fk:
+            rings += [(int(lay[_k.ST_KRING]), p.stoch[1]), (int(lay[_k.ST_DRING]), p.stoch[2])]
+        if p.mfi:
+            rings += [(int(lay[_k.MFI_POSR]), p.mfi), (int(lay[_k.MFI_NEGR]), p.mfi)]
+        if p.cci:
+            rings += [(int(lay[_k.CCI_RING]), p.cci)]
+        self.ring_slots = np.array(rings, dtype=np.int64).reshape(-1, 2)
         self.sma = sma_spec
         self.ema = ema_spec
         self.fp = np.array([p.bbands[1], p.bbands[2]], dtype=np.float64)
+        self.inv = _k.reciprocals(lay)
+
+    def empty_slots(self, n: int) -> np.ndarray:
+        """A fresh state of ``n`` symbols, slot-major ``(width, n)``: no bars seen."""
+        slots = np.zeros((self.width, n), dtype=np.float64)
+        for a, b in self._nan_cols:
+            slots[a:b] = np.nan
+        return slots
 
     def empty_rows(self, n: int) -> np.ndarray:
-        rows = np.zeros((n, self.width), dtype=np.float64)
-        for a, b in self._nan_cols:
-            rows[:, a:b] = np.nan
-        return rows
+        return np.ascontiguousarray(self.empty_slots(n).T)
 
 
 _LAYOUTS: dict[StateParams, StateLayout] = {}
@@ -217,15 +240,16 @@ def layout_for(params: StateParams) -> StateLayout:
     return lay
 
 
-def _ragged(arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """Right-aligned (T, N) arrays as 1-D per-symbol runs (symbol-major), without NaN padding."""
+def _time_major_runs(arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Right-aligned (T, N) arrays as runs of their flattened rows: column j's bars start at
+    ``first_j * N + j`` and step by N (no copy when the arrays are C-contiguous)."""
     close = arrays["close"]
     t, n = close.shape
     valid = ~np.isnan(close)
     first = np.where(valid.any(axis=0), np.argmax(valid, axis=0), t)
     lengths = (t - first).astype(np.int64)
-    starts = np.arange(n, dtype=np.int64) * t + first
-    flat = {f: np.ascontiguousarray(arrays[f].T).reshape(-1) for f in FIELDS}
+    starts = first.astype(np.int64) * n + np.arange(n, dtype=np.int64)
+    flat = {f: np.ascontiguousarray(arrays[f]).reshape(-1) for f in FIELDS}
     return flat, starts, lengths
 
 
@@ -258,28 +282,50 @@ def _check_bars(arrays: dict[str, np.ndarray], where: str, gaps_allowed: bool) -
 
 
 class IndicatorState:
-    """Indicator state of N symbols at their last bars: ``rows`` is ``(N, width)`` float64."""
+    """Indicator state of N symbols at their last bars.
 
-    def __init__(self, params: StateParams, rows: np.ndarray):
+    ``slots`` is slot-major ``(width, N)`` float64 (what the kernel advances);
+    ``rows`` its ``(N, width)`` view, one row per symbol.  ``IndicatorState(params,
+    rows)`` takes rows (a per-symbol cache's entries); ``from_slots`` takes slots.
+    """
+
+    def __init__(self, params: StateParams, rows: np.ndarray | None = None, *,
+                 slots: np.ndarray | None = None):
         self.params = params
         self.layout = layout_for(params)
-        rows = np.asarray(rows)
-        if rows.ndim != 2 or rows.shape[1] != self.layout.width or rows.dtype != np.float64:
+        width = self.layout.width
+        if slots is None:
+            rows = np.asarray(rows)
+            if rows.ndim != 2 or rows.shape[1] != width or rows.dtype != np.float64:
+                raise IndicatorInputError(
+                    f"state rows must be float64 (N, {width}); got {rows.dtype} {rows.shape}")
+            slots = rows.T
+        slots = np.asarray(slots)
+        if slots.ndim != 2 or slots.shape[0] != width or slots.dtype != np.float64:
             raise IndicatorInputError(
-                f"state rows must be float64 (N, {self.layout.width}); got {rows.dtype} {rows.shape}")
-        self.rows = np.ascontiguousarray(rows)
+                f"state slots must be float64 ({width}, N); got {slots.dtype} {slots.shape}")
+        self.slots = np.ascontiguousarray(slots)
+
+    @classmethod
+    def from_slots(cls, params: StateParams, slots: np.ndarray) -> IndicatorState:
+        return cls(params, slots=slots)
 
     @classmethod
     def empty(cls, n: int, params: StateParams | None = None) -> IndicatorState:
         params = params or StateParams()
-        return cls(params, layout_for(params).empty_rows(n))
+        return cls(params, slots=layout_for(params).empty_slots(n))
 
     def __len__(self) -> int:
-        return self.rows.shape[0]
+        return self.slots.shape[1]
+
+    @property
+    def rows(self) -> np.ndarray:
+        """``(N, width)``: symbol i's state is ``rows[i]`` (a view of ``slots``)."""
+        return self.slots.T
 
     @property
     def n_bars(self) -> np.ndarray:
-        return self.rows[:, 0].astype(np.int64)
+        return self.slots[0].astype(np.int64)
 
     def advance(self, open, high, low, close, volume) -> IndicatorState:
         """Feed bars (``(k, N)`` or ``(N,)``, oldest first) to every symbol, in place.
@@ -296,32 +342,43 @@ class IndicatorState:
         if arrays["close"].shape[0] == 1:
             flat = {f: np.ascontiguousarray(a[0]) for f, a in arrays.items()}
             has = ~np.isnan(flat["close"])
-            which = np.flatnonzero(has).astype(np.int64)
-            self.advance_runs(which, which, np.ones(which.size, np.int64), flat)
+            which = np.arange(len(self), dtype=np.int64) if has.all() else np.flatnonzero(has)
+            self.advance_runs(which, which, np.ones(which.size, np.int64), flat, checked=True)
             return self
         flat, starts, lengths = _runs_skipping_nan(arrays)
-        self.advance_runs(np.arange(len(self), dtype=np.int64), starts, lengths, flat)
+        self.advance_runs(np.arange(len(self), dtype=np.int64), starts, lengths, flat, checked=True)
         return self
 
     def advance_runs(self, which: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
-                     flat: dict[str, np.ndarray]) -> None:
-        """Low-level: row ``which[g]`` takes bars ``starts[g]:starts[g]+lengths[g]`` of 1-D ``flat``.
+                     flat: dict[str, np.ndarray], step: int = 1, checked: bool = False) -> None:
+        """Low-level: symbol ``which[g]`` takes bars ``starts[g] + k * step`` for
+        ``k < lengths[g]`` of 1-D ``flat`` (step 1: a long frame's runs; step N: the
+        flattened rows of a ``(T, N)`` array).
 
-        The caller guarantees distinct rows, valid bars and in-range runs.
+        The caller guarantees valid bars and in-range runs; ``which`` is checked to
+        name distinct symbols unless ``checked``.
         """
         lay = self.layout
         which = np.ascontiguousarray(which, dtype=np.int64)
-        if which.size and (which.min() < 0 or which.max() >= len(self)
-                           or np.unique(which).size != which.size):
-            raise IndicatorInputError("state: rows to advance must be distinct and in range")
-        _k.advance(self.rows, which, np.ascontiguousarray(starts, dtype=np.int64),
-                   np.ascontiguousarray(lengths, dtype=np.int64), lay.lay, lay.sma, lay.ema, lay.fp,
-                   *(np.ascontiguousarray(flat[f], dtype=np.float64) for f in FIELDS))
+        if not checked and which.size:
+            if which.min() < 0 or which.max() >= len(self):
+                raise IndicatorInputError("state: symbols to advance must be in range")
+            seen = np.zeros(len(self), dtype=np.int8)
+            seen[which] = 1
+            if int(seen.sum()) != which.size:
+                raise IndicatorInputError("state: symbols to advance must be distinct")
+        lengths = np.ascontiguousarray(lengths, dtype=np.int64)
+        # Threads only for work worth a fork and a join: a one-bar step of the default universe
+        # takes ~1 ms on one core, and on a busy machine a parallel region waits for a
+        # descheduled worker (measured: 5-14 ms medians under load, against 1-2 ms serial).
+        kernel = _k.advance if int(lengths.sum()) >= PARALLEL_MIN_BARS else _k.advance_serial
+        kernel(self.slots, which, np.ascontiguousarray(starts, dtype=np.int64), lengths, int(step), lay.lay,
+               lay.sma, lay.ema, lay.fp, lay.inv, *(np.ascontiguousarray(flat[f], dtype=np.float64) for f in FIELDS))
 
     def values(self) -> dict[str, np.ndarray]:
         """Indicator values at each symbol's last bar, by key (``layout.keys``)."""
         o = self.layout.out_offset
-        return {k: self.rows[:, o + j].copy() for j, k in enumerate(self.layout.keys)}
+        return {k: self.slots[o + j].copy() for j, k in enumerate(self.layout.keys)}
 
     def tail(self, fld: str, k: int) -> np.ndarray:
         """The last ``k`` bars of ``fld`` as right-aligned ``(k, N)``, NaN before a symbol's first bar."""
@@ -329,15 +386,12 @@ class IndicatorState:
         if k > ring:
             raise IndicatorInputError(f"state keeps {ring} bars of {fld}; asked for {k} "
                                       f"(add ('{fld}', {k}) to StateParams.keep)")
-        n = self.rows[:, 0].astype(np.int64)
-        idx = n[None, :] - k + np.arange(k)[:, None]           # bar index of each tail row
-        cols = self.layout.ring_offset[fld] + idx % ring
-        out = self.rows[np.arange(len(self))[None, :], cols]
-        out[idx < 0] = np.nan
+        out = np.empty((k, len(self)), dtype=np.float64)
+        _k.ring_tail(self.slots, self.layout.ring_offset[fld], ring, k, out)
         return out
 
     def take(self, idx) -> IndicatorState:
-        return IndicatorState(self.params, self.rows[np.asarray(idx)])
+        return IndicatorState(self.params, slots=self.slots[:, np.asarray(idx)])
 
 
 def _runs_skipping_nan(arrays: dict[str, np.ndarray]):
@@ -357,8 +411,9 @@ def build_state(fields: dict[str, np.ndarray], params: StateParams | None = None
     arrays = {f: a[:, None] if a.ndim == 1 else a for f, a in arrays.items()}
     _check_bars(arrays, "build_state", gaps_allowed=False)
     state = IndicatorState.empty(arrays["close"].shape[1], params)
-    flat, starts, lengths = _ragged(arrays)
-    state.advance_runs(np.arange(len(state), dtype=np.int64), starts, lengths, flat)
+    flat, starts, lengths = _time_major_runs(arrays)
+    state.advance_runs(np.arange(len(state), dtype=np.int64), starts, lengths, flat,
+                       step=arrays["close"].shape[1], checked=True)
     return state
 
 
@@ -366,5 +421,5 @@ def build_state_runs(flat: dict[str, np.ndarray], starts: np.ndarray, lengths: n
                      params: StateParams | None = None) -> IndicatorState:
     """State of symbols whose bars are runs of 1-D arrays (a long frame's columns), run g -> row g."""
     state = IndicatorState.empty(len(starts), params)
-    state.advance_runs(np.arange(len(starts), dtype=np.int64), starts, lengths, flat)
+    state.advance_runs(np.arange(len(starts), dtype=np.int64), starts, lengths, flat, checked=True)
     return state

@@ -101,33 +101,68 @@ def _per_symbol(src: Source, symbols: list[str], prefetch: bool, progress, out: 
 
 
 def _classify(all_symbols: list[str], fate: dict[str, str], out: BlockOutcome,
-              computed: pd.DataFrame) -> tuple[list[str], dict[str, int], dict[str, str]]:
-    """Apply SPEC's order: universe rules (already in ``fate``), price, bad data, history."""
+              computed: pd.DataFrame) -> tuple[np.ndarray, dict[str, int], dict[str, str]]:
+    """Apply SPEC's order: universe rules (already in ``fate``), price, bad data, history.
+
+    Returns the rows of ``computed`` that pass (in ``all_symbols`` order), the rejection
+    counts and every error's reason."""
     errors = dict(out.errors)
-    for s in all_symbols:
-        if s in fate:
-            continue
-        if filters.price_fails(out.latest.get(s, np.nan)):
-            fate[s] = filters.PRICE_RULE
-        elif s in errors:
-            fate[s] = "error"
-        elif s not in computed.index:
-            errors[s] = "no bars"  # nothing came back and nothing said why: never silent
-            fate[s] = "error"
-    passing = [s for s in all_symbols if s not in fate]
-    if passing:
-        sub = computed.loc[passing]
-        hist = filters.history_failures(sub["n_bars"].to_numpy(), sub["dollar_vol_20"].to_numpy(),
-                                        sub["cv_20"].to_numpy())
-        for s, r in zip(passing, hist):
-            if r:
-                fate[s] = r
+    n = len(all_symbols)
+    syms = pd.Index(all_symbols, dtype=object)
+
+    def among(keys) -> np.ndarray:
+        return syms.isin(list(keys)) if keys else np.zeros(n, bool)
+    open_ = ~among(fate)
+    latest = np.full(n, np.nan)
+    if out.latest:
+        at = pd.Index(list(out.latest), dtype=object).get_indexer(syms)
+        have = at >= 0
+        latest[have] = np.fromiter(out.latest.values(), np.float64, len(out.latest))[at[have]]
+    price = open_ & filters.price_fails(latest)
+    is_bad = open_ & ~price & among(errors)
+    row = computed.index.get_indexer(all_symbols) if len(computed) else np.full(n, -1)
+    lost = open_ & ~price & ~is_bad & (row < 0)
+    syms = syms.to_numpy()
+    fate.update((s, filters.PRICE_RULE) for s in syms[price])
+    fate.update((s, "error") for s in syms[is_bad])
+    for s in syms[lost]:
+        errors[s] = "no bars"  # nothing came back and nothing said why: never silent
+        fate[s] = "error"
+    passing = np.flatnonzero(open_ & ~price & ~is_bad & ~lost)
+    kept = row[passing]
+    if passing.size:
+        hist = filters.history_failures(computed["n_bars"].to_numpy()[kept],
+                                        computed["dollar_vol_20"].to_numpy()[kept],
+                                        computed["cv_20"].to_numpy()[kept])
+        fails = hist != ""
+        fate.update(zip(syms[passing[fails]], hist[fails]))
+        kept = kept[~fails]
     counts = filters.empty_counts()
     for r in fate.values():
         if r != "error":
             counts[r] += 1
-    kept = [s for s in passing if s not in fate]
     return kept, counts, errors
+
+
+def finish(uni: pd.DataFrame, all_symbols: list[str], fate: dict[str, str], out: BlockOutcome,
+           clock) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame]:
+    """Filters and ranking over what an engine computed: (table, rejections, errors table).
+    Every engine ends here (the pipeline's phases, the long-lived ``scan.live.LiveScan``)."""
+    with clock("filtering"):
+        computed = out.computed()
+        kept, counts, errors = _classify(all_symbols, fate, out, computed)
+
+    with clock("ranking"):
+        frame = computed.iloc[kept].reset_index() if len(kept) else computed.iloc[:0].reset_index()
+        at = pd.Index(uni["symbol"]).get_indexer(frame["symbol"]) if len(kept) else np.zeros(0, np.int64)
+        ids = [c for c in ID_COLUMNS[1:] if c != "n_bars"]
+        # taken column by column as they are (no round trip of the text columns through objects)
+        frame = pd.concat([frame, uni[ids].take(at).reset_index(drop=True)], axis=1)
+        table = build_table(frame)
+
+    err_syms = [s for s in all_symbols if fate.get(s) == "error"]
+    err = pd.DataFrame({"symbol": err_syms, "reason": [errors[s] for s in err_syms]})
+    return table, counts, err
 
 
 def scan(source: str | Path | Source | None = None, *, phases: str | Iterable[str] | None = "baseline",
@@ -195,12 +230,14 @@ def _scan(src: Source, chosen: tuple[str, ...], backend, strict, progress, symbo
     if "prescreen" in chosen:
         with clock("prescreen"):
             to_fetch = [s for s in all_symbols if s not in fate]
-            snap = src.snapshot()
-            snap_close = dict(zip(snap["symbol"], snap["close"].to_numpy(np.float64)))
-            for s in to_fetch:
-                if s in snap_close and filters.price_fails(snap_close[s]):
-                    fate[s] = filters.PRICE_RULE
-            to_fetch = [s for s in to_fetch if s not in fate]
+            snap = src.snapshot().drop_duplicates("symbol", keep="last")
+            at = pd.Index(snap["symbol"].astype(object)).get_indexer(to_fetch) if len(snap) else \
+                np.full(len(to_fetch), -1)
+            close = np.where(at >= 0, snap["close"].to_numpy(np.float64)[np.maximum(at, 0)] if len(snap)
+                             else np.nan, np.nan)
+            fails = filters.price_fails(close)
+            fate.update((s, filters.PRICE_RULE) for s in np.asarray(to_fetch, dtype=object)[fails])
+            to_fetch = [s for s, f in zip(to_fetch, fails.tolist()) if not f]
         info["history_fetches_saved"] = len(all_symbols) - len(to_fetch)
 
     if "gpu" in chosen and backend is None:
@@ -234,20 +271,7 @@ def _scan(src: Source, chosen: tuple[str, ...], backend, strict, progress, symbo
     if out.notes:
         info["backend_fallback"] = "; ".join(out.notes)
 
-    with clock("filtering"):
-        computed = out.computed()
-        kept, counts, errors = _classify(all_symbols, fate, out, computed)
-
-    with clock("ranking"):
-        frame = computed.loc[kept].reset_index() if kept else computed.iloc[:0].reset_index()
-        ids = uni.set_index("symbol")
-        for col in ID_COLUMNS[1:]:
-            if col != "n_bars":
-                frame[col] = ids.loc[kept, col].to_numpy() if kept else []
-        table = build_table(frame)
-
-    err_syms = [s for s in all_symbols if fate.get(s) == "error"]
-    err = pd.DataFrame({"symbol": err_syms, "reason": [errors[s] for s in err_syms]})
+    table, counts, err = finish(uni, all_symbols, fate, out, clock)
     fallback = getattr(src, "fallback_sessions", [])[fallback_before:]
     if fallback:
         info["fallback_sessions"] = sorted(set(fallback))    # fetched symbol by symbol

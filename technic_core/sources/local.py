@@ -11,13 +11,16 @@ from .base import Source
 
 class LocalSource(Source):
     """One version of a local store: the one current when the source was opened (or ``version``),
-    so every read of a scan sees the same bars whatever a writer commits meanwhile."""
+    so every read of a scan sees the same bars whatever a writer commits meanwhile.
+
+    ``panel``: blocks and sessions from the version's time-major panel (default: yes, unless
+    ``$TECHNIC_PANEL=0``); ``False`` reads them from the Parquet files."""
 
     name = "local"
 
-    def __init__(self, root: Path | str | None = None, version: int | None = None):
+    def __init__(self, root: Path | str | None = None, version: int | None = None, panel: bool | None = None):
         super().__init__()
-        self.store = Store(root or default_store_dir(), version=version)
+        self.store = Store(root or default_store_dir(), version=version, panel=panel)
 
     @property
     def store_version(self) -> int:
@@ -43,6 +46,12 @@ class LocalSource(Source):
     def block(self, symbols: list[str]) -> BarBlock:
         self.requests += 1
         return self.store.block(symbols)
+
+    def block_done(self) -> None:
+        """Called by the block engines after each block (see ``BarPanel.block_done``)."""
+        panel = self.store._panel
+        if panel is not None:
+            panel.block_done()
 
     def snapshot(self, date=None) -> pd.DataFrame:
         self.requests += 1

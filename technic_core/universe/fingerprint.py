@@ -34,24 +34,43 @@ def _mix(z):
     return z ^ (z >> _S31)
 
 
+@njit(inline="always")
+def _run(g, first, starts, lengths, d, o, h, lw, c, v):
+    acc = np.uint64(0)
+    a = starts[g]
+    for k in range(lengths[g]):
+        i = a + k
+        z = _mix(np.uint64(first[g] + k))
+        z = _mix(z ^ d[i])
+        z = _mix(z ^ o[i])
+        z = _mix(z ^ h[i])
+        z = _mix(z ^ lw[i])
+        z = _mix(z ^ c[i])
+        z = _mix(z ^ v[i])
+        acc += z
+    return acc
+
+
 @njit(parallel=True, cache=True)
 def _runs(first, starts, lengths, d, o, h, lw, c, v):
     out = np.zeros(starts.shape[0], dtype=np.uint64)
     for g in prange(starts.shape[0]):
-        acc = np.uint64(0)
-        a = starts[g]
-        for k in range(lengths[g]):
-            i = a + k
-            z = _mix(np.uint64(first[g] + k))
-            z = _mix(z ^ d[i])
-            z = _mix(z ^ o[i])
-            z = _mix(z ^ h[i])
-            z = _mix(z ^ lw[i])
-            z = _mix(z ^ c[i])
-            z = _mix(z ^ v[i])
-            acc += z
-        out[g] = acc
+        out[g] = _run(g, first, starts, lengths, d, o, h, lw, c, v)
     return out
+
+
+@njit(cache=True)
+def _runs_serial(first, starts, lengths, d, o, h, lw, c, v):
+    out = np.zeros(starts.shape[0], dtype=np.uint64)
+    for g in range(starts.shape[0]):
+        out[g] = _run(g, first, starts, lengths, d, o, h, lw, c, v)
+    return out
+
+
+# Bars from which fingerprints are computed on Numba's threads: one bar per symbol (a new
+# session's extend/retract) is microseconds of work, and a parallel region on a busy machine
+# waits milliseconds for a descheduled worker.
+PARALLEL_MIN_BARS = 100_000
 
 
 def _words(a: np.ndarray, dtype) -> np.ndarray:
@@ -76,8 +95,8 @@ def fingerprint_runs(dates: np.ndarray, columns: dict[str, np.ndarray] | np.ndar
     lengths = np.ascontiguousarray(lengths, dtype=np.int64)
     first = (np.zeros(starts.shape[0], dtype=np.int64) if first_index is None
              else np.ascontiguousarray(first_index, dtype=np.int64))
-    return _runs(first, starts, lengths, _words(dates, np.int64),
-                 *(_words(c, np.float64) for c in cols))
+    kernel = _runs if int(lengths.sum()) >= PARALLEL_MIN_BARS else _runs_serial
+    return kernel(first, starts, lengths, _words(dates, np.int64), *(_words(c, np.float64) for c in cols))
 
 
 def extend(fp: np.ndarray, n_before: np.ndarray, dates: np.ndarray, columns) -> np.ndarray:

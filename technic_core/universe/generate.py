@@ -99,9 +99,24 @@ def generate_universe(n_symbols: int = 5277, n_bars: int = 504, seed: int = 7) -
     if n_symbols < 1 or n_bars < 2:
         raise ValueError("need at least 1 symbol and 2 bars")
     rng = np.random.default_rng(seed)
-    n, t = n_symbols, n_bars
+    return _simulate(rng, _symbols(rng, n_symbols), n_bars)
 
-    symbol = _symbols(rng, n)
+
+def generate_blocks(n_symbols: int, n_bars: int = 504, seed: int = 7, block_size: int = 4096):
+    """A universe too large to hold at once, ``block_size`` symbols at a time: the symbols
+    come from ``seed``, block b's bars from the seed sequence (seed, b), so the blocks are
+    deterministic and independent.  (Another universe than ``generate_universe``'s for the
+    same size and seed: that one draws every symbol's bars from one stream.)"""
+    if n_symbols < 1 or n_bars < 2 or block_size < 1:
+        raise ValueError("need at least 1 symbol, 2 bars and a block of 1")
+    symbols = _symbols(np.random.default_rng(seed), n_symbols)
+    for b, a in enumerate(range(0, n_symbols, block_size)):
+        yield _simulate(np.random.default_rng([seed, b]), symbols[a:a + block_size], n_bars)
+
+
+def _simulate(rng: np.random.Generator, symbol: np.ndarray, n_bars: int) -> GeneratedUniverse:
+    """The universe rows and bars of ``symbol``, drawn from ``rng``."""
+    n, t = len(symbol), n_bars
     sector_idx = rng.integers(0, len(SECTORS), size=n)
     sector = np.array(SECTORS, dtype=object)[sector_idx]
     industry = np.array([_INDUSTRIES[s][rng.integers(0, 3)] for s in sector], dtype=object)

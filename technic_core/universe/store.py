@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .panel import BarPanel, PanelProblem, gather
 from .schema import BAR_FIELDS, MANIFEST, STORE_FORMAT, UNIVERSE_COLUMNS, VERSIONS_DIR, StoreError
 from .validate import SymbolDataError, check_long, check_symbol, group_bounds, missing_columns
 
@@ -58,6 +61,12 @@ def default_store_dir() -> Path:
     return Path(env) if env else Path.cwd() / "data" / "universe"
 
 
+def panel_enabled() -> bool:
+    """Whether stores read their panel (``$TECHNIC_PANEL=0`` turns it off: every block and
+    session then comes from the Parquet files, as before issue 16)."""
+    return os.environ.get("TECHNIC_PANEL", "1") != "0"
+
+
 def is_store(root: Path | str) -> bool:
     """Whether ``root`` holds a store of this format (a committed manifest)."""
     return (Path(root) / MANIFEST).is_file()
@@ -82,6 +91,12 @@ class BarBlock:
     @property
     def shape(self) -> tuple[int, int]:
         return self.fields["close"].shape
+
+    @property
+    def starts(self) -> np.ndarray:
+        """Each column's first row (``T - lengths``): what kernels that take ``starts=`` need,
+        without scanning the block for NaN."""
+        return (self.shape[0] - self.lengths).astype(np.int64)
 
     @classmethod
     def from_long(cls, df: pd.DataFrame, symbols=None, n_rows: int | None = None,
@@ -132,6 +147,46 @@ class BarBlock:
                    last, errors, bad_latest)
 
 
+def _identity(path: Path) -> tuple:
+    st = os.stat(path)
+    return (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class _Opened:
+    """Version files this process has already read, by file identity (path, inode, size,
+    mtime): a committed version's files never change (a writer only adds files), so a
+    long-lived process reads and checks each once, and a file replaced or edited in place
+    behind the writer's back has another identity and is read again."""
+
+    def __init__(self, size: int = 12):
+        self.size = size
+        self.items: OrderedDict[tuple, object] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, paths: tuple[Path, ...], load):
+        try:
+            key = tuple(_identity(p) for p in paths)
+        except OSError:
+            return load()           # missing: the loader says so
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        value = load()
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+
+OPENED = _Opened()
+
+
 def _universe_frame(table: pa.Table, where: Path) -> pd.DataFrame:
     miss = [c for c in UNIVERSE_COLUMNS if c not in table.column_names]
     if miss:
@@ -158,10 +213,14 @@ class Store:
 
     ``version``: open that retained older version instead of the current one
     (a scan pins the version it started on; Ray workers open the driver's).
+    ``panel``: read blocks and sessions from the version's time-major panel
+    (default: yes, unless ``$TECHNIC_PANEL=0``); without one, or with one that
+    fails its checks, they come from ``bars.parquet`` (one warning says why).
     """
 
-    def __init__(self, root: Path | str, version: int | None = None):
+    def __init__(self, root: Path | str, version: int | None = None, panel: bool | None = None):
         self.root = Path(root)
+        self.use_panel = panel_enabled() if panel is None else bool(panel)
         if not self.root.is_dir():
             raise StoreError(
                 f"no store at {self.root}: run `technic data generate --out {self.root}` "
@@ -195,6 +254,8 @@ class Store:
         self._universe: pd.DataFrame | None = None
         self._index: pd.DataFrame | None = None
         self._consolidated_problem: str | None = None
+        self._panel: BarPanel | None = None
+        self.panel_problem: str | None = None if self.use_panel else "turned off ($TECHNIC_PANEL=0)"
         self._warned: set[str] = set()
 
     def describe(self) -> str:
@@ -216,12 +277,15 @@ class Store:
     def universe(self) -> pd.DataFrame:
         if self._universe is None:
             path = self.file("universe")
-            try:
-                table = pq.read_table(path, page_checksum_verification=True)
-            except Exception as exc:
-                self._still_retained()
-                raise StoreError(f"{path}: unreadable universe ({_problem(exc)})") from None
-            self._universe = _universe_frame(table, path)
+
+            def load():
+                try:
+                    table = pq.read_table(path, page_checksum_verification=True)
+                except Exception as exc:
+                    self._still_retained()
+                    raise StoreError(f"{path}: unreadable universe ({_problem(exc)})") from None
+                return _universe_frame(table, path)
+            self._universe = OPENED.get((path,), load)
         return self._universe.copy()
 
     @property
@@ -232,13 +296,16 @@ class Store:
         """Per symbol (the frame's index): file, content version, n_bars, last bar, place in bars.parquet."""
         if self._index is None:
             path = self.file("index")
-            try:
-                df = pq.read_table(path, page_checksum_verification=True).to_pandas()
-            except Exception as exc:
-                self._still_retained()
-                raise StoreError(f"{path}: unreadable store index ({_problem(exc)}); "
-                                 "the store cannot be read without it") from None
-            self._index = df.set_index("symbol")
+
+            def load():
+                try:
+                    df = pq.read_table(path, page_checksum_verification=True).to_pandas()
+                except Exception as exc:
+                    self._still_retained()
+                    raise StoreError(f"{path}: unreadable store index ({_problem(exc)}); "
+                                     "the store cannot be read without it") from None
+                return df.set_index("symbol")
+            self._index = OPENED.get((path,), load)
         return self._index
 
     def bar_file(self, symbol: str) -> Path:
@@ -304,7 +371,8 @@ class Store:
     def bars(self, symbol: str) -> pd.DataFrame:
         """One symbol's bars (date, OHLCV) from its own file; SymbolDataError if unusable.
 
-        A damaged own file falls back to the symbol's rows in bars.parquet, with a warning.
+        A damaged own file falls back to the symbol's rows in bars.parquet, and then to its
+        column of the panel, with a warning.
         """
         idx = self.index()
         if symbol not in idx.index:
@@ -322,8 +390,29 @@ class Store:
                 self._warn(f"file:{symbol}", f"{why.rstrip('.')}; read {symbol}'s bars from "
                            f"{self.file('bars')} instead")
                 return df
+        df = self._panel_bars(symbol, why)
+        if df is not None:
+            return df
         # the same reason whichever path read it (the damaged bars.parquet has its own warning)
         raise SymbolDataError(symbol, why)
+
+    def _panel_bars(self, symbol: str, why: str) -> pd.DataFrame | None:
+        """The third copy: ``symbol``'s bars from the panel, where its column holds them and its
+        dates are consecutive sessions of the calendar (so the dates are known); else None."""
+        panel = self.panel()
+        if panel is None:
+            return None
+        c = int(panel.columns_of([symbol])[0])
+        if c < 0 or not panel.good[c] or not panel.aligned[c]:
+            return None
+        n = int(panel.n_bars[c])
+        t = panel.data.shape[1]
+        end = int(np.searchsorted(panel.calendar, panel.last[c])) + 1
+        dates = panel.calendar[end - n:end].astype("datetime64[ms]")
+        df = pd.DataFrame({"date": pd.to_datetime(dates),
+                           **{f: np.array(panel.data[q, t - n:, c]) for q, f in enumerate(BAR_FIELDS)}})
+        self._warn(f"file:{symbol}", f"{why.rstrip('.')}; read {symbol}'s bars from {panel.path} instead")
+        return df
 
     def checked_bars(self, symbol: str) -> pd.DataFrame:
         df = self.bars(symbol)
@@ -400,6 +489,8 @@ class Store:
             own = in_file + own
         for s in own:
             df, why = self._symbol_file_rows(s, idx.loc[s])
+            if df is None and idx.at[s, "row_group"] >= 0:
+                df = self._panel_bars(s, why)
             if df is None:
                 errors[s] = why
                 continue
@@ -417,20 +508,161 @@ class Store:
         out.attrs["errors"] = errors
         return out
 
+    # -- the time-major panel ---------------------------------------------
+    def panel(self) -> BarPanel | None:
+        """This version's panel, checked against its index; None (after one warning naming the
+        cause) when there is none or it cannot be trusted: the caller reads the Parquet files."""
+        if self._panel is not None or self.panel_problem is not None:
+            return self._panel
+        if "panel" not in self.files or "panel_columns" not in self.files:
+            self.panel_problem = (f"version {self.version} has no panel (written by a writer that predates "
+                                  "it); `technic data panel` adds one")
+        else:
+            files = (self.files["panel"], self.files["panel_columns"], self.file("index"))
+            try:
+                self._panel = OPENED.get(files, lambda: BarPanel.open(*files[:2], self.index()))
+            except PanelProblem as exc:
+                self._still_retained()
+                self.panel_problem = str(exc)
+        if self.panel_problem is not None:
+            self._warn("panel", f"{self.root}: not using the panel: {self.panel_problem}; reading "
+                       f"{self.file('bars').name} instead (same bars, slower)")
+        return self._panel
+
+    def _panel_block(self, panel: BarPanel, order: list[str]) -> BarBlock | None:
+        """``order``'s bars as column slices of the panel (None: a symbol needs its own file)."""
+        idx = self.index()
+        cols = panel.columns_of(order)
+        if (cols < 0).any():
+            known = idx.index.get_indexer([s for s, c in zip(order, cols) if c < 0])
+            if (known >= 0).any():
+                return None         # a symbol kept as it was (unreadable at import): its own file
+        errors: dict[str, str] = {}
+        bad_latest: dict[str, float] = {}
+        keep: list[int] = []
+        seen: set[str] = set()
+        good = panel.good
+        for s, c in zip(order, cols.tolist()):
+            if s in seen:
+                continue
+            seen.add(s)
+            if c < 0:
+                errors[s] = "no bars (the store holds none for it)"
+            elif not good[c]:
+                errors[s] = panel.errors[s]
+                bar = panel.error_bars.get(s)
+                if bar is not None:
+                    bad_latest[s] = float(bar[1][3])
+            else:
+                keep.append(c)
+        k = np.asarray(keep, dtype=np.int64)
+        lens = panel.n_bars[k]
+        t = int(lens.max()) if k.size else 0
+        big_t = panel.data.shape[1]
+        r0 = big_t - t
+        if panel.large:
+            # past a gigabyte the columns are read, not mapped (see BarPanel.read_block)
+            got = panel.read_block(r0, k)
+            fields = {f: got[q] for q, f in enumerate(BAR_FIELDS)}
+        elif k.size and np.array_equal(k, np.arange(k[0], k[0] + k.size)):
+            # consecutive columns: views of the mapped file, nothing copied
+            fields = {f: np.asarray(panel.data[q, r0:, k[0]:k[0] + k.size]) for q, f in enumerate(BAR_FIELDS)}
+        else:
+            got = gather(panel.data, r0, k)
+            fields = {f: got[q] for q, f in enumerate(BAR_FIELDS)}
+        last = panel.last[k].astype("datetime64[ms]").astype("datetime64[D]")
+        return BarBlock(panel.symbols[k], fields, lens.astype(np.int64), last, errors, bad_latest)
+
     def block(self, symbols=None) -> BarBlock:
-        """Checked bars of ``symbols`` as one right-aligned ``(T, N)`` block."""
-        df = self.long(symbols)
+        """Checked bars of ``symbols`` as one right-aligned ``(T, N)`` block: column slices of
+        the panel, or (without a usable panel) read from bars.parquet and laid out."""
         order = list(self.index().index) if symbols is None else list(symbols)
+        panel = self.panel()
+        if panel is not None:
+            panel.prefault()
+            out = self._panel_block(panel, order)
+            if out is not None:
+                return out
+        df = self.long(symbols)
         return BarBlock.from_long(df, order, errors=df.attrs.get("errors"))
+
+    def session_rows(self, date) -> pd.DataFrame | None:
+        """Every symbol's bar on session ``date`` from the panel's rows (None: no usable panel).
+
+        A column whose bars are consecutive sessions of the calendar has its bar of a
+        session at a known row; a bad symbol's is its latest bar; the few other symbols
+        (gaps in their sessions) are read from their bars.
+        """
+        if self.frequency != "daily":
+            return None             # sessions of intraday bars are not rows of their calendar
+        panel = self.panel()
+        if panel is None:
+            return None
+        day = np.datetime64(date, "D").astype("datetime64[ms]").astype(np.int64)
+        idx = self.index()
+        t = panel.data.shape[1]
+        cal = panel.calendar
+        at = int(np.searchsorted(cal, day))
+        good = panel.good
+        regular = good & panel.aligned
+        back = np.searchsorted(cal, panel.last) - at              # sessions from the day to the last bar
+        in_calendar = at < len(cal) and cal[at] == day
+        has = regular & (back >= 0) & (back < panel.n_bars) & in_calendar
+        cols = np.flatnonzero(has)
+        rows = (t - 1 - back[cols]).astype(np.int64)
+        if panel.large and len(rows):
+            # the few rows the day is in, read (a large panel is not mapped page by page)
+            values = {f: np.empty(len(rows)) for f in BAR_FIELDS}
+            for r in np.unique(rows):
+                on = rows == r
+                got = panel.read_rows(int(r), int(r) + 1)[:, 0, :]
+                for q, f in enumerate(BAR_FIELDS):
+                    values[f][on] = got[q][cols[on]]
+        else:
+            values = {f: panel.data[q][rows, cols] for q, f in enumerate(BAR_FIELDS)}
+        parts = [pd.DataFrame({"symbol": panel.symbols[cols], **values, "_k": cols})]
+        last_session = self.meta.get("last_session")
+        is_last = last_session is not None and np.datetime64(last_session, "D") == np.datetime64(date, "D")
+        irregular = [str(s) for s in panel.symbols[good & ~panel.aligned]]
+        bad_day, bad_other = [], []
+        for s, (d, bar) in panel.error_bars.items():
+            if d == day:
+                bad_day.append((s, bar))
+            elif d > day:
+                bad_other.append(s)            # may hold the day further back
+        if bad_day:
+            k = panel.columns_of([s for s, _ in bad_day])
+            parts.append(pd.DataFrame({"symbol": [s for s, _ in bad_day],
+                                       **{f: [b[q] for _, b in bad_day] for q, f in enumerate(BAR_FIELDS)},
+                                       "_k": k}))
+        # the last session's snapshot never held symbols kept from an unreadable file
+        carried = [] if is_last else [s for s in idx.index[idx["row_group"] < 0]]
+        others = irregular + bad_other + carried
+        if others:
+            long = self.long(others)
+            d = long[long["date"].to_numpy().astype("datetime64[D]") == np.datetime64(date, "D")]
+            d = d.drop_duplicates("symbol", keep="last")
+            if len(d):
+                sym = d["symbol"].astype(str).to_numpy()
+                parts.append(pd.DataFrame({"symbol": sym, **{f: d[f].to_numpy(np.float64) for f in BAR_FIELDS},
+                                           "_k": idx.index.get_indexer(sym)}))
+        out = pd.concat(parts, ignore_index=True).sort_values("_k", kind="stable")
+        out.insert(1, "date", pd.to_datetime(np.full(len(out), day).astype("datetime64[ms]")))
+        return out.drop(columns="_k").reset_index(drop=True)
 
     def snapshot(self, date=None) -> pd.DataFrame:
         """Every symbol's bar on one session (default: the store's last), one row each.
 
-        The last session comes from the version's ``snapshot.parquet``; other
-        sessions (or a damaged snapshot file) from the bars themselves.
+        From the panel's rows (``session_rows``); without a usable panel the last
+        session comes from the version's ``snapshot.parquet`` and other sessions (or a
+        damaged snapshot file) from the bars themselves.
         """
         last = self.meta.get("last_session")
         day = np.datetime64(date or last, "D")
+        if last is not None:
+            rows = self.session_rows(day)
+            if rows is not None:
+                return rows
         snap = None
         if last is not None and day == np.datetime64(last, "D"):
             path = self.file("snapshot")

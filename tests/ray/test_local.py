@@ -152,9 +152,11 @@ def _bad_store(tmp_path, victims):
         return uni, long
     root = make_store(tmp_path, 90, 280, seed=5, edit=edit)
     store = Store(root)
-    store.bar_file(victims[2]).write_bytes(b"not parquet")   # both copies of its bars damaged
+    store.bar_file(victims[2]).write_bytes(b"not parquet")   # every copy of its bars damaged
     cfile = store.file("bars")
     cfile.write_bytes(cfile.read_bytes()[:100])
+    pfile = store.file("panel")
+    pfile.write_bytes(pfile.read_bytes()[:100])
     return root
 
 

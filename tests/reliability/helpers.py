@@ -4,11 +4,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from technic_core.universe import Store
+from technic_core.universe import BarBlock, Store, StoreDamaged
 from technic_core.universe.generate import generate_universe
 
 REPO = Path(__file__).resolve().parents[2]
@@ -19,6 +21,26 @@ def rows(root, symbols=None) -> pd.DataFrame:
     df = Store(root).long(symbols)
     df = df.assign(symbol=df["symbol"].astype(str))
     return df.sort_values(["symbol", "date"], kind="stable").reset_index(drop=True)
+
+
+def assert_panel_agrees(root, version=None) -> int:
+    """The version's panel is usable (no warning) and holds exactly its Parquet bars: every
+    column, length, last date and error, value for value.  Returns the bars compared."""
+    store = Store(root, version=version)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StoreDamaged)
+        panel = store.panel()
+    assert panel is not None and store.panel_problem is None, store.panel_problem
+    order = list(store.index().index)
+    got = store.block(order)
+    long = Store(root, version=version, panel=False).long(order)
+    want = BarBlock.from_long(long, order, errors=long.attrs.get("errors"))
+    assert list(got.symbols) == list(want.symbols)
+    assert np.array_equal(got.lengths, want.lengths) and np.array_equal(got.last_date, want.last_date)
+    assert got.errors == want.errors and got.error_latest_close == want.error_latest_close
+    for f in want.fields:
+        assert np.array_equal(got.fields[f], want.fields[f], equal_nan=True), f
+    return int(want.lengths.sum())
 
 
 def consolidated_file(root) -> Path:

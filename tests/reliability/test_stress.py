@@ -8,7 +8,9 @@ Then:
 * no process crashed;
 * every committed version holds exactly the base bars plus the updates
   committed up to it: zero lost and zero duplicated bars, in every version;
-* every scan's table equals a fresh uncached scan (TA-Lib) of the version it read.
+* every version's panel (issue 16) holds exactly its bars, and is used without warning;
+* every scan's table equals a fresh uncached scan (TA-Lib) of the version it read,
+  which equals the same scan from the Parquet files alone.
 
 Each importer records which update became which version, and each scan the
 version it read (``info['store_version']``); every version is retained for
@@ -33,7 +35,7 @@ from technic_core.universe import Store
 from technic_core.universe.writer import write_store
 
 from . import stress_worker as W
-from .helpers import REPO
+from .helpers import REPO, assert_panel_agrees
 
 DURATION_S = 45.0
 COLUMNS = ["symbol", "date", "open", "high", "low", "close", "volume"]
@@ -88,7 +90,7 @@ def test_four_importers_and_four_scanners(tmp_path, monkeypatch):
     assert versions == list(range(2, 2 + len(imports)))    # one version per import, none lost
     by_version = {i["version"]: i["event"] for i in imports}
     applied: list[pd.DataFrame] = []
-    bars_checked = 0
+    bars_checked = panel_bars = 0
     for v in range(1, max(versions) + 1):
         if v in by_version:
             applied.append(updates[by_version[v]])
@@ -97,6 +99,8 @@ def test_four_importers_and_four_scanners(tmp_path, monkeypatch):
         assert not got.duplicated(["symbol", "date"]).any(), f"version {v}: duplicated bars"
         pd.testing.assert_frame_equal(got, want, check_dtype=False, obj=f"store version {v}")
         bars_checked += len(got)
+        # its panel, committed with it by whichever writer won the lock, is its bars exactly
+        panel_bars += assert_panel_agrees(root, v)
 
     # every scan's table equals a fresh, uncached scan of the version it read
     fresh: dict[int, pd.DataFrame] = {}
@@ -104,13 +108,16 @@ def test_four_importers_and_four_scanners(tmp_path, monkeypatch):
         v = s["version"]
         if v not in fresh:
             fresh[v] = scan(LocalSource(root, version=v), phases="vectorized", backend="talib").table
+            # and the same from the Parquet files alone: the panel changes no answer
+            parquet = scan(LocalSource(root, version=v, panel=False), phases="vectorized", backend="talib")
+            assert table_differences(fresh[v], parquet.table) == [], v
         got = pd.read_parquet(out / s["table"])
         diffs = table_differences(fresh[v], got)
         assert diffs == [], (s["phases"], v, diffs[:3])
     cached = [s for s in scans if s["cache"]]
     print(f"\nstress: {DURATION_S:.0f}s, {len(imports)} imports committed (versions 2..{max(versions)}), "
           f"{len(scans)} scans ({len(cached)} through Redis) of {len(fresh)} versions, "
-          f"{bars_checked:,} stored bars checked across every version; "
+          f"{bars_checked:,} stored bars checked across every version (and {panel_bars:,} in their panels); "
           f"cache hits {sum(s['cache']['hits'] for s in cached)}, "
           f"incremental {sum(s['cache']['incremental'] for s in cached)}, "
           f"misses {sum(s['cache']['misses'] for s in cached)}")

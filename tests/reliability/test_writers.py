@@ -23,6 +23,7 @@ from technic_core.universe.importer import import_store
 from ..helpers import make_store
 from .helpers import (
     REPO,
+    assert_panel_agrees,
     consolidated_file,
     long_frame,
     rows,
@@ -46,6 +47,7 @@ def assert_consistent(root) -> None:
     base = scan(root, phases="baseline")
     fast = scan(root, phases="prefetch,prescreen,vectorized")
     assert results_match(base, fast) == []
+    assert_panel_agrees(root)       # the panel is the manifest's, bar for bar (issue 16)
 
 
 def test_two_imports_at_once_both_land(tmp_path):
@@ -140,7 +142,7 @@ def expected_after_feed(tmp_path_factory):
     return rows(root), Store(root).universe()
 
 
-STEPS = ("symbol-file", "symbol-files", "artifacts", "manifest-staged", "committed")
+STEPS = ("symbol-file", "symbol-files", "panel", "artifacts", "manifest-staged", "committed")
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -210,7 +212,7 @@ def test_importing_into_a_store_with_an_unreadable_symbol_file_keeps_it(tmp_path
 
 
 def test_a_symbol_unreadable_in_every_copy_is_kept_as_it_is(tmp_path):
-    """Item 2, worse: its file and the consolidated file both damaged. The import keeps the
+    """Item 2, worse: its file, the consolidated file and the panel all damaged. The import keeps the
     symbol listed with its files untouched (the scan still reports it), loses no other bars."""
     root = make_store(tmp_path / "s", 16, 270, seed=6)
     store = Store(root)
@@ -219,6 +221,8 @@ def test_a_symbol_unreadable_in_every_copy_is_kept_as_it_is(tmp_path):
     symbol_file(root, victim).write_bytes(b"not parquet")
     cfile = consolidated_file(root)
     cfile.write_bytes(cfile.read_bytes()[: cfile.stat().st_size // 2])
+    pfile = store.file("panel")                      # the third copy (issue 16)
+    pfile.write_bytes(pfile.read_bytes()[: pfile.stat().st_size // 2])
     new_long, new_syms = long_frame(1, 270, seed=62)
     feed = write_csvs(tmp_path / "feed", new_long.assign(symbol="QNEW"), ["QNEW"])
     report = import_store([str(feed)], root, **QUIET)

@@ -84,8 +84,9 @@ DAMAGE = {
 
 @pytest.mark.parametrize("how", sorted(DAMAGE))
 def test_a_damaged_file_is_healed_or_reported_alike_in_every_phase(tmp_path, how):
-    """Every symbol's bars are held twice (its own file, bars.parquet): one damaged copy is read
-    from the other in every phase; with both damaged, the symbol is the same error everywhere."""
+    """Every symbol's bars are held three times (its own file, bars.parquet, the panel): a damaged
+    copy is read from another in every phase; with all damaged, the symbol is the same error
+    everywhere."""
     root = make_store(tmp_path, 30, 260, seed=5)
     clean = [scan(root, phases=p, backend="numpy") for p in PHASE_SETS]
     sym = _victim(root)
@@ -96,6 +97,11 @@ def test_a_damaged_file_is_healed_or_reported_alike_in_every_phase(tmp_path, how
             warnings.simplefilter("ignore", StoreDamaged)
             assert results_match(want, scan(root, phases=p, backend="numpy")) == [], p
     Store(root).file("bars").write_bytes(b"PAR1")
+    for want, p in zip(clean, PHASE_SETS):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StoreDamaged)
+            assert results_match(want, scan(root, phases=p, backend="numpy")) == [], p
+    Store(root).file("panel").write_bytes(b"\x93NUMPY garbage")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StoreDamaged)
         outs = [scan(root, phases=p, backend="numpy") for p in PHASE_SETS]
@@ -143,6 +149,7 @@ def test_unreadable_bar_file_read_directly(tmp_path):
     sym = _first_good(store.universe())[1]
     store.bar_file(sym).write_bytes(b"garbage")
     store.file("bars").write_bytes(b"garbage")
+    store.file("panel").write_bytes(b"garbage")
     with pytest.warns(StoreDamaged), pytest.raises(SymbolDataError) as info:
         Store(root).bars(sym)
     assert info.value.symbol == sym and f"{sym}@" in info.value.reason

@@ -61,7 +61,8 @@ def test_refuses_a_store_it_would_damage(tmp_path):
     store = Store(root)
     sym = store.universe()["symbol"].iloc[0]
     store.bar_file(sym).write_bytes(b"not parquet")
-    store.file("bars").write_bytes(b"not parquet either")   # no copy of sym's bars is left
+    store.file("bars").write_bytes(b"not parquet either")
+    store.file("panel").write_bytes(b"nor this")             # no copy of sym's bars is left
     version = store.version
     with pytest.warns(StoreDamaged), pytest.raises(StoreError, match="cannot be read"):
         append_session(root)

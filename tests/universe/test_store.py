@@ -95,9 +95,17 @@ def test_a_damaged_symbol_file_is_read_from_the_other_copy(tmp_path, damage, nee
     with pytest.warns(StoreDamaged, match=needle):
         pd.testing.assert_frame_equal(store.bars(sym), want)
     assert sym in set(store.block().symbols)
-    # with bars.parquet unreadable too, the symbol is one symbol's error, in every path
     store.file("bars").write_bytes(b"PAR1")
+    # with bars.parquet unreadable too, the panel is the third copy, in every path
     store = Store(tmp_path)
+    with pytest.warns(StoreDamaged, match=needle):
+        pd.testing.assert_frame_equal(store.bars(sym), want)
+    with pytest.warns(StoreDamaged, match=needle):
+        long = Store(tmp_path).long([sym])
+    assert sym not in long.attrs["errors"] and (long["symbol"] == sym).sum() == len(want)
+    assert sym in set(store.block().symbols)
+    # without it, the symbol is one symbol's error, in every path
+    store = Store(tmp_path, panel=False)
     with pytest.warns(StoreDamaged):
         with pytest.raises(SymbolDataError, match=needle):
             store.bars(sym)

@@ -1,18 +1,30 @@
 """Numba kernels that advance indicator state one bar at a time, every symbol at once.
 
-A symbol's state is one float64 row: its bar count, rings of its last raw
-bars, the running sums and averages of each indicator exactly as TA-Lib keeps
-them, and the indicator values at its last bar.  ``advance`` feeds new bars to
-many rows in parallel; building a state from a whole history is the same call
-with every bar, so a state advanced by one bar and a state built from scratch
-ran the very same arithmetic (bit for bit).
+The state of N symbols is one slot-major ``(width, N)`` float64 array: slot 0
+is each symbol's bar count, then rings of its last raw bars, the running sums
+and averages of each indicator exactly as TA-Lib keeps them, and the
+indicator values at its last bar.  A slot is one contiguous sweep across
+symbols, so a bar touches a few hundred bytes per slot for 64 symbols at
+once instead of a scattered cache line per slot per symbol.
+
+``advance`` feeds new bars to many symbols in parallel.  Symbols are taken in
+chunks of ``CHUNK``, and within a chunk each indicator is one short loop over
+the chunk's symbols (a pass): the loop body is small, so the CPU overlaps the
+latency chains of consecutive symbols (a window sum is a chain of dependent
+adds) instead of waiting on each.  Ring positions (a bar's place in a ring,
+``bar count % ring size``) come from a float reciprocal with an exact
+correction, not from an integer division, which cost ~40 cycles each and was
+most of the time of a one-bar step.  Building a state from a whole history
+is the same call with every bar (the chunk's symbols advance in lockstep), so
+a state advanced by one bar and a state built from scratch ran the very same
+arithmetic, in the same order, bit for bit.
 
 Where TA-Lib (0.8) tests a value against zero, the test here is the same
 (``TA_EPSILON``, scaled by the operands where TA-Lib scales it), so a flat
 window gives TA-Lib's answer, not a division by a rounding residue.
 
 The kernels know nothing of what calls them: the layout array ``lay`` says
-where each quantity lives in a row and with which period (see
+where each quantity lives (its slot) and with which period (see
 ``technic_core.indicators.state``, which builds it).
 """
 from __future__ import annotations
@@ -22,7 +34,7 @@ from numba import njit, prange
 
 EPS = 1e-14  # TA-Lib's TA_EPSILON
 
-# Slots of the int64 layout array.  Offsets are column indices into a state row;
+# Entries of the int64 layout array.  Offsets are slot indices into a state (its rows);
 # a period of 0 switches the indicator off.  Slot names are shared with state.py.
 SLOTS = (
     "RC", "OC", "RH", "OH", "RL", "OL", "RO", "OO", "RV", "OV",
@@ -53,11 +65,11 @@ SLOTS = (
  ROC_P, ROC_OUT,
  OBV_ON, OBV_V, OBV_OUT) = range(len(SLOTS))
 
-# Column 0 of every row is the number of bars the state has seen.
+# Slot 0 of every symbol is the number of bars the state has seen.
 COUNT = 0
 
 
-@njit(inline="always")
+@njit(inline="always", error_model="numpy")
 def _true_range(h, lw, pc):
     # TA-Lib's TRANGE, comparisons in its order
     greatest = h - lw
@@ -70,343 +82,771 @@ def _true_range(h, lw, pc):
     return greatest
 
 
-@njit(inline="always")
-def _sma_step(s, n, x, trailing, p, a, out):
+
+# Symbols per chunk: a chunk's slot is 512 bytes (8 cache lines) of one slot row,
+# and each pass over it is long enough for the CPU to overlap symbols.
+CHUNK = 64
+
+# Per-chunk scratch rows: integers ...
+_J, _N, _QC, _QH, _QL = range(5)
+# ... and floats: this bar, the previous bar, the STOCH window's extremes (WILLR reuses them)
+_O, _H, _L, _C, _V, _PC, _PH, _PL, _HI, _LO = range(10)
+
+
+@njit(inline="always", error_model="numpy")
+def _mod(i, r, inv):
+    """``i % r`` for 0 <= i < 2**40 and r >= 1 without an integer division: the float
+    quotient is off by at most one, and the correction makes the remainder exact."""
+    q = i - r * np.int64(i * inv)
+    if q >= r:
+        q -= r
+    elif q < 0:
+        q += r
+    return q
+
+
+@njit(inline="always", error_model="numpy")
+def _back(q, k, r):
+    """Ring slot of the value ``k`` bars before the one at slot ``q`` (0 <= k < r)."""
+    q = q - k
+    return q + r if q < 0 else q
+
+
+@njit(inline="always", error_model="numpy")
+def _sma_step(S, j, n, x, trailing, p, a, out):
     """TA-Lib's SMA running total: the sum of the last p-1 values is carried."""
     if n < p:
-        s[a] += x
-        s[out] = np.nan
+        S[a, j] += x
+        S[out, j] = np.nan
     else:
-        tmp = s[a] + x
-        s[out] = tmp / p
-        s[a] = tmp - trailing
+        tmp = S[a, j] + x
+        S[out, j] = tmp / p
+        S[a, j] = tmp - trailing
 
 
-@njit(inline="always")
-def _ema_seeded(s, n, x, p, acc, ema):
+@njit(inline="always", error_model="numpy")
+def _ema_seeded(S, j, n, x, p, acc, ema):
     """TA-Lib's EMA: seeded with the mean of the first p values; True once it exists."""
     if n < p:
-        s[acc] += x
+        S[acc, j] += x
         return False
     if n == p:
-        s[acc] += x
-        s[ema] = s[acc] / p
+        S[acc, j] += x
+        S[ema, j] = S[acc, j] / p
         return True
-    s[ema] = (x - s[ema]) * (2.0 / (p + 1)) + s[ema]
+    S[ema, j] = (x - S[ema, j]) * (2.0 / (p + 1)) + S[ema, j]
     return True
 
 
-@njit
-def _step(s, lay, sma, ema, fp, o, h, lw, c, v):
-    n = int(s[COUNT]) + 1
-    i = n - 1
-    rc, rh, rl = lay[RC], lay[RH], lay[RL]
+@njit(cache=True, error_model="numpy")
+def _prepare(S, act, na, which, starts, k, step, lay, inv, o, h, lw, c, v, it, ft):
+    """Count the bar, note where it goes and what came before, and put it in the rings."""
+    rc, rh, rl, ro, rv = lay[RC], lay[RH], lay[RL], lay[RO], lay[RV]
     oc, oh, ol = lay[OC], lay[OH], lay[OL]
-    if n > 1:
-        pc = s[oc + (i - 1) % rc]
-        ph = s[oh + (i - 1) % rh]
-        pl = s[ol + (i - 1) % rl]
-    else:
-        pc = ph = pl = np.nan
-    s[oc + i % rc] = c
-    s[oh + i % rh] = h
-    s[ol + i % rl] = lw
-    s[lay[OO] + i % lay[RO]] = o
-    s[lay[OV] + i % lay[RV]] = v
-    s[COUNT] = n
+    for a in range(na):
+        t = act[a]
+        j = which[t]
+        x = starts[t] + k * step
+        n = np.int64(S[COUNT, j]) + 1
+        i = n - 1
+        qc = _mod(i, rc, inv[0])
+        qh = _mod(i, rh, inv[1])
+        ql = _mod(i, rl, inv[2])
+        if n > 1:
+            ft[_PC, a] = S[oc + _back(qc, 1, rc), j]
+            ft[_PH, a] = S[oh + _back(qh, 1, rh), j]
+            ft[_PL, a] = S[ol + _back(ql, 1, rl), j]
+        else:
+            ft[_PC, a] = ft[_PH, a] = ft[_PL, a] = np.nan
+        S[oc + qc, j] = c[x]
+        S[oh + qh, j] = h[x]
+        S[ol + ql, j] = lw[x]
+        S[lay[OO] + _mod(i, ro, inv[3]), j] = o[x]
+        S[lay[OV] + _mod(i, rv, inv[4]), j] = v[x]
+        S[COUNT, j] = n
+        it[_J, a], it[_N, a], it[_QC, a], it[_QH, a], it[_QL, a] = j, n, qc, qh, ql
+        ft[_O, a], ft[_H, a], ft[_L, a], ft[_C, a], ft[_V, a] = o[x], h[x], lw[x], c[x], v[x]
 
-    # SMA: (period, running-sum column, output column) per row of `sma`
+
+@njit(cache=True, error_model="numpy")
+def _pass_averages(S, na, lay, sma, ema, it, ft):
+    oc, rc = lay[OC], lay[RC]
     for q in range(sma.shape[0]):
-        p = sma[q, 0]
-        trailing = s[oc + (i - p + 1) % rc] if n >= p else 0.0
-        _sma_step(s, n, c, trailing, p, sma[q, 1], sma[q, 2])
-
-    # EMA: (period, seed-sum column, ema column, output column)
+        p, acc, out = sma[q, 0], sma[q, 1], sma[q, 2]
+        for a in range(na):
+            j, n, c = it[_J, a], it[_N, a], ft[_C, a]
+            trailing = S[oc + _back(it[_QC, a], p - 1, rc), j] if n >= p else 0.0
+            _sma_step(S, j, n, c, trailing, p, acc, out)
     for q in range(ema.shape[0]):
-        if _ema_seeded(s, n, c, ema[q, 0], ema[q, 1], ema[q, 2]):
-            s[ema[q, 3]] = s[ema[q, 2]]
-        else:
-            s[ema[q, 3]] = np.nan
+        p, acc, e, out = ema[q, 0], ema[q, 1], ema[q, 2], ema[q, 3]
+        for a in range(na):
+            j = it[_J, a]
+            if _ema_seeded(S, j, it[_N, a], ft[_C, a], p, acc, e):
+                S[out, j] = S[e, j]
+            else:
+                S[out, j] = np.nan
 
-    # RSI (Wilder): sums over the first p changes, then smoothed averages
+
+@njit(cache=True, error_model="numpy")
+def _pass_rsi(S, na, lay, it, ft):
+    """RSI (Wilder): sums over the first p changes, then smoothed averages."""
     p = lay[RSI_P]
-    if p > 0:
-        g, lo, out = lay[RSI_GAIN], lay[RSI_LOSS], lay[RSI_OUT]
-        s[out] = np.nan
+    g, lo, out = lay[RSI_GAIN], lay[RSI_LOSS], lay[RSI_OUT]
+    for a in range(na):
+        j, n = it[_J, a], it[_N, a]
+        r = np.nan
         if n >= 2:
-            d = c - pc
+            # the running sums in locals: the same operations, in the same order, without
+            # a store and a reload between them
+            gain, loss = S[g, j], S[lo, j]
+            d = ft[_C, a] - ft[_PC, a]
             if n > p + 1:
-                s[lo] *= (p - 1)
-                s[g] *= (p - 1)
+                loss *= (p - 1)
+                gain *= (p - 1)
             if d < 0.0:
-                s[lo] -= d
+                loss -= d
             else:
-                s[g] += d
+                gain += d
             if n >= p + 1:
-                s[lo] /= p
-                s[g] /= p
-                tot = s[g] + s[lo]
-                s[out] = 100.0 * (s[g] / tot) if tot > 0.0 else 0.0
+                loss /= p
+                gain /= p
+                tot = gain + loss
+                r = 100.0 * (gain / tot) if tot > 0.0 else 0.0
+            S[g, j], S[lo, j] = gain, loss
+        S[out, j] = r
 
-    # MACD: both EMAs start at bar slow-1, the fast one seeded over its last `fast` bars
+
+@njit(cache=True, error_model="numpy")
+def _pass_macd(S, na, lay, it, ft):
+    """MACD: both EMAs start at bar slow-1, the fast one seeded over its last `fast` bars."""
     f, sl, sg = lay[MACD_F], lay[MACD_S], lay[MACD_SIG]
-    if sl > 0:
-        out = lay[MACD_OUT]
-        s[out] = s[out + 1] = s[out + 2] = np.nan
+    out = lay[MACD_OUT]
+    accs, accf, es, ef = lay[MACD_ACCS], lay[MACD_ACCF], lay[MACD_ES], lay[MACD_EF]
+    for a in range(na):
+        j, n, c = it[_J, a], it[_N, a], ft[_C, a]
+        m0 = m1 = m2 = np.nan
         if n <= sl:
-            s[lay[MACD_ACCS]] += c
+            S[accs, j] += c
             if n > sl - f:
-                s[lay[MACD_ACCF]] += c
+                S[accf, j] += c
             if n == sl:
-                s[lay[MACD_ES]] = s[lay[MACD_ACCS]] / sl
-                s[lay[MACD_EF]] = s[lay[MACD_ACCF]] / f
+                S[es, j] = S[accs, j] / sl
+                S[ef, j] = S[accf, j] / f
         else:
-            es, ef = lay[MACD_ES], lay[MACD_EF]
-            s[es] = (c - s[es]) * (2.0 / (sl + 1)) + s[es]
-            s[ef] = (c - s[ef]) * (2.0 / (f + 1)) + s[ef]
+            vs, vf = S[es, j], S[ef, j]
+            S[es, j] = (c - vs) * (2.0 / (sl + 1)) + vs
+            S[ef, j] = (c - vf) * (2.0 / (f + 1)) + vf
         if n >= sl:
-            m = s[lay[MACD_EF]] - s[lay[MACD_ES]]
-            if _ema_seeded(s, n - sl + 1, m, sg, lay[MACD_ACCSIG], lay[MACD_ESIG]):
-                sig = s[lay[MACD_ESIG]]
-                s[out] = m
-                s[out + 1] = sig
-                s[out + 2] = m - sig
+            m = S[ef, j] - S[es, j]
+            if _ema_seeded(S, j, n - sl + 1, m, sg, lay[MACD_ACCSIG], lay[MACD_ESIG]):
+                sig = S[lay[MACD_ESIG], j]
+                m0, m1, m2 = m, sig, m - sig
+        S[out, j], S[out + 1, j], S[out + 2, j] = m0, m1, m2
 
-    # BBANDS (SMA middle): TA-Lib's running-sum middle, population deviation of the window
-    p = lay[BB_P]
-    if p > 0:
-        out = lay[BB_OUT]
-        trailing = s[oc + (i - p + 1) % rc] if n >= p else 0.0
-        _sma_step(s, n, c, trailing, p, lay[BB_SUM], out + 1)
-        if n >= p:
-            tot = 0.0
-            for k in range(p):
-                tot += s[oc + (i - k) % rc]
-            mean = tot / p
-            var = 0.0
-            for k in range(p):
-                d = s[oc + (i - k) % rc] - mean
-                var += d * d
-            var /= p
-            sd = np.sqrt(var) if not (var < EPS) else 0.0
-            mid = s[out + 1]
-            if fp[0] == fp[1]:
-                w = sd * fp[0]
-                s[out] = mid + w
-                s[out + 2] = mid - w
-            else:
-                s[out] = mid + sd * fp[0]
-                s[out + 2] = mid - sd * fp[1]
+
+@njit(cache=True, error_model="numpy")
+def _vsum(S, base, r, q, p, j0, m, out):
+    """``out[t]``: the sum of the last ``p`` ring values of column ``j0 + t`` whose newest is
+    at slot ``q``, newest first: one sweep of ``m`` contiguous columns per ring slot."""
+    for t in range(m):
+        out[t] = 0.0
+    for _ in range(p):
+        row = base + q
+        for t in range(m):
+            out[t] += S[row, j0 + t]
+        q = q - 1 if q > 0 else r - 1
+
+
+@njit(cache=True, error_model="numpy")
+def _vvar(S, base, r, q, p, j0, m, mean, out):
+    """``out[t]``: the sum of squared deviations from ``mean[t]`` over the same window."""
+    for t in range(m):
+        out[t] = 0.0
+    for _ in range(p):
+        row = base + q
+        for t in range(m):
+            d = S[row, j0 + t] - mean[t]
+            out[t] += d * d
+        q = q - 1 if q > 0 else r - 1
+
+
+@njit(cache=True, error_model="numpy")
+def _vext(S, oh, rh, qh, ol, rl, ql, p, j0, m, hi, lo):
+    """``hi[t]``, ``lo[t]``: highest high and lowest low of the window, newest first."""
+    for t in range(m):
+        hi[t] = -np.inf
+        lo[t] = np.inf
+    for _ in range(p):
+        rowh, rowl = oh + qh, ol + ql
+        for t in range(m):
+            x = S[rowh, j0 + t]
+            hi[t] = x if x > hi[t] else hi[t]
+            x = S[rowl, j0 + t]
+            lo[t] = x if x < lo[t] else lo[t]
+        qh = qh - 1 if qh > 0 else rh - 1
+        ql = ql - 1 if ql > 0 else rl - 1
+
+
+@njit(cache=True, error_model="numpy")
+def _wsum4(S, base, r, p, j0, q0, j1, q1, j2, q2, j3, q3):
+    """Sums of the last ``p`` ring values of four symbols, newest first, side by side: four
+    independent chains of adds, each in the order of the one-symbol loop."""
+    t0 = t1 = t2 = t3 = 0.0
+    for _ in range(p):
+        t0 += S[base + q0, j0]
+        t1 += S[base + q1, j1]
+        t2 += S[base + q2, j2]
+        t3 += S[base + q3, j3]
+        q0 = q0 - 1 if q0 > 0 else r - 1
+        q1 = q1 - 1 if q1 > 0 else r - 1
+        q2 = q2 - 1 if q2 > 0 else r - 1
+        q3 = q3 - 1 if q3 > 0 else r - 1
+    return t0, t1, t2, t3
+
+
+@njit(cache=True, error_model="numpy")
+def _wvar4(S, base, r, p, j0, q0, m0, j1, q1, m1, j2, q2, m2, j3, q3, m3):
+    """Sums of squared deviations from ``m`` over the last ``p`` ring values, four symbols."""
+    t0 = t1 = t2 = t3 = 0.0
+    for _ in range(p):
+        d0 = S[base + q0, j0] - m0
+        d1 = S[base + q1, j1] - m1
+        d2 = S[base + q2, j2] - m2
+        d3 = S[base + q3, j3] - m3
+        t0 += d0 * d0
+        t1 += d1 * d1
+        t2 += d2 * d2
+        t3 += d3 * d3
+        q0 = q0 - 1 if q0 > 0 else r - 1
+        q1 = q1 - 1 if q1 > 0 else r - 1
+        q2 = q2 - 1 if q2 > 0 else r - 1
+        q3 = q3 - 1 if q3 > 0 else r - 1
+    return t0, t1, t2, t3
+
+
+@njit(inline="always", error_model="numpy")
+def _bb_finish(S, j, n, p, out, fp, tot, var):
+    if n >= p:
+        var /= p
+        sd = np.sqrt(var) if not (var < EPS) else 0.0
+        mid = S[out + 1, j]
+        if fp[0] == fp[1]:
+            w = sd * fp[0]
+            S[out, j] = mid + w
+            S[out + 2, j] = mid - w
         else:
-            s[out] = s[out + 2] = np.nan
+            S[out, j] = mid + sd * fp[0]
+            S[out + 2, j] = mid - sd * fp[1]
+    else:
+        S[out, j] = S[out + 2, j] = np.nan
 
-    # ATR: mean of the first p true ranges, then Wilder's smoothing
-    p = lay[ATR_P]
-    if p > 0:
-        a, out = lay[ATR_V], lay[ATR_OUT]
-        s[out] = np.nan
-        if n >= 2:
-            tr = _true_range(h, lw, pc)
-            if n <= p + 1:
-                s[a] += tr
-                if n == p + 1:
-                    s[a] /= p
-                    s[out] = s[a]
+
+@njit(cache=True, error_model="numpy")
+def _pass_bbands(S, na, act, j0, m, lay, fp, it, ft, vt, vm, vv):
+    """BBANDS (SMA middle): TA-Lib's running-sum middle, population deviation of the window."""
+    p, out, oc, rc = lay[BB_P], lay[BB_OUT], lay[OC], lay[RC]
+    for a in range(na):
+        j, n = it[_J, a], it[_N, a]
+        trailing = S[oc + _back(it[_QC, a], p - 1, rc), j] if n >= p else 0.0
+        _sma_step(S, j, n, ft[_C, a], trailing, p, lay[BB_SUM], out + 1)
+    # The window's mean and deviation.  Where the chunk's columns are contiguous, one sweep
+    # computes them for every column at the ring slot of the first symbol (most symbols of
+    # a universe have equally long histories, so their rings turn together), and only the
+    # symbols whose ring is elsewhere are summed on their own; else four at a time.
+    a = 0
+    if j0 >= 0 and na > 0:
+        qm = it[_QC, 0]
+        _vsum(S, oc, rc, qm, p, j0, m, vt)
+        for t in range(m):
+            vm[t] = vt[t] / p
+        _vvar(S, oc, rc, qm, p, j0, m, vm, vv)
+        for a in range(na):
+            if it[_QC, a] == qm:
+                t = act[a]
+                _bb_finish(S, it[_J, a], it[_N, a], p, out, fp, vt[t], vv[t])
             else:
-                s[a] = (s[a] * (p - 1) + tr) / p
-                s[out] = s[a]
+                j, q = it[_J, a], it[_QC, a]
+                t0, _, _, _ = _wsum4(S, oc, rc, p, j, q, j, q, j, q, j, q)
+                m0 = t0 / p
+                v0, _, _, _ = _wvar4(S, oc, rc, p, j, q, m0, j, q, m0, j, q, m0, j, q, m0)
+                _bb_finish(S, j, it[_N, a], p, out, fp, t0, v0)
+        return
+    while a + 4 <= na:
+        j0_, j1, j2, j3 = it[_J, a], it[_J, a + 1], it[_J, a + 2], it[_J, a + 3]
+        q0, q1, q2, q3 = it[_QC, a], it[_QC, a + 1], it[_QC, a + 2], it[_QC, a + 3]
+        t0, t1, t2, t3 = _wsum4(S, oc, rc, p, j0_, q0, j1, q1, j2, q2, j3, q3)
+        m0, m1, m2, m3 = t0 / p, t1 / p, t2 / p, t3 / p
+        v0, v1, v2, v3 = _wvar4(S, oc, rc, p, j0_, q0, m0, j1, q1, m1, j2, q2, m2, j3, q3, m3)
+        _bb_finish(S, j0_, it[_N, a], p, out, fp, t0, v0)
+        _bb_finish(S, j1, it[_N, a + 1], p, out, fp, t1, v1)
+        _bb_finish(S, j2, it[_N, a + 2], p, out, fp, t2, v2)
+        _bb_finish(S, j3, it[_N, a + 3], p, out, fp, t3, v3)
+        a += 4
+    while a < na:
+        j, q = it[_J, a], it[_QC, a]
+        t0, _, _, _ = _wsum4(S, oc, rc, p, j, q, j, q, j, q, j, q)
+        m0 = t0 / p
+        v0, _, _, _ = _wvar4(S, oc, rc, p, j, q, m0, j, q, m0, j, q, m0, j, q, m0)
+        _bb_finish(S, j, it[_N, a], p, out, fp, t0, v0)
+        a += 1
 
-    # STOCH (SMA slow lines): fast %K over the window, then two SMAs of it
+
+@njit(cache=True, error_model="numpy")
+def _pass_atr(S, na, lay, it, ft):
+    """ATR: mean of the first p true ranges, then Wilder's smoothing."""
+    p, acc, out = lay[ATR_P], lay[ATR_V], lay[ATR_OUT]
+    for a in range(na):
+        j, n = it[_J, a], it[_N, a]
+        r = np.nan
+        if n >= 2:
+            tr = _true_range(ft[_H, a], ft[_L, a], ft[_PC, a])
+            x = S[acc, j]
+            if n <= p + 1:
+                x += tr
+                if n == p + 1:
+                    x /= p
+                    r = x
+            else:
+                x = (x * (p - 1) + tr) / p
+                r = x
+            S[acc, j] = x
+        S[out, j] = r
+
+
+@njit(cache=True, error_model="numpy")
+def _hilo4(S, oh, rh, ol, rl, p, j0, h0, l0, j1, h1, l1, j2, h2, l2, j3, h3, l3):
+    """Highest high and lowest low of the last ``p`` bars of four symbols, newest first."""
+    a0 = a1 = a2 = a3 = -np.inf
+    b0 = b1 = b2 = b3 = np.inf
+    for _ in range(p):
+        x0, x1, x2, x3 = S[oh + h0, j0], S[oh + h1, j1], S[oh + h2, j2], S[oh + h3, j3]
+        if x0 > a0:
+            a0 = x0
+        if x1 > a1:
+            a1 = x1
+        if x2 > a2:
+            a2 = x2
+        if x3 > a3:
+            a3 = x3
+        x0, x1, x2, x3 = S[ol + l0, j0], S[ol + l1, j1], S[ol + l2, j2], S[ol + l3, j3]
+        if x0 < b0:
+            b0 = x0
+        if x1 < b1:
+            b1 = x1
+        if x2 < b2:
+            b2 = x2
+        if x3 < b3:
+            b3 = x3
+        h0 = h0 - 1 if h0 > 0 else rh - 1
+        h1 = h1 - 1 if h1 > 0 else rh - 1
+        h2 = h2 - 1 if h2 > 0 else rh - 1
+        h3 = h3 - 1 if h3 > 0 else rh - 1
+        l0 = l0 - 1 if l0 > 0 else rl - 1
+        l1 = l1 - 1 if l1 > 0 else rl - 1
+        l2 = l2 - 1 if l2 > 0 else rl - 1
+        l3 = l3 - 1 if l3 > 0 else rl - 1
+    return a0, b0, a1, b1, a2, b2, a3, b3
+
+
+@njit(cache=True, error_model="numpy")
+def _window_extremes(S, na, act, j0, m, lay, p, it, ft, vt, vm):
+    """Each symbol's highest high and lowest low of its last ``p`` bars, into ``ft[_HI/_LO]``
+    (one sweep of contiguous columns, as for BBANDS, else four symbols at a time)."""
+    oh, rh, ol, rl = lay[OH], lay[RH], lay[OL], lay[RL]
+    a = 0
+    if j0 >= 0 and na > 0:
+        qh, ql = it[_QH, 0], it[_QL, 0]
+        _vext(S, oh, rh, qh, ol, rl, ql, p, j0, m, vt, vm)
+        for a in range(na):
+            if it[_QH, a] == qh and it[_QL, a] == ql:
+                t = act[a]
+                ft[_HI, a], ft[_LO, a] = vt[t], vm[t]
+            else:
+                j = it[_J, a]
+                r = _hilo4(S, oh, rh, ol, rl, p, j, it[_QH, a], it[_QL, a], j, it[_QH, a], it[_QL, a],
+                           j, it[_QH, a], it[_QL, a], j, it[_QH, a], it[_QL, a])
+                ft[_HI, a], ft[_LO, a] = r[0], r[1]
+        return
+    while a + 4 <= na:
+        r = _hilo4(S, oh, rh, ol, rl, p,
+                   it[_J, a], it[_QH, a], it[_QL, a], it[_J, a + 1], it[_QH, a + 1], it[_QL, a + 1],
+                   it[_J, a + 2], it[_QH, a + 2], it[_QL, a + 2], it[_J, a + 3], it[_QH, a + 3], it[_QL, a + 3])
+        ft[_HI, a], ft[_LO, a], ft[_HI, a + 1], ft[_LO, a + 1] = r[0], r[1], r[2], r[3]
+        ft[_HI, a + 2], ft[_LO, a + 2], ft[_HI, a + 3], ft[_LO, a + 3] = r[4], r[5], r[6], r[7]
+        a += 4
+    while a < na:
+        j, qh, ql = it[_J, a], it[_QH, a], it[_QL, a]
+        r = _hilo4(S, oh, rh, ol, rl, p, j, qh, ql, j, qh, ql, j, qh, ql, j, qh, ql)
+        ft[_HI, a], ft[_LO, a] = r[0], r[1]
+        a += 1
+
+
+@njit(cache=True, error_model="numpy")
+def _pass_stoch(S, na, act, j0, m, lay, inv, it, ft, vt, vm):
+    """STOCH (SMA slow lines): fast %K over the window, then two SMAs of it."""
     fk, sk, sd_ = lay[ST_FK], lay[ST_SK], lay[ST_SD]
-    if fk > 0:
-        out = lay[ST_OUT]
-        s[out] = s[out + 1] = np.nan
+    out, kr, dr = lay[ST_OUT], lay[ST_KRING], lay[ST_DRING]
+    _window_extremes(S, na, act, j0, m, lay, fk, it, ft, vt, vm)
+    for a in range(na):
+        j, n = it[_J, a], it[_N, a]
+        S[out, j] = S[out + 1, j] = np.nan
         if n >= fk:
-            hi = -np.inf
-            lo_ = np.inf
-            for k in range(fk):
-                x = s[oh + (i - k) % rh]
-                if x > hi:
-                    hi = x
-                x = s[ol + (i - k) % rl]
-                if x < lo_:
-                    lo_ = x
+            hi, lo_ = ft[_HI, a], ft[_LO, a]
             rng = hi - lo_
             if not (abs(rng) <= EPS * (abs(hi) + abs(lo_))):
-                fast = ((c - lo_) / rng) * 100.0
+                fast = ((ft[_C, a] - lo_) / rng) * 100.0
             else:
                 fast = 0.0
             qk = n - fk              # index of this value in the fast %K stream
-            kr = lay[ST_KRING]
-            s[kr + qk % sk] = fast
-            trailing = s[kr + (qk - sk + 1) % sk] if qk + 1 >= sk else 0.0
-            _sma_step(s, qk + 1, fast, trailing, sk, lay[ST_KSUM], out)
+            pk = _mod(qk, sk, inv[5])
+            S[kr + pk, j] = fast
+            # the slot after this one holds the value sk-1 back: (qk - sk + 1) % sk
+            trailing = S[kr + (pk + 1 if pk + 1 < sk else 0), j] if qk + 1 >= sk else 0.0
+            _sma_step(S, j, qk + 1, fast, trailing, sk, lay[ST_KSUM], out)
             if qk + 1 >= sk:
-                slowk = s[out]
+                slowk = S[out, j]
                 qd = qk + 1 - sk     # index in the slow %K stream
-                dr = lay[ST_DRING]
-                s[dr + qd % sd_] = slowk
-                trailing = s[dr + (qd - sd_ + 1) % sd_] if qd + 1 >= sd_ else 0.0
-                _sma_step(s, qd + 1, slowk, trailing, sd_, lay[ST_DSUM], out + 1)
+                pd = _mod(qd, sd_, inv[6])
+                S[dr + pd, j] = slowk
+                trailing = S[dr + (pd + 1 if pd + 1 < sd_ else 0), j] if qd + 1 >= sd_ else 0.0
+                _sma_step(S, j, qd + 1, slowk, trailing, sd_, lay[ST_DSUM], out + 1)
                 if qd + 1 < sd_:
-                    s[out] = np.nan
+                    S[out, j] = np.nan
 
-    # ADX: p-1 raw DM/TR sums, p smoothed bars summing DX, then Wilder's average of DX
+
+@njit(cache=True, error_model="numpy")
+def _pass_adx(S, na, lay, it, ft):
+    """ADX: p-1 raw DM/TR sums, p smoothed bars summing DX, then Wilder's average of DX."""
     p = lay[ADX_P]
-    if p > 0:
-        pdm, mdm, trc = lay[ADX_PDM], lay[ADX_MDM], lay[ADX_TR]
-        out = lay[ADX_OUT]
-        s[out] = np.nan
+    pdm, mdm, trc = lay[ADX_PDM], lay[ADX_MDM], lay[ADX_TR]
+    out, sumdx, av = lay[ADX_OUT], lay[ADX_SUMDX], lay[ADX_V]
+    for a in range(na):
+        j, n = it[_J, a], it[_N, a]
+        r = np.nan
         if n >= 2:
-            dp = h - ph
-            dm = pl - lw
-            tr = _true_range(h, lw, pc)
+            h, lw = ft[_H, a], ft[_L, a]
+            dp = h - ft[_PH, a]
+            dm = ft[_PL, a] - lw
+            tr = _true_range(h, lw, ft[_PC, a])
+            vm, vp, vt = S[mdm, j], S[pdm, j], S[trc, j]
             if n <= p:
                 if dm > 0 and dp < dm:
-                    s[mdm] += dm
+                    vm += dm
                 elif dp > 0 and dp > dm:
-                    s[pdm] += dp
-                s[trc] += tr
+                    vp += dp
+                vt += tr
             else:
-                s[mdm] -= s[mdm] / p
-                s[pdm] -= s[pdm] / p
+                vm -= vm / p
+                vp -= vp / p
                 if dm > 0 and dp < dm:
-                    s[mdm] += dm
+                    vm += dm
                 elif dp > 0 and dp > dm:
-                    s[pdm] += dp
-                s[trc] = s[trc] - s[trc] / p + tr
+                    vp += dp
+                vt = vt - vt / p + tr
                 dx = np.nan
-                if not (-EPS < s[trc] < EPS):
-                    mdi = 100.0 * (s[mdm] / s[trc])
-                    pdi = 100.0 * (s[pdm] / s[trc])
+                if not (-EPS < vt < EPS):
+                    mdi = 100.0 * (vm / vt)
+                    pdi = 100.0 * (vp / vt)
                     tot = mdi + pdi
                     if not (-EPS < tot < EPS):
                         dx = 100.0 * (abs(mdi - pdi) / tot)
                 if n <= 2 * p:
                     if dx == dx:
-                        s[lay[ADX_SUMDX]] += dx
+                        S[sumdx, j] += dx
                     if n == 2 * p:
-                        s[lay[ADX_V]] = s[lay[ADX_SUMDX]] / p
-                        s[out] = s[lay[ADX_V]]
+                        S[av, j] = S[sumdx, j] / p
+                        r = S[av, j]
                 else:
                     if dx == dx:
-                        s[lay[ADX_V]] = (s[lay[ADX_V]] * (p - 1) + dx) / p
-                    s[out] = s[lay[ADX_V]]
+                        S[av, j] = (S[av, j] * (p - 1) + dx) / p
+                    r = S[av, j]
+            S[mdm, j], S[pdm, j], S[trc, j] = vm, vp, vt
+        S[out, j] = r
 
-    # MFI: money flow of each typical-price move in a ring, running sums
-    p = lay[MFI_P]
-    if p > 0:
-        out = lay[MFI_OUT]
-        s[out] = np.nan
+
+@njit(cache=True, error_model="numpy")
+def _pass_mfi(S, na, lay, inv, it, ft):
+    """MFI: money flow of each typical-price move in a ring, running sums."""
+    p, out = lay[MFI_P], lay[MFI_OUT]
+    pos, neg, nul = lay[MFI_POS], lay[MFI_NEG], lay[MFI_NULL]
+    posr, negr = lay[MFI_POSR], lay[MFI_NEGR]
+    for a in range(na):
+        j, n = it[_J, a], it[_N, a]
+        r = np.nan
         if n >= 2:
-            pos, neg, nul = lay[MFI_POS], lay[MFI_NEG], lay[MFI_NULL]
-            slot = (n - 2) % p
+            slot = _mod(n - 2, p, inv[7])
+            vp, vn, vz = S[pos, j], S[neg, j], S[nul, j]
             if n > p + 1:
-                s[pos] -= s[lay[MFI_POSR] + slot]
-                s[neg] -= s[lay[MFI_NEGR] + slot]
-            tp = (h + lw + c) / 3.0
-            ptp = (ph + pl + pc) / 3.0
+                vp -= S[posr + slot, j]
+                vn -= S[negr + slot, j]
+            tp = (ft[_H, a] + ft[_L, a] + ft[_C, a]) / 3.0
+            ptp = (ft[_PH, a] + ft[_PL, a] + ft[_PC, a]) / 3.0
             d = tp - ptp
-            mf = 0.0 if abs(d) <= EPS * (abs(tp) + abs(ptp)) else tp * v
+            mf = 0.0 if abs(d) <= EPS * (abs(tp) + abs(ptp)) else tp * ft[_V, a]
             pf = 0.0 if d < 0.0 else mf
             nf = mf if d < 0.0 else 0.0
-            s[lay[MFI_POSR] + slot] = pf
-            s[lay[MFI_NEGR] + slot] = nf
-            s[pos] += pf
-            s[neg] += nf
-            s[nul] = s[nul] + 1.0 if mf == 0.0 else 0.0
-            if s[nul] >= p:
-                s[nul] = p
-                s[pos] = 0.0
-                s[neg] = 0.0
+            S[posr + slot, j] = pf
+            S[negr + slot, j] = nf
+            vp += pf
+            vn += nf
+            vz = vz + 1.0 if mf == 0.0 else 0.0
+            if vz >= p:
+                vz = p
+                vp = 0.0
+                vn = 0.0
             if n >= p + 1:
-                tot = s[pos] + s[neg]
-                pcl = s[pos]
+                tot = vp + vn
+                pcl = vp
                 if pcl < 0.0:
                     pcl = 0.0
                 elif pcl > tot:
                     pcl = tot
-                s[out] = 0.0 if tot <= 0.0 else 100.0 * (pcl / tot)
+                r = 0.0 if tot <= 0.0 else 100.0 * (pcl / tot)
+            S[pos, j], S[neg, j], S[nul, j] = vp, vn, vz
+        S[out, j] = r
 
-    # CCI: typical prices in a ring summed in ring order, as TA-Lib's circular buffer
-    p = lay[CCI_P]
-    if p > 0:
-        ring, out = lay[CCI_RING], lay[CCI_OUT]
-        tp = (h + lw + c) / 3
-        s[ring + i % p] = tp
-        s[out] = np.nan
-        if n >= p:
-            avg = 0.0
-            for k in range(p):
-                avg += s[ring + k]
-            avg /= p
-            dev = 0.0
-            for k in range(p):
-                dev += abs(s[ring + k] - avg)
-            dev /= p
-            t = tp - avg
-            scale = abs(avg)
-            if not (abs(t) <= EPS * scale) and not (abs(dev) <= EPS * scale):
-                s[out] = t / (0.015 * dev)
-            else:
-                s[out] = 0.0
 
-    # WILLR: highest high and lowest low of the window
-    p = lay[WILLR_P]
-    if p > 0:
-        out = lay[WILLR_OUT]
-        s[out] = np.nan
+@njit(inline="always", error_model="numpy")
+def _cci_finish(S, j, n, p, out, tp, avg, dev):
+    if n >= p:
+        avg /= p
+        dev /= p
+        t = tp - avg
+        scale = abs(avg)
+        if not (abs(t) <= EPS * scale) and not (abs(dev) <= EPS * scale):
+            S[out, j] = t / (0.015 * dev)
+        else:
+            S[out, j] = 0.0
+    else:
+        S[out, j] = np.nan
+
+
+@njit(cache=True, error_model="numpy")
+def _pass_cci(S, na, act, j0, m, lay, inv, it, ft, vt, vm, vv):
+    """CCI: typical prices in a ring summed in ring order, as TA-Lib's circular buffer."""
+    p, ring, out = lay[CCI_P], lay[CCI_RING], lay[CCI_OUT]
+    for a in range(na):
+        j, n = it[_J, a], it[_N, a]
+        tp = (ft[_H, a] + ft[_L, a] + ft[_C, a]) / 3
+        S[ring + _mod(n - 1, p, inv[8]), j] = tp
+        ft[_HI, a] = tp           # (STOCH and WILLR are done with the extremes)
+    a = 0
+    if j0 >= 0 and na > 0:
+        for t in range(m):
+            vt[t] = 0.0
+        for q in range(p):
+            for t in range(m):
+                vt[t] += S[ring + q, j0 + t]
+        for t in range(m):
+            vm[t] = vt[t] / p
+            vv[t] = 0.0
+        for q in range(p):
+            for t in range(m):
+                vv[t] += abs(S[ring + q, j0 + t] - vm[t])
+        for a in range(na):
+            t = act[a]
+            _cci_finish(S, it[_J, a], it[_N, a], p, out, ft[_HI, a], vt[t], vv[t])
+        return
+    while a + 4 <= na:
+        j0, j1, j2, j3 = it[_J, a], it[_J, a + 1], it[_J, a + 2], it[_J, a + 3]
+        s0 = s1 = s2 = s3 = 0.0
+        for q in range(p):
+            s0 += S[ring + q, j0]
+            s1 += S[ring + q, j1]
+            s2 += S[ring + q, j2]
+            s3 += S[ring + q, j3]
+        m0, m1, m2, m3 = s0 / p, s1 / p, s2 / p, s3 / p
+        d0 = d1 = d2 = d3 = 0.0
+        for q in range(p):
+            d0 += abs(S[ring + q, j0] - m0)
+            d1 += abs(S[ring + q, j1] - m1)
+            d2 += abs(S[ring + q, j2] - m2)
+            d3 += abs(S[ring + q, j3] - m3)
+        _cci_finish(S, j0, it[_N, a], p, out, ft[_HI, a], s0, d0)
+        _cci_finish(S, j1, it[_N, a + 1], p, out, ft[_HI, a + 1], s1, d1)
+        _cci_finish(S, j2, it[_N, a + 2], p, out, ft[_HI, a + 2], s2, d2)
+        _cci_finish(S, j3, it[_N, a + 3], p, out, ft[_HI, a + 3], s3, d3)
+        a += 4
+    while a < na:
+        j = it[_J, a]
+        s0 = 0.0
+        for q in range(p):
+            s0 += S[ring + q, j]
+        m0 = s0 / p
+        d0 = 0.0
+        for q in range(p):
+            d0 += abs(S[ring + q, j] - m0)
+        _cci_finish(S, j, it[_N, a], p, out, ft[_HI, a], s0, d0)
+        a += 1
+
+
+@njit(cache=True, error_model="numpy")
+def _pass_willr(S, na, act, j0, m, lay, it, ft, vt, vm):
+    """WILLR: highest high and lowest low of the window (STOCH's, when the periods match)."""
+    p, out = lay[WILLR_P], lay[WILLR_OUT]
+    if p != lay[ST_FK]:
+        _window_extremes(S, na, act, j0, m, lay, p, it, ft, vt, vm)
+    for a in range(na):
+        j, n = it[_J, a], it[_N, a]
+        S[out, j] = np.nan
         if n >= p:
-            hi = -np.inf
-            lo_ = np.inf
-            for k in range(p):
-                x = s[oh + (i - k) % rh]
-                if x > hi:
-                    hi = x
-                x = s[ol + (i - k) % rl]
-                if x < lo_:
-                    lo_ = x
+            hi, lo_ = ft[_HI, a], ft[_LO, a]
             if not (abs(hi - lo_) <= EPS * (abs(hi) + abs(lo_))):
-                t = ((hi - c) / (hi - lo_)) * (-100.0)
+                t = ((hi - ft[_C, a]) / (hi - lo_)) * (-100.0)
                 if t > 0.0:
                     t = 0.0
                 elif t < -100.0:
                     t = -100.0
-                s[out] = t
+                S[out, j] = t
             else:
-                s[out] = 0.0
+                S[out, j] = 0.0
 
-    # ROC
+
+@njit(cache=True, error_model="numpy")
+def _pass_roc_obv(S, na, lay, it, ft):
     p = lay[ROC_P]
     if p > 0:
-        out = lay[ROC_OUT]
-        s[out] = np.nan
-        if n >= p + 1:
-            prev = s[oc + (i - p) % rc]
-            s[out] = ((c / prev) - 1.0) * 100.0 if prev != 0.0 else 0.0
-
-    # OBV: starts at the first bar's volume
+        out, oc, rc = lay[ROC_OUT], lay[OC], lay[RC]
+        for a in range(na):
+            j, n = it[_J, a], it[_N, a]
+            S[out, j] = np.nan
+            if n >= p + 1:
+                prev = S[oc + _back(it[_QC, a], p, rc), j]
+                S[out, j] = ((ft[_C, a] / prev) - 1.0) * 100.0 if prev != 0.0 else 0.0
     if lay[OBV_ON] > 0:
-        a = lay[OBV_V]
-        if n == 1:
-            s[a] = v
-        elif c > pc:
-            s[a] += v
-        elif c < pc:
-            s[a] -= v
-        s[lay[OBV_OUT]] = s[a]
+        acc, out = lay[OBV_V], lay[OBV_OUT]
+        for a in range(na):
+            j, n = it[_J, a], it[_N, a]
+            v = ft[_V, a]
+            x = S[acc, j]
+            if n == 1:
+                x = v
+            elif ft[_C, a] > ft[_PC, a]:
+                x += v
+            elif ft[_C, a] < ft[_PC, a]:
+                x -= v
+            S[acc, j] = x
+            S[out, j] = x
 
 
-@njit(parallel=True, cache=True)
-def advance(rows, which, starts, lengths, lay, sma, ema, fp, o, h, lw, c, v):
-    """Feed bars to state rows: group g's bars are ``[starts[g], starts[g] + lengths[g])``
-    of the 1-D bar arrays, oldest first, and go to ``rows[which[g]]``.
+@njit(cache=True, error_model="numpy")
+def _chunk(S, which, starts, lengths, step, g0, g1, lay, sma, ema, fp, inv, o, h, lw, c, v):
+    m = g1 - g0
+    longest = 0
+    for g in range(g0, g1):
+        if lengths[g] > longest:
+            longest = lengths[g]
+    act = np.empty(m, np.int64)
+    it = np.empty((5, m), np.int64)
+    ft = np.empty((10, m), np.float64)
+    vt = np.empty(m, np.float64)
+    vm = np.empty(m, np.float64)
+    vv = np.empty(m, np.float64)
+    w = which[g0:g1]
+    st = starts[g0:g1]
+    j0 = w[0]                   # the chunk's columns are j0, j0+1, ... (else -1)
+    for t in range(m):
+        if w[t] != j0 + t:
+            j0 = -1
+            break
+    for k in range(longest):
+        na = 0
+        for t in range(m):
+            if k < lengths[g0 + t]:
+                act[na] = t
+                na += 1
+        _prepare(S, act, na, w, st, k, step, lay, inv, o, h, lw, c, v, it, ft)
+        _pass_averages(S, na, lay, sma, ema, it, ft)
+        if lay[RSI_P] > 0:
+            _pass_rsi(S, na, lay, it, ft)
+        if lay[MACD_S] > 0:
+            _pass_macd(S, na, lay, it, ft)
+        if lay[BB_P] > 0:
+            _pass_bbands(S, na, act, j0, m, lay, fp, it, ft, vt, vm, vv)
+        if lay[ATR_P] > 0:
+            _pass_atr(S, na, lay, it, ft)
+        if lay[ST_FK] > 0:
+            _pass_stoch(S, na, act, j0, m, lay, inv, it, ft, vt, vm)
+        if lay[ADX_P] > 0:
+            _pass_adx(S, na, lay, it, ft)
+        if lay[MFI_P] > 0:
+            _pass_mfi(S, na, lay, inv, it, ft)
+        if lay[WILLR_P] > 0:
+            _pass_willr(S, na, act, j0, m, lay, it, ft, vt, vm)
+        if lay[CCI_P] > 0:          # after WILLR: its scratch row reuses the extremes'
+            _pass_cci(S, na, act, j0, m, lay, inv, it, ft, vt, vm, vv)
+        _pass_roc_obv(S, na, lay, it, ft)
 
-    Groups must name distinct rows (they may run in parallel).
+
+def reciprocals(lay: np.ndarray) -> np.ndarray:
+    """1/size of every ring a step indexes (``_mod``'s divisors), 1.0 for rings switched off."""
+    sizes = [lay[RC], lay[RH], lay[RL], lay[RO], lay[RV], lay[ST_SK], lay[ST_SD], lay[MFI_P], lay[CCI_P]]
+    return np.array([1.0 / s if s > 0 else 1.0 for s in sizes], dtype=np.float64)
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def advance(S, which, starts, lengths, step, lay, sma, ema, fp, inv, o, h, lw, c, v):
+    """Feed bars to state columns: group g's bars are ``starts[g] + k * step`` for
+    ``k < lengths[g]`` in the 1-D bar arrays, oldest first, and go to column ``which[g]``
+    of the slot-major state ``S`` (width, N).
+
+    Groups must name distinct columns (chunks of them run in parallel).
     """
-    for g in prange(which.shape[0]):
-        s = rows[which[g]]
-        a = starts[g]
-        for k in range(lengths[g]):
-            _step(s, lay, sma, ema, fp, o[a + k], h[a + k], lw[a + k], c[a + k], v[a + k])
+    groups = which.shape[0]
+    for ch in prange((groups + CHUNK - 1) // CHUNK):
+        g0 = ch * CHUNK
+        _chunk(S, which, starts, lengths, step, g0, min(groups, g0 + CHUNK), lay, sma, ema, fp, inv,
+               o, h, lw, c, v)
 
+
+@njit(cache=True, error_model="numpy")
+def advance_serial(S, which, starts, lengths, step, lay, sma, ema, fp, inv, o, h, lw, c, v):
+    """``advance`` on the calling thread alone (for small calls and for measuring)."""
+    groups = which.shape[0]
+    for g0 in range(0, groups, CHUNK):
+        _chunk(S, which, starts, lengths, step, g0, min(groups, g0 + CHUNK), lay, sma, ema, fp, inv,
+               o, h, lw, c, v)
+
+
+@njit(cache=True, error_model="numpy")
+def ring_tail(S, offset, ring, k, out):
+    """``out[r, j]``: bar ``count_j - k + r`` of symbol j from its ring at slots
+    ``offset .. offset + ring`` (NaN before its first bar): the last ``k`` bars, right-aligned."""
+    n = S.shape[1]
+    for j in range(n):
+        count = np.int64(S[COUNT, j])
+        first = count - k                       # bar index of row 0
+        q = first % ring if first >= 0 else 0   # its ring slot: one division per symbol
+        for r in range(k):
+            if first + r < 0:
+                out[r, j] = np.nan
+            else:
+                out[r, j] = S[offset + q, j]
+                q = q + 1 if q + 1 < ring else 0
+
+
+@njit(cache=True)
+def rotate_rings(S, rings, shift, sign):
+    """Turn every ring of every symbol by ``sign * shift[j]`` slots, in place: a value at ring
+    slot q moves to ``(q + sign * shift[j]) % size``.  ``rings``: (first slot, size) pairs.
+
+    Rings are indexed by each symbol's bar count; turned by the calendar position of its
+    first bar they are indexed by session instead, so a new session writes the same ring
+    slot for every symbol (what a store of the state that writes only changed rows wants).
+    """
+    n = S.shape[1]
+    longest = 0
+    for q in range(rings.shape[0]):
+        if rings[q, 1] > longest:
+            longest = rings[q, 1]
+    tmp = np.empty(longest, np.float64)
+    for q in range(rings.shape[0]):
+        o, r = rings[q, 0], rings[q, 1]
+        for j in range(n):
+            d = (sign * shift[j]) % r
+            if d == 0:
+                continue
+            for k in range(r):
+                tmp[(k + d) % r] = S[o + k, j]
+            for k in range(r):
+                S[o + k, j] = tmp[k]

@@ -11,7 +11,8 @@ Where a task's bars come from:
 * a local store: the task gets the store's path and version and its symbols
   and reads its own block, so bars never pass through the driver (every node
   must see the store at that path: a shared or replicated disk), and every
-  block comes from the version the driver opened;
+  block comes from the version the driver opened: each worker maps the
+  version's panel once and slices its columns (issue 16);
 * any other source: the driver reads each block once and ``ray.put``-s it;
   the task gets the object reference.  Only ``window`` blocks are in flight,
   so the driver's memory stays bounded by them too.
@@ -116,7 +117,9 @@ def block_task(source, chunk: list[str], backend: str | None, strict: bool) -> B
         res = block_result(source, backend, strict)
         res.timings = {"fetch": 0.0, **res.timings}
     else:
-        res = fetch_and_compute(_worker_source(source), chunk, backend, strict)
+        src = _worker_source(source)
+        res = fetch_and_compute(src, chunk, backend, strict)
+        src.block_done()          # a large panel: this worker keeps no block's pages mapped
     res.where = {"engine": ENGINE, "node": ray.get_runtime_context().get_node_id(),
                  "pid": os.getpid(), "first": chunk[0] if chunk else None, "n": len(chunk),
                  "task_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0,

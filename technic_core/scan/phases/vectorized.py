@@ -204,8 +204,11 @@ def run_blocks(src, symbols: list[str], backend: str | None, strict: bool,
         t0 = time.perf_counter()
         src = PrefetchedLong(src.long(symbols))
         out.add_time("fetch", time.perf_counter() - t0)
+    done = getattr(src, "block_done", None)
     for chunk in (progress(chunks) if progress else chunks):
         out.merge(fetch_and_compute(src, chunk, backend, strict))
+        if done is not None:
+            done()
     return out
 
 
