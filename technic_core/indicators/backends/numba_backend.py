@@ -34,9 +34,12 @@ TAKES_STARTS = True  # the public API may pass each column's start (``starts=``)
 THREADS = _threads.THREADS
 CHUNKS_PER_THREAD = 4
 # Column block a kernel walks at once: wide enough to stream whole rows,
-# narrow enough for its per-column state to stay in L1/L2 (measured).
-MAX_WIDTH = 256
-FUSED_MAX_WIDTH = 256
+# narrow enough for its per-column state to stay in L1/L2 (measured on the
+# default universe: 512 columns for the per-indicator kernels, 128 for CCI
+# whose ring of 14 rows then stays in L1, 1024 for the fused pass).
+MAX_WIDTH = 512
+CCI_MAX_WIDTH = 128
+FUSED_MAX_WIDTH = 1024
 MIN_CHUNK = 64  # below this a chunk is not worth a task
 
 
@@ -51,7 +54,7 @@ def column_starts(a: np.ndarray) -> np.ndarray:
     return K.first_rows(a)
 
 
-def _run(kernel, arrays, n_out: int, lookback: int, params: tuple, starts):
+def _run(kernel, arrays, n_out: int, lookback: int, params: tuple, starts, width: int = 0):
     t, n = arrays[0].shape
     outs = tuple(np.empty((t, n)) for _ in range(n_out))
     if n == 0 or t == 0:
@@ -62,7 +65,8 @@ def _run(kernel, arrays, n_out: int, lookback: int, params: tuple, starts):
         return outs
     if starts is None:
         starts = column_starts(arrays[0])
-    _in_chunks(kernel, (*arrays, *params, np.ascontiguousarray(starts, dtype=np.int64), *outs), n)
+    _in_chunks(kernel, (*arrays, *params, np.ascontiguousarray(starts, dtype=np.int64), *outs), n,
+               min(width or MAX_WIDTH, MAX_WIDTH))
     return outs
 
 
@@ -116,7 +120,8 @@ def willr(high, low, close, timeperiod, starts=None):
 
 
 def cci(high, low, close, timeperiod, starts=None):
-    return _run(K.cci, (high, low, close), 1, timeperiod - 1, (timeperiod,), starts)[0]
+    return _run(K.cci, (high, low, close), 1, timeperiod - 1, (timeperiod,), starts,
+                CCI_MAX_WIDTH)[0]
 
 
 def mfi(high, low, close, volume, timeperiod, starts=None):

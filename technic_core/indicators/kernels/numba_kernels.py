@@ -413,9 +413,15 @@ def _bb_step(x, t, u, dc, sc, w, p, ma, shift, vt1, vt2, bars, var, mid, flag, e
             flag[sj] = ((vr < 0.000001 * (vt2[sj] * inv)) | (d2 > 1000000.0 * vt2[sj])
                         | (bars[sj] <= 0))
             var[sj] = vr
+        # re-takes are rare: test the whole row at once (vectorised) before walking it
+        anyf = False
         for j in range(w):
-            if flag[sc + uintp(j)]:
-                _bb_reseed(x, tr, t, dc + uintp(j), p, sc + uintp(j), shift, vt1, vt2, bars, var)
+            anyf |= flag[sc + uintp(j)]
+        if anyf:
+            for j in range(w):
+                if flag[sc + uintp(j)]:
+                    _bb_reseed(x, tr, t, dc + uintp(j), p, sc + uintp(j), shift, vt1, vt2, bars,
+                               var)
 
 
 @njit(**_JIT)
