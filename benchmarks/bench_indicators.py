@@ -16,7 +16,8 @@ Both sides drop each result as soon as it is made.  ``layout`` is one of
 at SPEC's 5,277 symbols x 504 sessions.  The one command for the headline
 ratios (README, docs/indicators.md)::
 
-    asv run --python=same --bench "bench_indicators.(SpeedupOverTALib|FusedSpeedupOverTALib|LateStartCost|ValidationShare)"
+    asv run --python=same --set-commit-hash $(git rev-parse HEAD) \
+        --bench "bench_indicators.(SpeedupOverTALib|FusedSpeedupOverTALib|CPUOverTALib|LateStartCost|ValidationShare|TALibPanelCost)"
 """
 from __future__ import annotations
 
@@ -97,15 +98,19 @@ def fused_runner(data: dict, backend: str):
     return lambda: fused(*args)
 
 
-def _clock(fn, n: int) -> float:
-    t0 = time.perf_counter()
+def _clock(fn, n: int, timer=time.perf_counter) -> float:
+    t0 = timer()
     for _ in range(n):
         fn()
-    return (time.perf_counter() - t0) / n
+    return (timer() - t0) / n
 
 
-def alternate(ref, ours, rounds: int = 7) -> float:
-    """Median over rounds of (one ``ref`` run) / (mean of ``ours`` runs filling as long)."""
+def alternate(ref, ours, rounds: int = 7, timer=time.perf_counter) -> float:
+    """Median over rounds of (one ``ref`` run) / (mean of ``ours`` runs filling as long).
+
+    ``timer``: wall clock by default; ``time.process_time`` gives the ratio of
+    CPU time (every thread of the process), which a busy machine disturbs less.
+    """
     ref()
     ours()
     gc.collect()
@@ -116,8 +121,8 @@ def alternate(ref, ours, rounds: int = 7) -> float:
         reps = max(1, min(50, round(t_ref / max(t_ours, 1e-9))))
         ratios = []
         for _ in range(rounds):
-            a = _clock(ref, 1)
-            b = _clock(ours, reps)
+            a = _clock(ref, 1, timer)
+            b = _clock(ours, reps, timer)
             ratios.append(a / b)
     finally:
         if enabled:
@@ -242,6 +247,28 @@ class SpeedupOverTALib:
 
     def track_speedup(self, backend, layout, inp):
         return alternate(self.ref, self.ours)
+
+
+class CPUOverTALib:
+    """Full set (panel): TA-Lib's CPU time / technic's CPU time over both its threads.
+
+    Not the wall-clock speedup: what each does per core-second, which a
+    shared machine's other load distorts less.  On an otherwise idle two-core
+    machine the wall-clock speedup approaches this times the threads' scaling.
+    """
+    params = [list(FAST), list(LAYOUTS)]
+    param_names = ["backend", "layout"]
+    unit = "x"
+    timeout = 600
+
+    def setup(self, backend, layout):
+        backend_module(backend)
+        data = layout_arrays(layout)
+        self.ours = set_runner(data, backend, use_panel=True)
+        self.ref = reference_runner("talib-best", data)
+
+    def track_cpu_speedup(self, backend, layout):
+        return alternate(self.ref, self.ours, timer=time.process_time)
 
 
 class FusedSpeedupOverTALib:
