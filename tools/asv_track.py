@@ -2,10 +2,11 @@
 
     python tools/asv_track.py bench_indicators.SpeedupOverTALib.track_speedup numba late10 arrays
 
-For figures of an engine that is not this checkout's (the previous commit, to
-put old and new side by side), run it with that tree first on PYTHONPATH:
-the benchmark code stays this checkout's, ``technic_core`` is the other one.
-A benchmark that cannot run there prints its NotImplementedError (asv's n/a).
+``--engine DIR`` measures the ``technic_core`` package found in DIR (another
+commit's, to put old and new side by side) with this checkout's benchmark
+code: ``git archive OLD technic_core | tar -x -C DIR``.  The package actually
+imported is printed on stderr.  A benchmark that cannot run with that engine
+prints its NotImplementedError (asv's n/a).
 """
 from __future__ import annotations
 
@@ -15,9 +16,18 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
+    engine = None
+    if argv and argv[0] == "--engine":
+        engine, argv = argv[1], argv[2:]
     name, *params = argv
     module, cls, method = name.rsplit(".", 2)
-    sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    if engine:
+        if (Path(engine) / "benchmarks").exists():
+            raise SystemExit(f"{engine} holds a benchmarks/ folder: give a folder with technic_core only")
+        sys.path.insert(0, str(Path(engine).resolve()))
+    import technic_core
+    print(f"engine: {Path(technic_core.__file__).parent}", file=sys.stderr)
     mod = importlib.import_module(f"benchmarks.{module}")
     obj = getattr(mod, cls)()
     values = []
