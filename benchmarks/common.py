@@ -141,6 +141,57 @@ def arrays(n_symbols: int, n_bars: int = N_BARS, seed: int = SEED) -> dict[str, 
     return {f: np.load(cache / f"{f}.npy") for f in FIELDS}
 
 
+# Universe layouts for the ratio benchmarks, all FULL x N_BARS and derived from the
+# same generated bars: "default" as generated (recent listings: ~6% of the symbols
+# start late), "clean" with those histories completed (no leading NaNs), and "late10"
+# with 10% of the symbols starting late, listed 5 to 300 sessions before the end as
+# the generator's recent listings are.  Real universes are ragged; "clean" is the
+# yardstick for what late starts cost.
+LAYOUTS = ("clean", "default", "late10")
+LATE_SHARE = 0.10
+
+
+def _clean(data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each late column's missing head taken from a full column, scaled to meet its first bar."""
+    close = data["close"]
+    late = np.isnan(close[0])
+    full = np.flatnonzero(~late)
+    out = {f: a.copy() for f, a in data.items()}
+    for j in np.flatnonzero(late):
+        src = full[j % full.size]
+        valid = np.flatnonzero(~np.isnan(close[:, j]))
+        s = int(valid[0]) if valid.size else close.shape[0]
+        k = close[s, j] / close[s, src] if s < close.shape[0] else 1.0
+        for f in ("open", "high", "low", "close"):
+            out[f][:s, j] = data[f][:s, src] * k
+        out["volume"][:s, j] = data["volume"][:s, src]
+    return out
+
+
+def _late(data: dict[str, np.ndarray], share: float, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    t, n = data["close"].shape
+    cols = rng.choice(n, int(round(share * n)), replace=False)
+    lengths = rng.integers(5, min(t, 300), cols.size)
+    out = {f: a.copy() for f, a in data.items()}
+    for j, length in zip(cols, lengths):
+        for a in out.values():
+            a[: t - length, j] = np.nan
+    return out
+
+
+def layout_arrays(layout: str, n_symbols: int = FULL) -> dict[str, np.ndarray]:
+    """``arrays(n_symbols)`` in one of LAYOUTS (C-contiguous float64 ``(T, N)``)."""
+    data = arrays(n_symbols)
+    if layout == "default":
+        return data
+    if layout == "clean":
+        return _clean(data)
+    if layout == "late10":
+        return _late(_clean(data), LATE_SHARE, SEED)
+    raise ValueError(f"unknown layout {layout!r}; one of {LAYOUTS}")
+
+
 def backend_module(name: str):
     """The backend module, or NotImplementedError (asv: skipped) saying why it cannot run."""
     try:

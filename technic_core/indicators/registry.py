@@ -101,4 +101,5 @@ register(Backend("cupy", "technic_core.indicators.backends.cupy_backend", cuda_d
                  "CUDA kernels (Numba) on CuPy device arrays, one thread per symbol"))
 register(Backend("talib", "technic_core.indicators.backends.talib_backend",
                  _probe_module("technic_core.indicators.backends.talib_backend"),
-                 "TA-Lib (C) looped over symbols: the outside reference, not in the fallback chain"))
+                 "TA-Lib (C) per symbol from and to (T, N) panels: a reference engine for tests "
+                 "and scans, not in the fallback chain and not the speed yardstick"))

@@ -1,17 +1,44 @@
-"""Input checks shared by every indicator: shape, dtype, NaN layout.
+"""Input checks shared by every indicator: shape, dtype, NaN layout, parameters.
 
 Leading NaNs in a column mark a short history (the column's series starts
 later); a NaN after a column's first value is an interior gap, which TA-Lib
 would silently propagate through every later value of a recurrence.  We
-reject it with the column and row so that no wrong number is ever returned.
+reject it with the column and row so that no wrong number is ever returned,
+as we reject infinities, a field whose series starts elsewhere than the
+others', complex or non-numeric input, and parameters outside TA-Lib's ranges.
+
+The layout check is one multi-threaded pass per array (``kernels/layout.py``);
+the slower scan that names the first defect runs only when there is one.
+A ``Panel`` runs it once for all its fields and is reused across calls.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+# TA-Lib's bounds: every period is an integer up to 100000, and real-valued
+# parameters lie within +-TA_REAL_MAX (3e37).
+MAX_PERIOD = 100_000
+REAL_MAX = 3e37
 
 
 class IndicatorInputError(ValueError):
-    """Indicator input that cannot give a correct answer (shape, gaps, period)."""
+    """Indicator input that cannot give a correct answer (shape, dtype, gaps, parameters)."""
+
+
+def as_float_array(name: str, arg: str, value) -> np.ndarray:
+    """``value`` as a C-contiguous float64 array; real numbers only (ints are widened)."""
+    a = value if isinstance(value, np.ndarray) else np.asarray(value)
+    kind = a.dtype.kind
+    if kind == "c":
+        raise IndicatorInputError(
+            f"{name}: {arg} is complex ({a.dtype}); indicators take real prices and volumes "
+            "(pass .real explicitly if the imaginary part is meaningless)")
+    if kind not in "fiu":
+        raise IndicatorInputError(
+            f"{name}: {arg} has dtype {a.dtype}; indicators take real numbers (float64)")
+    return np.ascontiguousarray(a, dtype=np.float64)
 
 
 def as_2d(name: str, arrays: dict[str, object]) -> tuple[dict[str, np.ndarray], bool]:
@@ -20,7 +47,7 @@ def as_2d(name: str, arrays: dict[str, object]) -> tuple[dict[str, np.ndarray], 
     ndim = None
     shape = None
     for arg, value in arrays.items():
-        a = np.asarray(value, dtype=np.float64)
+        a = as_float_array(name, arg, value)
         if a.ndim not in (1, 2):
             raise IndicatorInputError(
                 f"{name}: {arg} must be 1-D (T,) or 2-D (T, N); got shape {a.shape}"
@@ -33,20 +60,52 @@ def as_2d(name: str, arrays: dict[str, object]) -> tuple[dict[str, np.ndarray], 
             )
         if a.ndim == 1:
             a = a[:, None]
-        out[arg] = np.ascontiguousarray(a)
+        out[arg] = a
     return out, ndim == 1
 
 
-def check_period(name: str, minimum: int = 1, **periods: int) -> None:
-    """Periods must be integers >= ``minimum`` (TA-Lib's own lower bounds)."""
+def check_period(name: str, minimum: int = 1, **periods) -> None:
+    """Periods must be integers from ``minimum`` to 100000 (TA-Lib's own ranges)."""
     for arg, p in periods.items():
-        if isinstance(p, bool) or not isinstance(p, (int, np.integer, float)) or int(p) != p or p < minimum:
-            raise IndicatorInputError(f"{name}: {arg} must be an integer >= {minimum}, got {p!r}")
+        ok = (not isinstance(p, bool) and isinstance(p, (int, np.integer, float, np.floating))
+              and math.isfinite(p) and int(p) == p and minimum <= p <= MAX_PERIOD)
+        if not ok:
+            raise IndicatorInputError(
+                f"{name}: {arg} must be an integer from {minimum} to {MAX_PERIOD} "
+                f"(TA-Lib's range), got {p!r}")
+
+
+def check_real(name: str, **values) -> None:
+    """Real parameters (band widths) must be finite and within TA-Lib's +-3e37."""
+    for arg, x in values.items():
+        ok = (not isinstance(x, bool) and isinstance(x, (int, np.integer, float, np.floating))
+              and math.isfinite(x) and -REAL_MAX <= x <= REAL_MAX)
+        if not ok:
+            raise IndicatorInputError(
+                f"{name}: {arg} must be a finite number within +-{REAL_MAX:g} (TA-Lib's range), "
+                f"got {x!r}")
+
+
+# Column block the counting pass walks at once (its per-column counters stay in L1).
+_SCAN_WIDTH = 512
+
+
+def column_counts(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(first non-NaN row, NaN count, inf count) of every column, on the thread pool."""
+    from . import threads
+    from .kernels.layout import count_columns  # compiled once, cached on disk
+    n = a.shape[1]
+    starts = np.empty(n, np.int64)
+    nans = np.empty(n, np.int64)
+    infs = np.empty(n, np.int64)
+    if n:
+        threads.in_chunks(count_columns, (a, starts, nans, infs), n, _SCAN_WIDTH)
+    return starts, nans, infs
 
 
 def first_valid(a: np.ndarray) -> np.ndarray:
     """Row of each column's first non-NaN value (T where the column is all NaN)."""
-    return layout_scan(a)[0]
+    return column_counts(a)[0]
 
 
 def layout_scan(a: np.ndarray):
@@ -55,19 +114,27 @@ def layout_scan(a: np.ndarray):
     return scan_layout(a)
 
 
+def _raise_first_defect(name: str, arg: str, a: np.ndarray) -> None:
+    s, col, row, kind = layout_scan(a)
+    if kind == 1:
+        raise IndicatorInputError(f"{name}: {arg} column {col} holds an infinite value at row {row}")
+    if kind == 2:
+        raise IndicatorInputError(
+            f"{name}: {arg} column {col} has a NaN at row {row} after its "
+            f"series started at row {int(s[col])}; interior gaps are not supported "
+            "(leading NaNs mark a short history)"
+        )
+    raise AssertionError(f"{name}: {arg}: the counting pass found a defect the scan did not")
+
+
 def check_layout(name: str, arrays: dict[str, np.ndarray]) -> np.ndarray:
     """Raise on interior NaNs, infinities or mismatched starts; return each column's start."""
     starts = None
     for arg, a in arrays.items():
-        s, col, row, kind = layout_scan(a)
-        if kind == 1:
-            raise IndicatorInputError(f"{name}: {arg} column {col} holds an infinite value at row {row}")
-        if kind == 2:
-            raise IndicatorInputError(
-                f"{name}: {arg} column {col} has a NaN at row {row} after its "
-                f"series started at row {int(s[col])}; interior gaps are not supported "
-                "(leading NaNs mark a short history)"
-            )
+        s, nans, infs = column_counts(a)
+        # well laid out: the NaNs are exactly those before the first value
+        if (nans != s).any() or infs.any():
+            _raise_first_defect(name, arg, a)
         if starts is None:
             starts = s
         elif not np.array_equal(starts, s):

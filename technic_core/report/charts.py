@@ -221,22 +221,58 @@ def growth_from_sweep(sweep: dict) -> str | None:
 
 # -- asv results -----------------------------------------------------------------
 
+EXACT = 1e-9  # SPEC: TA-Lib's values to 1e-9 relative, NaN in the same places
+
+
+def _latest(asv: pd.DataFrame, suffix: str) -> pd.DataFrame:
+    d = asv[asv["benchmark"].str.endswith(suffix)]
+    return d[d["date"] == d["date"].max()] if len(d) else d
+
+
+def exactness(asv: pd.DataFrame) -> dict[str, bool]:
+    """Contender -> TA-Lib-exact on every indicator measured (technic's backends and the peers)."""
+    out: dict[str, bool] = {}
+    for suffix in ("BackendVsTALib.track_max_deviation", "PeerDeviation.track_max_deviation"):
+        d = _latest(asv, suffix).dropna(subset=["value"])
+        for who, g in d.groupby(d["params"].str[1]):
+            out[who] = bool((g["value"].astype(float) <= EXACT).all())
+    for suffix in ("BackendVsTALib.track_nan_mismatches", "PeerDeviation.track_value_places_differing"):
+        d = _latest(asv, suffix).dropna(subset=["value"])
+        for who, g in d.groupby(d["params"].str[1]):
+            out[who] = out.get(who, True) and bool((g["value"].astype(float) == 0).all())
+    return out
+
+
 def indicators_from_asv(asv: pd.DataFrame) -> str | None:
-    d = asv[asv["benchmark"].str.endswith("Indicator.time_indicator")]
+    """Per-indicator time at the largest size: technic's backends, the TA-Lib references, the peers.
+
+    A legend entry says whether that contender is TA-Lib-exact where the run
+    measured it (``bench_correctness``, ``bench_peers``).
+    """
+    d = _latest(asv, "Indicator.time_indicator")
+    d = d[~d["benchmark"].str.endswith("PeerIndicator.time_indicator")]
     if d.empty:
         return None
-    d = d[d["date"] == d["date"].max()]
     d = d.assign(indicator=d["params"].str[0], backend=d["params"].str[1], n=d["params"].str[2].astype(int))
     d = d[d["n"] == d["n"].max()].dropna(subset=["value"])
     if d.empty:
         return None
+    n = int(d["n"].max())
+    peers = _latest(asv, "PeerIndicator.time_indicator").dropna(subset=["value"])
+    if len(peers):
+        peers = peers.assign(indicator=peers["params"].str[0], backend=peers["params"].str[1])
+        d = pd.concat([d, peers[["indicator", "backend", "value"]]])
     pivot = d.pivot_table(index="indicator", columns="backend", values="value") * 1e3
-    fig, ax = plt.subplots(figsize=(10, 4.2))
-    pivot.plot.bar(ax=ax, logy=True, width=0.8)
-    ax.set_ylim(*_log_limits(np.nanmin(pivot.to_numpy()), np.nanmax(pivot.to_numpy()), 2.0, 3.0))
+    exact = exactness(asv)
+    pivot.columns = [c + {True: " (TA-Lib-exact)", False: " (not exact)"}.get(exact.get(c), "")
+                     for c in pivot.columns]
+    fig, ax = plt.subplots(figsize=(11, 4.6))
+    pivot.plot.bar(ax=ax, logy=True, width=0.85)
     ax.set_ylabel("ms per call (log scale)")
     ax.set_xlabel("")
-    ax.set_title(f"Per-indicator time by backend (asv), {int(d['n'].max()):,} symbols")
+    ax.legend(fontsize=8, ncol=2)
+    ax.set_title(f"Per-indicator time, {n:,} symbols: technic's backends, TA-Lib at its best "
+                 "(talib-best) and from a panel, the field's peers")
     return _svg(fig)
 
 

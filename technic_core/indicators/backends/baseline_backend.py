@@ -95,7 +95,8 @@ def _rsi1(c: pd.Series, p: int) -> pd.Series:
     lo = _wilder(loss, p, p, float(loss.iloc[1:p + 1].sum() / p))
     total = g + lo
     # TA-Lib 0.8 gives 0 only when gain and loss are both exactly zero (a flat series)
-    return (100.0 * g / total).where(total != 0.0, 0.0).where(total.notna())
+    # TA-Lib's order: the ratio first, then x100 (100 * g first overflows near 1e308)
+    return (100.0 * (g / total)).where(total != 0.0, 0.0).where(total.notna())
 
 
 def _macd1(c: pd.Series, fast: int, slow: int, signal: int):

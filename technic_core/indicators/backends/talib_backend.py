@@ -1,8 +1,16 @@
-"""TA-Lib called once per symbol: the outside reference, never the engine.
+"""TA-Lib looped over symbols, from and to ``(T, N)`` panels: a reference engine, not a yardstick.
 
-It exists so that benchmarks can time "TA-Lib in a loop over the symbols"
-through the same API as our backends, and tests can compare against it.  It
-is not part of the fallback chain.
+It lets the tests and the scan (``backend="talib"``) run TA-Lib itself through
+the same API as our backends.  It is not part of the fallback chain, and it
+is not what speed is measured against: the benchmarks time TA-Lib at its best,
+on per-symbol contiguous arrays of each symbol's own history made before the
+timing (``benchmarks/references.py``, ``talib-best``), and from a panel with one
+transpose (``talib-panel``).
+
+Each input is transposed once to ``(N, T)`` so that every call reads one
+contiguous row (handing TA-Lib strided column views ``a[:, j]`` made the loop
+about 3.5x slower: it measured memory traffic, not TA-Lib), each symbol from
+its own first bar; the results fill ``(N, T)`` rows and are transposed back.
 """
 from __future__ import annotations
 
@@ -12,13 +20,20 @@ import talib
 
 def _loop(func, *arrays, n_out=1, **params):
     t, n = arrays[0].shape
-    outs = [np.full((t, n), np.nan) for _ in range(n_out)]
+    rows = [np.ascontiguousarray(a.T) for a in arrays]
+    valid = ~np.isnan(rows[0])
+    starts = np.where(valid.any(axis=1), valid.argmax(axis=1), t)
+    outs = [np.full((n, t), np.nan) for _ in range(n_out)]
     for j in range(n):
-        res = func(*(a[:, j] for a in arrays), **params)
+        s = starts[j]
+        if s == t:
+            continue
+        res = func(*(r[j, s:] for r in rows), **params)
         if n_out == 1:
             res = (res,)
         for o, r in zip(outs, res):
-            o[:, j] = r
+            o[j, s:] = r
+    outs = [np.ascontiguousarray(o.T) for o in outs]
     return outs[0] if n_out == 1 else tuple(outs)
 
 

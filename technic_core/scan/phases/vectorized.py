@@ -49,8 +49,10 @@ def last_values(block: BarBlock, backend: str) -> dict[str, np.ndarray]:
     mod = load_backend(backend)
     fused = getattr(mod, "fused_indicators", None)
     if fused is not None and block.shape[1]:
-        check_layout("fused", {k: f[k] for k in ("high", "low", "close", "volume")})
-        out = fused(f["open"], f["high"], f["low"], f["close"], f["volume"])
+        starts = check_layout("fused", {k: f[k] for k in ("high", "low", "close", "volume")})
+        args = (f["open"], f["high"], f["low"], f["close"], f["volume"])
+        # a backend that begins each column at its start takes the validated starts
+        out = fused(*args, starts=starts) if getattr(mod, "TAKES_STARTS", False) else fused(*args)
         return {k: np.asarray(out[k]) for k in INDICATOR_KEYS}
     full = indicator_calls(ind, f["high"], f["low"], f["close"], f["volume"], backend=backend)
     return {k: v[-1] for k, v in full.items()}
