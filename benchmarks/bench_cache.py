@@ -143,6 +143,8 @@ class StateAdvance:
     """The incremental compute alone: one new bar for every symbol, all 13 indicators."""
 
     number = 20
+    gate = True
+    gate_scaling = True
     repeat = (5, 10, 20.0)
 
     def setup(self):
@@ -172,3 +174,81 @@ def _advance_inputs():
         state.advance(*bar)   # compile outside the measurement
         _ADVANCE_INPUTS.extend((state, bar))
     return _ADVANCE_INPUTS[0], _ADVANCE_INPUTS[1]
+
+
+# -- the cache's paths at a size the CI gate affords (gate = True) ------------------------------
+SMALL = 500
+_REDIS: list = []
+
+
+def _redis():
+    """One embedded redis-server per benchmark process (setup runs before every timed call)."""
+    if not _REDIS:
+        try:
+            from technic_core.cache import Cache, EmbeddedRedis
+        except ImportError as exc:
+            raise NotImplementedError(f"no cache phase at this commit: {exc}") from None
+        try:
+            server = EmbeddedRedis(tempfile.mkdtemp(prefix="technic-asv-redis-"), persist=False).start()
+        except Exception as exc:  # noqa: BLE001 - no Redis here: skip, never fail
+            raise NotImplementedError(f"Redis cannot start here: {exc}") from None
+        import atexit
+        atexit.register(shutil.rmtree, server.dir, True)
+        atexit.register(server.stop)
+        _REDIS.extend((server, Cache))
+    return _REDIS
+
+
+def _small_stores() -> tuple[Path, Path]:
+    """(the SMALL-symbol store of the suites, the same plus one appended session), made once."""
+    from technic_core.universe.append import append_session
+
+    from .common import _locked, store_path
+    today = store_path(SMALL)
+    tomorrow = today.with_name(today.name + ".plus1")
+    if not (tomorrow / "meta.json").is_file():
+        with _locked(tomorrow):
+            if not (tomorrow / "meta.json").is_file():
+                tmp = tomorrow.with_name(tomorrow.name + f".tmp{os.getpid()}")
+                shutil.rmtree(tmp, ignore_errors=True)
+                shutil.copytree(today, tmp)
+                append_session(tmp, seed=SEED)
+                os.replace(tmp, tomorrow)
+    return today, tomorrow
+
+
+class CachePaths:
+    """A warm scan (every state a hit) and a rescan after one new bar, SMALL symbols, real Redis.
+
+    The rescan's cache is filled from yesterday's store by ``setup``, which
+    asv_runner re-runs before every timed call, so each call does the same
+    work: read states, advance them one bar, write them back.
+    """
+    timeout = 300
+    gate = True
+
+    def setup(self):
+        from technic_core.scan import scan
+        server, cache_cls = _redis()
+        self.scan = scan
+        self.today, self.tomorrow = _small_stores()
+        self.cache = cache_cls(url=server.url, namespace=f"asv-{uuid.uuid4().hex[:8]}")
+        self.scan(self.today, phases=PHASES, cache=self.cache)   # filled: yesterday's states
+
+    def teardown(self):
+        cache = getattr(self, "cache", None)
+        if cache is not None:
+            client = cache.client()
+            for key in client.scan_iter(match=f"technic:*:{cache.namespace}:*", count=5000):
+                client.unlink(key)
+
+    def _run(self, store):
+        res = self.scan(store, phases=PHASES, cache=self.cache)
+        if "failed" in res.info["cache"]:
+            raise RuntimeError(f"the cache failed during the benchmark: {res.info['cache']['failed']}")
+
+    def time_warm_scan(self):
+        self._run(self.today)
+
+    def time_rescan_one_new_bar(self):
+        self._run(self.tomorrow)

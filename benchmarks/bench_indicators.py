@@ -122,3 +122,10 @@ class SpeedupOverTALib:
             talib_s = min(talib_s, _best_of(lambda: full_set(self.ind, self.data, "talib"), 1, 10))
             ours_s = min(ours_s, _best_of(lambda: full_set(self.ind, self.data, backend), 1, 10))
         return float(np.float64(talib_s) / ours_s)
+
+
+# What `technic gate` times at CI's budget (docs/gate.md): each kernel at one size, so a
+# slowdown in any one of them shows undiluted, and the two whole-set paths.
+GATE = [f"Indicator.time_indicator({name}, numba, 2000)" for name in INDICATOR_CALLS] + [
+    "FullSet.time_full_set(numba, 2000)", "Fused.time_fused(numba, 2000)"]
+GATE_SCALING = ["FullSet.time_full_set(numba, 2000)"]

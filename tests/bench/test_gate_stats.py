@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from technic_core.bench.gate_stats import (
+from technic_core.bench.gate.stats import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_REGRESSION,

@@ -50,9 +50,15 @@ def _executor() -> ThreadPoolExecutor:
 
 
 def _in_chunks(kernel, args: tuple, n: int, max_width: int = MAX_WIDTH) -> None:
-    """kernel(*args, col0, col1, width) over all n columns, chunks in parallel."""
-    chunks = max(1, min(THREADS * CHUNKS_PER_THREAD, n // MIN_CHUNK))
-    if chunks == 1 or THREADS == 1:
+    """kernel(*args, col0, col1, width) over all n columns, chunks in parallel.
+
+    At most ``numba.get_num_threads()`` threads: ``numba.set_num_threads`` limits
+    this pool as it limits Numba's own parallel loops (a Ray task given one CPU,
+    the gate timing the same code on one thread and on all).
+    """
+    threads = min(THREADS, numba.get_num_threads())
+    chunks = max(1, min(threads * CHUNKS_PER_THREAD, n // MIN_CHUNK))
+    if chunks == 1 or threads == 1:
         kernel(*args, 0, n, max_width)
         return
     edges = np.linspace(0, n, chunks + 1).astype(np.int64)

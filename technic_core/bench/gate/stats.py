@@ -20,7 +20,8 @@ EXIT_OK, EXIT_REGRESSION, EXIT_FAILED = 0, 1, 2
 @dataclass
 class Row:
     name: str
-    status: str              # same | regression | improved | failed | new | n/a
+    status: str              # same | regression | improved | failed | new | removed | n/a
+    kind: str = "time"       # time (CPU a call, head/base) | scaling (speedup on all cores, head/base)
     ratio: float | None = None        # median paired head/base ratio
     ratio_q1: float | None = None
     ratio_q3: float | None = None
@@ -68,18 +69,22 @@ def compare_samples(name: str, base: list[float], head: list[float], factor: flo
     return row
 
 
-CLOCKS = {"cpu": "cpu_samples", "wall": "samples", "cpu-min": "cpu_min_samples",
-          "wall-min": "wall_min_samples"}
+# The clock a row compares, by --clock: "cpu" is the CPU time of the worker and of the
+# processes it started (redis-server, Ray): what the code costs, whoever shares the machine.
+CLOCKS = {"cpu": "tree_cpu", "process-cpu": "cpu", "wall": "wall", "cpu-min": "cpu_min",
+          "wall-min": "wall_min"}
 
 
 def compare_entry(entry: dict, factor: float, base: str = "base", head: str = "head",
                   min_agree: float = 0.6, clock: str = "cpu") -> Row:
-    """Row for one benchmark as the worker reported it (samples and errors per side).
-
-    ``clock``: 'cpu' compares process CPU seconds (what the code costs, whoever else
-    shares the machine), 'wall' elapsed seconds.
-    """
+    """Row for one benchmark as the workers reported it (samples and errors per side)."""
+    if entry.get("kind") == "scaling":
+        return compare_scaling(entry, factor, base, head, min_agree)
     name, errors = entry["name"], entry.get("errors", {})
+    if entry.get("only") == base:
+        return Row(name, "removed", note="in the base's suite, not in the head's")
+    if entry.get("only") == head:
+        return Row(name, "new", note="in the head's suite, not in the base's")
     be, he = errors.get(base), errors.get(head)
     if he is not None:
         if he.startswith("n/a"):
@@ -90,6 +95,43 @@ def compare_entry(entry: dict, factor: float, base: str = "base", head: str = "h
         return Row(name, "new", head_s=_median(samples.get(head)),
                    note=f"base {'n/a' if be.startswith('n/a') else 'failed'}: {be}")
     return compare_samples(name, samples.get(base, []), samples.get(head, []), factor, min_agree)
+
+
+# A side with less speedup than this has none worth guarding (one core free, or none to use).
+MIN_SPEEDUP = 1.25
+
+
+def compare_scaling(entry: dict, factor: float, base: str = "base", head: str = "head",
+                    min_agree: float = 0.6) -> Row:
+    """Row for a scaling measurement: the head's speedup (one thread / all) over the base's.
+
+    Each round gives each side a speedup from two samples a moment apart; the
+    row's ratio is the median over rounds of base speedup / head speedup, so
+    that, as for time rows, above 1 is worse and ``factor`` is the allowed loss.
+    A base without a speedup of MIN_SPEEDUP (the machine had no second core to
+    give, or the code none to use) has nothing to lose: never a regression.
+    """
+    name, errors = entry["name"], entry.get("errors", {})
+    be, he = errors.get(base), errors.get(head)
+    if he is not None:
+        status = "n/a" if he.startswith("n/a") else "failed"
+        return Row(name, status, kind="scaling", note=f"head {he}")
+    if be is not None:
+        return Row(name, "new", kind="scaling", note=f"base: {be}")
+    one, allc = entry.get("one", {}), entry.get("all", {})
+    n = min(len(one.get(base, [])), len(one.get(head, [])), len(allc.get(base, [])),
+            len(allc.get(head, [])))
+    if n == 0:
+        return Row(name, "failed", kind="scaling", note="no samples")
+    sb = [a / b for a, b in zip(one[base][:n], allc[base][:n])]
+    sh = [a / b for a, b in zip(one[head][:n], allc[head][:n])]
+    row = compare_samples(name, sh, sb, factor, min_agree)   # base/head speedup: >1 is a loss
+    row.kind = "scaling"
+    row.base_s, row.head_s = statistics.median(sb), statistics.median(sh)
+    if row.status == "regression" and row.base_s < MIN_SPEEDUP:
+        row.status = "same"
+        row.note = f"base speedup {row.base_s:.2f}x: none to lose on this machine now"
+    return row
 
 
 def _median(xs):
