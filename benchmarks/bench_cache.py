@@ -217,23 +217,53 @@ def _small_stores() -> tuple[Path, Path]:
     return today, tomorrow
 
 
-class CachePaths:
-    """A warm scan (every state a hit) and a rescan after one new bar, SMALL symbols, real Redis.
-
-    The rescan's cache is filled from yesterday's store by ``setup``, which
-    asv_runner re-runs before every timed call, so each call does the same
-    work: read states, advance them one bar, write them back.
-    """
+class _SmallCache:
     timeout = 300
     gate = True
 
-    def setup(self):
+    def _connect(self):
         from technic_core.scan import scan
         server, cache_cls = _redis()
         self.scan = scan
         self.today, self.tomorrow = _small_stores()
-        self.cache = cache_cls(url=server.url, namespace=f"asv-{uuid.uuid4().hex[:8]}")
-        self.scan(self.today, phases=PHASES, cache=self.cache)   # filled: yesterday's states
+        return cache_cls(url=server.url, namespace=f"asv-{uuid.uuid4().hex[:8]}")
+
+    def _run(self, store):
+        res = self.scan(store, phases=PHASES, cache=self.cache)
+        if "failed" in res.info["cache"]:
+            raise RuntimeError(f"the cache failed during the benchmark: {res.info['cache']['failed']}")
+
+
+_WARM: list = []
+
+
+class CacheWarmSmall(_SmallCache):
+    """A warm scan of SMALL symbols, real Redis: every state a hit (the cache filled once a process)."""
+
+    def setup(self):
+        if not _WARM:
+            self.cache = self._connect()
+            self._run(self.today)
+            _WARM.append(self.cache)
+        else:
+            self._connect()
+        self.cache = _WARM[0]
+
+    def time_warm_scan(self):
+        self._run(self.today)
+
+
+class CacheRescan(_SmallCache):
+    """A rescan after one new bar for every symbol, SMALL symbols, real Redis.
+
+    The cache is filled from yesterday's store by ``setup``, which asv_runner
+    re-runs before every timed call, so each call does the same work: read the
+    states, advance each one bar, write them back.
+    """
+
+    def setup(self):
+        self.cache = self._connect()
+        self._run(self.today)            # yesterday's states, in a namespace of this call's own
 
     def teardown(self):
         cache = getattr(self, "cache", None)
@@ -241,14 +271,6 @@ class CachePaths:
             client = cache.client()
             for key in client.scan_iter(match=f"technic:*:{cache.namespace}:*", count=5000):
                 client.unlink(key)
-
-    def _run(self, store):
-        res = self.scan(store, phases=PHASES, cache=self.cache)
-        if "failed" in res.info["cache"]:
-            raise RuntimeError(f"the cache failed during the benchmark: {res.info['cache']['failed']}")
-
-    def time_warm_scan(self):
-        self._run(self.today)
 
     def time_rescan_one_new_bar(self):
         self._run(self.tomorrow)

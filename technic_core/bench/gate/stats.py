@@ -21,7 +21,6 @@ EXIT_OK, EXIT_REGRESSION, EXIT_FAILED = 0, 1, 2
 class Row:
     name: str
     status: str              # same | regression | improved | failed | new | removed | n/a
-    kind: str = "time"       # time (CPU a call, head/base) | scaling (speedup on all cores, head/base)
     ratio: float | None = None        # median paired head/base ratio
     ratio_q1: float | None = None
     ratio_q3: float | None = None
@@ -30,6 +29,7 @@ class Row:
     head_s: float | None = None
     rounds: int = 0
     note: str = ""
+    kind: str = "time"       # time (CPU a call, head/base) | scaling (speedup, base/head)
 
     def to_json(self) -> dict:
         return asdict(self)
