@@ -97,7 +97,7 @@ def _cmd_gate(args) -> int:
         code, text, out = gate.run_gate(
             base=args.base, head=args.head, factor=args.factor, rounds=args.rounds,
             select=args.bench, everything=args.all, json_out=args.json, clock=args.clock,
-            confirm=not args.no_confirm, scaling=not args.no_scaling,
+            confirm=not args.no_confirm, scaling=not args.no_scaling, repo=args.repo,
             log=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
     except gate.GateError as exc:
         print(f"technic gate: error: {exc}", file=sys.stderr)
@@ -199,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     ga.add_argument("--json", help="also write the rows and raw samples here")
     ga.add_argument("--reports", default="reports",
                     help="directory for gate-latest.json/.md and gate-history.jsonl ('-' for none)")
+    ga.add_argument("--repo", help="the git repository (default: the one around the current directory)")
     ga.add_argument("--quiet", action="store_true", help="no progress on stderr")
     ga.set_defaults(func=_cmd_gate)
 

@@ -14,10 +14,11 @@ Three measurements, in this order:
    does, whoever else shares the machine; a parallel kernel's wall time on a
    shared two-core machine depends on when its second thread gets a core).
 2. Confirmation: a benchmark flagged in 1 is measured again by fresh worker
-   processes (``CONFIRM``).  A process's code and data placement is fixed for
-   its life and can bias all of its samples alike, which pairing cannot
-   cancel; a real slowdown shows again in new processes, a placement fluke
-   mostly does not (docs/gate.md has the trial figures behind this).
+   processes on trees extracted and compiled again (``CONFIRM``).  A process's
+   code and data placement is fixed for its life and can bias all of its
+   samples alike, which pairing cannot cancel; a real slowdown shows again
+   after a rebuild, a placement fluke mostly does not (docs/gate.md has the
+   trial figures behind this).
 3. Parallel scaling of the benchmarks tagged ``gate_scaling``: fresh workers on
    every core time each call on one thread and on all, in turns, and the
    head's speedup is compared with the base's (a commit that stops using the
@@ -43,7 +44,16 @@ from pathlib import Path
 
 from . import pair
 from .pair import WorkerError
-from .stats import CLOCKS, EXIT_FAILED, EXIT_OK, EXIT_REGRESSION, Row, compare_entry, decide
+from .stats import (
+    CLOCKS,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REGRESSION,
+    Row,
+    compare_entry,
+    compare_scaling,
+    decide,
+)
 
 DEFAULT_FACTOR = 1.2
 DEFAULT_ROUNDS = 30
@@ -89,11 +99,15 @@ def resolve(repo: Path, rev: str) -> str:
         raise GateError(f"unknown revision {rev!r} in {repo}") from None
 
 
-def materialize(repo: Path, sha: str, role: str) -> Path:
-    """``technic_core`` and ``benchmarks`` as of ``sha``, extracted once under .asv/gate/trees/."""
+def materialize(repo: Path, sha: str, role: str, fresh: bool = False) -> Path:
+    """``technic_core`` and ``benchmarks`` as of ``sha``, extracted under .asv/gate/trees/.
+
+    Reused from an earlier run unless ``fresh`` (then extracted again, so that its
+    Numba cache is compiled anew).
+    """
     trees = repo / ".asv" / "gate" / "trees"
     dest = trees / f"{sha[:12]}-{role}"
-    if (dest / ".complete").is_file():
+    if (dest / ".complete").is_file() and not fresh:
         os.utime(dest)
         return dest
     trees.mkdir(parents=True, exist_ok=True)
@@ -191,13 +205,13 @@ def _scaling_pass(trees, ids, log) -> dict:
 
 def confirm_rows(first: list[Row], second: list[Row]) -> list[Row]:
     """A first-pass regression stands only if the fresh workers flag it too."""
-    again = {r.name: r for r in second}
+    again = {(r.name, r.kind): r for r in second}
     out = []
     for r in first:
         if r.status != "regression":
             out.append(r)
             continue
-        s = again.get(r.name)
+        s = again.get((r.name, r.kind))
         if s is None:
             out.append(r)
         elif s.status == "regression":
@@ -218,15 +232,17 @@ def rows_from(results: dict, factor: float, clock: str = "cpu",
     for entry in results["benchmarks"]:
         for label, why in results.get("load_errors", {}).items():
             entry.setdefault("errors", {})[label] = f"did not load: {why}"
-        f = scaling_factor if entry.get("kind") == "scaling" else factor
-        rows.append(compare_entry(entry, f, clock=clock))
+        if entry.get("kind") == "scaling":
+            rows += compare_scaling(entry, scaling_factor)
+        else:
+            rows.append(compare_entry(entry, factor, clock=clock))
     return rows
 
 
 def _fmt_s(x: float | None, kind: str = "time") -> str:
     if x is None:
         return "-"
-    if kind == "scaling":
+    if kind != "time":
         return f"{x:.2f}x"
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
         if x >= scale:
@@ -243,7 +259,7 @@ def format_rows(rows: list[Row], markdown: bool = False) -> str:
         verdict = r.status.upper() if r.status in ("regression", "failed") else r.status
         if r.note:
             verdict += f" ({r.note})"
-        name = r.name + (" [scaling]" if r.kind == "scaling" else "")
+        name = r.name + (f" [{r.kind}]" if r.kind != "time" else "")
         table.append((name, _fmt_s(r.base_s, r.kind), _fmt_s(r.head_s, r.kind), ratio, iqr,
                       str(r.rounds), verdict))
     if markdown:
@@ -280,6 +296,12 @@ def run_gate(base: str = "HEAD~1", head: str = "HEAD", factor: float = DEFAULT_F
     log(f"[gate] base {base} = {base_sha[:10]}, head {head} = {head_sha[:10]}, factor {factor}, "
         f"up to {rounds} rounds, {'the whole suite' if everything else 'the gated set'}")
     raw: dict = {"versions": {label: str(t) for label, t in trees}}
+
+    def rebuilt():
+        # new extractions: new processes and their own Numba cache, compiled again
+        return [("base", materialize(root, base_sha, "base-rebuilt", fresh=True)),
+                ("head", materialize(root, head_sha, "head-rebuilt", fresh=True))]
+
     try:
         workers, errors = pair.start(trees, ONE_THREAD, log)
         try:
@@ -300,7 +322,8 @@ def run_gate(base: str = "HEAD~1", head: str = "HEAD", factor: float = DEFAULT_F
             rows = rows_from(raw["first"], factor, clock)
             flagged = [r.name for r in rows if r.status == "regression"]
             if confirm and flagged:
-                second = _timed_pass(trees, flagged, rounds, log, "confirming in fresh processes")
+                second = _timed_pass(rebuilt(), flagged, rounds, log,
+                                     "confirming in fresh processes, trees rebuilt")
                 raw["confirm"] = second
                 raw["load_errors"].update(second["load_errors"])
                 rows = confirm_rows(rows, rows_from(second, factor, clock))
@@ -308,9 +331,9 @@ def run_gate(base: str = "HEAD~1", head: str = "HEAD", factor: float = DEFAULT_F
         if scaling and not raw["load_errors"]:
             raw["scaling"] = _scaling_pass(trees, scaling_ids, log)
             srows = rows_from(raw["scaling"], factor, clock)
-            flagged = [r.name for r in srows if r.status == "regression"]
+            flagged = sorted({r.name for r in srows if r.status == "regression"})
             if confirm and flagged:
-                raw["scaling_confirm"] = _scaling_pass(trees, flagged, log)
+                raw["scaling_confirm"] = _scaling_pass(rebuilt(), flagged, log)
                 srows = confirm_rows(srows, rows_from(raw["scaling_confirm"], factor, clock))
             rows += srows
     except WorkerError as exc:
@@ -319,7 +342,7 @@ def run_gate(base: str = "HEAD~1", head: str = "HEAD", factor: float = DEFAULT_F
     seconds = time.perf_counter() - t0
     verdict = {EXIT_OK: "no regression", EXIT_REGRESSION: f"REGRESSION past {factor}x",
                EXIT_FAILED: "FAILED: a benchmark did not run on head"}[code]
-    regressions = [r.name + (" [scaling]" if r.kind == "scaling" else "")
+    regressions = [r.name + (f" [{r.kind}]" if r.kind != "time" else "")
                    for r in rows if r.status == "regression"]
     header = (f"technic gate: head {head} ({head_sha[:10]}) vs base {base} ({base_sha[:10]}), "
               f"{'whole suite' if everything else 'gated set'}, {clock} time, factor {factor}, "

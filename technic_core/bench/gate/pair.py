@@ -11,7 +11,9 @@ round, one on a single thread and one on all cores (``numba.set_num_threads``
 in that worker), in wall time: their ratio is the speedup the parallel code
 gets, measured within one process a moment apart, so a neighbour that takes
 a core slows both of that side's samples alike, and the other side's pair is
-taken right beside it.
+taken right beside it.  The all-core samples also record each thread's CPU
+time, whose spread (total over the busiest thread) says whether the work was
+shared out at all, whatever the neighbours left of the second core.
 """
 from __future__ import annotations
 
@@ -165,7 +167,7 @@ def measure_scaling(ident: str, workers: list[WorkerProcess], rounds: int, targe
                     max_s: float, log) -> dict:
     """Wall seconds a call on one thread and on all, ``rounds`` interleaved pairs per side."""
     out = {"name": ident, "errors": {}, "number": 0, "kind": "scaling",
-           "one": {w.label: [] for w in workers}, "all": {w.label: [] for w in workers}}
+           **{k: {w.label: [] for w in workers} for k in ("one", "all", "parallelism")}}
     live = _set_up(ident, workers, out)
     try:
         if len(live) < len(workers):
@@ -190,11 +192,13 @@ def measure_scaling(ident: str, workers: list[WorkerProcess], rounds: int, targe
             for i, w in enumerate(order):
                 for key in (("one", "all") if i % 2 == 0 else ("all", "one")):
                     w.call(op="threads", n=1 if key == "one" else 0)
-                    res = w.call(op="sample", number=number, warm=True)
+                    res = w.call(op="sample", number=number, warm=True, threads=key == "all")
                     if not res["ok"]:
                         out["errors"][w.label] = res["error"]
                         return out
                     out[key][w.label].append(res["wall"])
+                    if key == "all" and "parallelism" in res:
+                        out["parallelism"][w.label].append(res["parallelism"])
             if r + 1 >= MIN_ROUNDS and time.perf_counter() - t_start > max_s:
                 break
         out["seconds"] = time.perf_counter() - t_start

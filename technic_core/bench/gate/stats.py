@@ -29,7 +29,7 @@ class Row:
     head_s: float | None = None
     rounds: int = 0
     note: str = ""
-    kind: str = "time"       # time (CPU a call, head/base) | scaling (speedup, base/head)
+    kind: str = "time"       # time (CPU a call, head/base) | speedup | parallelism (base/head)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -78,8 +78,6 @@ CLOCKS = {"cpu": "tree_cpu", "process-cpu": "cpu", "wall": "wall", "cpu-min": "c
 def compare_entry(entry: dict, factor: float, base: str = "base", head: str = "head",
                   min_agree: float = 0.6, clock: str = "cpu") -> Row:
     """Row for one benchmark as the workers reported it (samples and errors per side)."""
-    if entry.get("kind") == "scaling":
-        return compare_scaling(entry, factor, base, head, min_agree)
     name, errors = entry["name"], entry.get("errors", {})
     if entry.get("only") == base:
         return Row(name, "removed", note="in the base's suite, not in the head's")
@@ -97,41 +95,53 @@ def compare_entry(entry: dict, factor: float, base: str = "base", head: str = "h
     return compare_samples(name, samples.get(base, []), samples.get(head, []), factor, min_agree)
 
 
-# A side with less speedup than this has none worth guarding (one core free, or none to use).
+# A side with less speedup (or parallelism) than this has none worth guarding: no core was
+# free to give it one, or the code has none to use.
 MIN_SPEEDUP = 1.25
 
 
 def compare_scaling(entry: dict, factor: float, base: str = "base", head: str = "head",
-                    min_agree: float = 0.6) -> Row:
-    """Row for a scaling measurement: the head's speedup (one thread / all) over the base's.
+                    min_agree: float = 0.6) -> list[Row]:
+    """Two rows for a scaling measurement: the wall-time speedup and the parallelism.
 
-    Each round gives each side a speedup from two samples a moment apart; the
-    row's ratio is the median over rounds of base speedup / head speedup, so
-    that, as for time rows, above 1 is worse and ``factor`` is the allowed loss.
-    A base without a speedup of MIN_SPEEDUP (the machine had no second core to
-    give, or the code none to use) has nothing to lose: never a regression.
+    ``speedup``: wall seconds on one thread over wall seconds on all cores, each
+    round's pair a moment apart in one worker.  ``parallelism``: in the all-core
+    samples, the threads' CPU seconds over the busiest thread's (1 when one
+    thread did everything).  Each row's ratio is the median over rounds of
+    base / head, so that, as for time rows, above 1 is worse and ``factor`` is
+    the loss allowed.  A base below MIN_SPEEDUP has nothing to lose: a busy
+    machine leaves no core for a wall-time speedup, which is why parallelism,
+    counted in CPU time per thread, is measured beside it.
     """
     name, errors = entry["name"], entry.get("errors", {})
     be, he = errors.get(base), errors.get(head)
+    kinds = ("speedup", "parallelism")
     if he is not None:
         status = "n/a" if he.startswith("n/a") else "failed"
-        return Row(name, status, kind="scaling", note=f"head {he}")
+        return [Row(name, status, note=f"head {he}", kind=k) for k in kinds]
     if be is not None:
-        return Row(name, "new", kind="scaling", note=f"base: {be}")
-    one, allc = entry.get("one", {}), entry.get("all", {})
+        return [Row(name, "new", note=f"base: {be}", kind=k) for k in kinds]
+    one, allc, par = entry.get("one", {}), entry.get("all", {}), entry.get("parallelism", {})
     n = min(len(one.get(base, [])), len(one.get(head, [])), len(allc.get(base, [])),
             len(allc.get(head, [])))
     if n == 0:
-        return Row(name, "failed", kind="scaling", note="no samples")
-    sb = [a / b for a, b in zip(one[base][:n], allc[base][:n])]
-    sh = [a / b for a, b in zip(one[head][:n], allc[head][:n])]
-    row = compare_samples(name, sh, sb, factor, min_agree)   # base/head speedup: >1 is a loss
-    row.kind = "scaling"
-    row.base_s, row.head_s = statistics.median(sb), statistics.median(sh)
-    if row.status == "regression" and row.base_s < MIN_SPEEDUP:
-        row.status = "same"
-        row.note = f"base speedup {row.base_s:.2f}x: none to lose on this machine now"
-    return row
+        return [Row(name, "failed", note="no samples", kind=k) for k in kinds]
+    series = {"speedup": ([a / b for a, b in zip(one[base][:n], allc[base][:n])],
+                          [a / b for a, b in zip(one[head][:n], allc[head][:n])]),
+              "parallelism": (par.get(base, [])[:n], par.get(head, [])[:n])}
+    rows = []
+    for kind, (sb, sh) in series.items():
+        if not sb or not sh:
+            rows.append(Row(name, "n/a", note="no per-thread CPU clocks here", kind=kind))
+            continue
+        row = compare_samples(name, sh, sb, factor, min_agree)   # base/head: >1 is a loss
+        row.kind = kind
+        row.base_s, row.head_s = statistics.median(sb), statistics.median(sh)
+        if row.status == "regression" and row.base_s < MIN_SPEEDUP:
+            row.status = "same"
+            row.note = f"base {kind} {row.base_s:.2f}x: none to lose on this machine now"
+        rows.append(row)
+    return rows
 
 
 def _median(xs):

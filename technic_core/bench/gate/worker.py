@@ -88,6 +88,26 @@ def tags(bench, module, ident: str) -> tuple[bool, bool]:
     return gated, scaling
 
 
+def thread_cpu() -> dict[str, float] | None:
+    """CPU seconds of each thread of this process (Numba's and OpenMP's too), by thread id.
+
+    Linux: a thread's CPU clock is ``clock_gettime`` of the clock id the kernel
+    derives from its tid (``MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED)``), in
+    nanoseconds; None where that is not available.
+    """
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return None
+    out = {}
+    for tid in tids:
+        try:
+            out[tid] = time.clock_gettime(((~int(tid)) << 3) | 6)
+        except (OSError, ValueError):
+            pass  # the thread ended between the listing and the read
+    return out or None
+
+
 def _error(exc: BaseException) -> str:
     last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     where = f" at {Path(last[0].filename).name}:{last[0].lineno}" if last else ""
@@ -216,13 +236,17 @@ class Worker:
         self._drop()
         return {}
 
-    def _timed_calls(self, number: int, warm: bool) -> dict[str, float]:
+    def _timed_calls(self, number: int, warm: bool, threads: bool = False) -> dict[str, float]:
         """Per-call seconds over ``number`` calls: wall, process CPU, process-tree CPU.
 
         Setup runs before every call (untimed), as asv_runner does for a benchmark
         with a setup.  ``warm``: one untimed call first, because the other worker has
         just run and evicted this one's data from the caches (measured ~40% on
         millisecond kernels, landing on one side or the other round by round).
+        ``threads``: also the parallelism of the calls, their CPU time over that
+        of their busiest thread (1.0 when one thread did all the work, about the
+        thread count when the work was spread evenly), which does not depend on
+        whether a neighbour left a core free.
         """
         bench, call = self.bench, self.call
         kids = self.clock if self.has_children else (lambda: 0.0)
@@ -230,6 +254,7 @@ class Worker:
         bench._redo_setup_next = True   # the setup in op_setup served the first call
         wall = cpu = tcpu = 0.0
         wall_min = cpu_min = float("inf")
+        per_thread: dict[str, float] = {}
         gc.disable()
         try:
             if warm:
@@ -238,21 +263,30 @@ class Worker:
             for _ in range(number):
                 redo()
                 k0 = kids()
+                th0 = thread_cpu() if threads else None
                 t0, c0 = time.perf_counter(), time.process_time()
                 call()
                 c1, t1 = time.process_time(), time.perf_counter()
+                th1 = thread_cpu() if threads else None
                 k1 = kids()
+                if th0 and th1:
+                    for tid, v in th1.items():
+                        per_thread[tid] = per_thread.get(tid, 0.0) + v - th0.get(tid, 0.0)
                 wall += t1 - t0
                 cpu += c1 - c0
                 tcpu += (c1 - c0) + (k1 - k0)
                 wall_min, cpu_min = min(wall_min, t1 - t0), min(cpu_min, c1 - c0)
         finally:
             gc.enable()
-        return {"wall": wall / number, "cpu": cpu / number, "tree_cpu": tcpu / number,
-                "wall_min": wall_min, "cpu_min": cpu_min}
+        out = {"wall": wall / number, "cpu": cpu / number, "tree_cpu": tcpu / number,
+               "wall_min": wall_min, "cpu_min": cpu_min}
+        if per_thread and max(per_thread.values()) > 0:
+            out["parallelism"] = sum(per_thread.values()) / max(per_thread.values())
+        return out
 
     def op_sample(self, msg):
-        return self._timed_calls(int(msg["number"]), warm=bool(msg.get("warm", True)))
+        return self._timed_calls(int(msg["number"]), warm=bool(msg.get("warm", True)),
+                                 threads=bool(msg.get("threads", False)))
 
     def op_threads(self, msg):
         import numba
