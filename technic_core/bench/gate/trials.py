@@ -127,6 +127,7 @@ def apply_change(repo: Path, kind: str, run: int) -> None:
 
 def scratch_pair(repo: Path, rev: str, kind: str, run: int) -> tuple[Path, str, str]:
     """A scratch clone with (base, head) commits for one run of ``kind``."""
+    repo = repo.resolve()
     tmp = Path(tempfile.mkdtemp(prefix=f"technic-trial-{kind}-"))
     _git(tmp, "clone", "-q", "--shared", "--no-checkout", str(repo), "r")
     clone = tmp / "r"
