@@ -5,6 +5,7 @@ import html
 from pathlib import Path
 
 from . import charts
+from .gate_section import gate_section
 from .inputs import load_asv, load_bench
 from .page import page, table
 
@@ -68,6 +69,7 @@ def build_report(out="reports/report.html", bench="reports/bench-latest.json",
     flags = ("<p class=bad>Regressions: " + "; ".join(html.escape(f) for f in flagged) + "</p>") if flagged \
         else "<p class=ok>No regression flagged.</p>"
     sections.append(("History across commits", svg + flags))
+    sections.append(("Regression gate: last verdicts", gate_section(Path(out).parent)))
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page("technic performance report", header, sections))

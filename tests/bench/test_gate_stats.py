@@ -90,3 +90,66 @@ def test_head_that_does_not_load_is_exit_2():
 def test_factor_must_allow_a_slowdown():
     with pytest.raises(ValueError, match="factor"):
         compare_samples("k", [1.0], [1.0], factor=1.0)
+
+
+def scaling_entry(one_b, all_b, one_h, all_h, par_b, par_h, errors=None):
+    return {"name": "s", "kind": "scaling", "errors": {"base": None, "head": None, **(errors or {})},
+            "one": {"base": one_b, "head": one_h}, "all": {"base": all_b, "head": all_h},
+            "parallelism": {"base": par_b, "head": par_h}}
+
+
+def test_a_lost_parallel_speedup_is_a_regression():
+    from technic_core.bench.gate.stats import compare_scaling
+    # base: 1.8x faster on two cores and work spread over two threads; head: neither
+    rows = compare_scaling(scaling_entry(noisy(1.8), noisy(1.0), noisy(1.8), noisy(1.8),
+                                         noisy(1.9), noisy(1.0)), factor=1.25)
+    kinds = {r.kind: r for r in rows}
+    assert set(kinds) == {"speedup", "parallelism"}
+    assert kinds["speedup"].status == "regression" and kinds["speedup"].ratio > 1.6
+    assert kinds["parallelism"].status == "regression" and kinds["parallelism"].head_s < 1.1
+    assert decide(rows) == EXIT_REGRESSION
+
+
+def test_no_speedup_to_lose_on_a_busy_machine_is_not_a_regression():
+    from technic_core.bench.gate.stats import compare_scaling
+    # a neighbour holds the second core: the base shows no wall-time speedup, so losing
+    # "it" means nothing; the per-thread CPU spread is the same on both sides
+    rows = compare_scaling(scaling_entry(noisy(1.0), noisy(1.05), noisy(1.0), noisy(1.4),
+                                         noisy(1.9), noisy(1.9)), factor=1.25)
+    kinds = {r.kind: r for r in rows}
+    assert kinds["speedup"].status == "same" and "none to lose" in kinds["speedup"].note
+    assert kinds["parallelism"].status == "same"
+    assert decide(rows) == EXIT_OK
+
+
+def test_removed_and_new_benchmarks_are_reported_not_failed():
+    removed = compare_entry({"name": "r", "only": "base", "errors": {}}, 1.2)
+    new = compare_entry({"name": "n", "only": "head", "errors": {}}, 1.2)
+    assert (removed.status, new.status) == ("removed", "new")
+    assert decide([removed, new]) == EXIT_OK
+
+
+def test_plan_times_the_tagged_benchmarks_both_sides_have():
+    from technic_core.bench.gate.gate import plan
+    base = {"a": {"gate": True, "scaling": False}, "b": {"gate": True, "scaling": True},
+            "gone": {"gate": True, "scaling": False}, "untagged": {"gate": False, "scaling": False}}
+    head = {"a": {"gate": True, "scaling": False}, "b": {"gate": True, "scaling": True},
+            "fresh": {"gate": True, "scaling": False}, "untagged": {"gate": False, "scaling": False}}
+    both, only, scaling = plan({"base": base, "head": head}, everything=False, select=None)
+    assert both == ["a", "b"] and scaling == ["b"]
+    assert {o["name"]: o["only"] for o in only} == {"fresh": "head", "gone": "base"}
+    both, _, _ = plan({"base": base, "head": head}, everything=True, select=None)
+    assert "untagged" in both
+    both, only, scaling = plan({"base": base, "head": head}, everything=False, select=["b"])
+    assert both == ["b"] and only == [] and scaling == ["b"]
+
+
+def test_a_flag_stands_only_if_fresh_processes_confirm_it():
+    from technic_core.bench.gate.gate import confirm_rows
+    first = [compare_samples("k", [1.0] * 9, [1.4] * 9, 1.2), compare_samples("j", [1.0] * 9, [1.5] * 9, 1.2),
+             compare_samples("ok", [1.0] * 9, [1.0] * 9, 1.2)]
+    second = [compare_samples("k", [1.0] * 9, [1.02] * 9, 1.2), compare_samples("j", [1.0] * 9, [1.45] * 9, 1.2)]
+    rows = {r.name: r for r in confirm_rows(first, second)}
+    assert rows["k"].status == "same" and "not confirmed" in rows["k"].note
+    assert rows["j"].status == "regression" and "confirmed" in rows["j"].note
+    assert rows["ok"].status == "same"

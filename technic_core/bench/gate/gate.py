@@ -166,7 +166,8 @@ def plan(listings: dict[str, dict], everything: bool, select: list[str] | None,
 
 def _timed_pass(trees, ids, rounds, log, tag: str, workers=None) -> dict:
     """Time ``ids`` in lockstep: with ``workers`` already started, or fresh ones (closed after)."""
-    results = {"benchmarks": [], "load_errors": {}}
+    results = {"benchmarks": [], "load_errors": {},
+               "versions": {label: str(t) for label, t in trees}}
     if not ids:
         return results
     log(f"[gate] {tag}: {len(ids)} benchmark(s)")
@@ -186,7 +187,8 @@ def _timed_pass(trees, ids, rounds, log, tag: str, workers=None) -> dict:
 
 
 def _scaling_pass(trees, ids, log) -> dict:
-    results = {"benchmarks": [], "load_errors": {}}
+    results = {"benchmarks": [], "load_errors": {},
+               "versions": {label: str(t) for label, t in trees}}
     if not ids:
         return results
     log(f"[gate] parallel scaling: {len(ids)} benchmark(s), every core, one thread vs all")

@@ -2,7 +2,8 @@
 
     reports/gate-latest.json     rows, raw samples, verdict, load (what ``--json`` writes too)
     reports/gate-latest.md       the table as Markdown
-    reports/gate-history.jsonl   one summary line per run, newest last (the HTML report reads it)
+    reports/gate-history.jsonl   one summary line per run, newest last (read by the HTML
+                                 report's ``report.gate_section``)
 """
 from __future__ import annotations
 
@@ -36,19 +37,3 @@ def write(out: dict, reports: Path | str = "reports") -> list[Path]:
     with open(root / HISTORY, "a") as fh:
         fh.write(json.dumps(summary(out)) + "\n")
     return [root / LATEST_JSON, root / LATEST_MD, root / HISTORY]
-
-
-def last_verdicts(reports: Path | str = "reports", n: int = 10) -> list[dict]:
-    """The last ``n`` gate runs' summaries, newest first (a torn or foreign line is skipped)."""
-    path = Path(reports) / HISTORY
-    if not path.is_file():
-        return []
-    runs = []
-    for line in path.read_text().splitlines():
-        try:
-            doc = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(doc, dict) and "exit" in doc and "head" in doc:
-            runs.append(doc)
-    return runs[::-1][:n]

@@ -85,6 +85,9 @@ def compare_entry(entry: dict, factor: float, base: str = "base", head: str = "h
         return Row(name, "new", note="in the head's suite, not in the base's")
     be, he = errors.get(base), errors.get(head)
     if he is not None:
+        if he.startswith("n/a") and be is None:
+            # the base ran it: a head that can no longer run a benchmark is not let through
+            return Row(name, "failed", note=f"skipped on head, ran on base: {he[4:].strip()}")
         if he.startswith("n/a"):
             return Row(name, "n/a", note=f"head {he}")
         return Row(name, "failed", note=f"head: {he}")

@@ -167,6 +167,8 @@ class Worker:
         where = Path(pkg.__file__).resolve().parent.parent
         if where != self.tree.resolve():
             raise RuntimeError(f"imported {PKG} from {where}, not {self.tree}")
+        # the engine must import: the suite skips what a commit lacks, never what it broke
+        importlib.import_module(PKG + ".scan")
         bdir = self.tree / BENCH_DIR
         if not (bdir / "__init__.py").is_file():
             raise RuntimeError(f"this commit has no {BENCH_DIR}/ package")
