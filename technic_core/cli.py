@@ -190,9 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "e.g. bench_cache")
     ga.add_argument("--all", action="store_true",
                     help="gate every time benchmark of the suite (a release), not only the tagged set")
-    ga.add_argument("--clock", choices=("cpu", "process-cpu", "wall", "cpu-min", "wall-min"),
-                    default="cpu", help="compare CPU time of the worker and its children (default: "
-                                        "robust on a shared machine) or wall time")
+    ga.add_argument("--clock", choices=("cpu-min", "cpu", "process-cpu", "wall", "wall-min"),
+                    default="cpu-min", help="compare CPU time of the worker and its children, each "
+                                            "sample's fastest call (default) or the mean, or wall time")
     ga.add_argument("--no-confirm", action="store_true",
                     help="do not re-measure a flagged benchmark in fresh processes")
     ga.add_argument("--no-scaling", action="store_true", help="skip the parallel scaling measurement")

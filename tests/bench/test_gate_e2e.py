@@ -84,8 +84,8 @@ def test_a_benchmark_the_head_dropped_is_removed_not_failed(repo, tmp_path):
     rows = {r["name"]: r for r in out["rows"]}
     assert code == 0, text
     assert rows["bench_store.StoreRead.time_block"]["status"] == "removed"
-    assert rows["bench_store.StoreRead.time_bars_per_symbol"]["status"] == "same"
-    assert rows["bench_store.StoreRead.time_bars_per_symbol"]["rounds"] >= 5
+    kept = rows["bench_store.StoreRead.time_bars_per_symbol"]
+    assert kept["status"] in ("same", "improved") and kept["rounds"] >= 5   # measured, not failed
     assert "removed" in text
     # the report files: latest JSON and Markdown, and the history line the HTML report reads
     written = report.write(out, tmp_path / "reports")

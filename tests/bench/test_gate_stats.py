@@ -19,8 +19,7 @@ def noisy(mean: float, n: int = 20, cv: float = 0.03) -> list[float]:
 
 
 def entry(name, base, head, errors=None):
-    return {"name": name, "samples": {"base": base, "head": head},
-            "cpu_samples": {"base": base, "head": head},
+    return {"name": name, "cpu_min": {"base": base, "head": head},
             "errors": {"base": None, "head": None, **(errors or {})}}
 
 
@@ -75,11 +74,17 @@ def test_head_failure_is_exit_2_and_outranks_a_regression():
     assert decide(rows) == EXIT_FAILED
 
 
-def test_missing_in_head_or_base_is_not_a_failure():
-    na_head = compare_entry(entry("f", [1.0] * 5, [], {"head": "n/a: no fused path"}), 1.2)
+def test_missing_on_both_sides_or_new_in_head_is_not_a_failure():
+    na = compare_entry(entry("f", [], [], {"head": "n/a: no fused path", "base": "n/a: no fused path"}), 1.2)
     new = compare_entry(entry("g", [], [1.0] * 5, {"base": "n/a: module not in this commit"}), 1.2)
-    assert (na_head.status, new.status) == ("n/a", "new")
-    assert decide([na_head, new]) == EXIT_OK
+    assert (na.status, new.status) == ("n/a", "new")
+    assert decide([na, new]) == EXIT_OK
+
+
+def test_a_head_that_can_no_longer_run_what_the_base_ran_fails():
+    lost = compare_entry(entry("f", [1.0] * 5, [], {"head": "n/a: Ray cannot start here"}), 1.2)
+    assert lost.status == "failed" and "ran on base" in lost.note and "Ray" in lost.note
+    assert decide([lost]) == EXIT_FAILED
 
 
 def test_head_that_does_not_load_is_exit_2():

@@ -46,6 +46,7 @@ from . import pair
 from .pair import WorkerError
 from .stats import (
     CLOCKS,
+    DEFAULT_CLOCK,
     EXIT_FAILED,
     EXIT_OK,
     EXIT_REGRESSION,
@@ -228,7 +229,7 @@ def confirm_rows(first: list[Row], second: list[Row]) -> list[Row]:
     return out
 
 
-def rows_from(results: dict, factor: float, clock: str = "cpu",
+def rows_from(results: dict, factor: float, clock: str = DEFAULT_CLOCK,
               scaling_factor: float = SCALING_FACTOR) -> list[Row]:
     rows = []
     for entry in results["benchmarks"]:
@@ -281,7 +282,7 @@ def format_rows(rows: list[Row], markdown: bool = False) -> str:
 def run_gate(base: str = "HEAD~1", head: str = "HEAD", factor: float = DEFAULT_FACTOR,
              rounds: int = DEFAULT_ROUNDS, select: list[str] | None = None,
              everything: bool = False, repo: Path | str | None = None,
-             json_out: Path | str | None = None, clock: str = "cpu", confirm: bool = CONFIRM,
+             json_out: Path | str | None = None, clock: str = DEFAULT_CLOCK, confirm: bool = CONFIRM,
              scaling: bool = True, log=None) -> tuple[int, str, dict]:
     """(exit code, printable report, results with rows) for ``head`` against ``base``."""
     if factor <= 1.0:

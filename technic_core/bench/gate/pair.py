@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-CLOCK_KEYS = ("wall", "cpu", "tree_cpu", "wall_min", "cpu_min")
+CLOCK_KEYS = ("wall", "cpu", "proc_cpu", "wall_min", "cpu_min")
 OP_TIMEOUT_S = 600.0
 MAX_NUMBER = 10_000
 MIN_ROUNDS = 5

@@ -239,7 +239,9 @@ class Worker:
         return {}
 
     def _timed_calls(self, number: int, warm: bool, threads: bool = False) -> dict[str, float]:
-        """Per-call seconds over ``number`` calls: wall, process CPU, process-tree CPU.
+        """Per-call seconds over ``number`` calls: wall and CPU, mean and fastest call.
+
+        CPU is this process's and its children's; ``proc_cpu`` this process's alone.
 
         Setup runs before every call (untimed), as asv_runner does for a benchmark
         with a setup.  ``warm``: one untimed call first, because the other worker has
@@ -277,10 +279,10 @@ class Worker:
                 wall += t1 - t0
                 cpu += c1 - c0
                 tcpu += (c1 - c0) + (k1 - k0)
-                wall_min, cpu_min = min(wall_min, t1 - t0), min(cpu_min, c1 - c0)
+                wall_min, cpu_min = min(wall_min, t1 - t0), min(cpu_min, (c1 - c0) + (k1 - k0))
         finally:
             gc.enable()
-        out = {"wall": wall / number, "cpu": cpu / number, "tree_cpu": tcpu / number,
+        out = {"wall": wall / number, "proc_cpu": cpu / number, "cpu": tcpu / number,
                "wall_min": wall_min, "cpu_min": cpu_min}
         if per_thread and max(per_thread.values()) > 0:
             out["parallelism"] = sum(per_thread.values()) / max(per_thread.values())
