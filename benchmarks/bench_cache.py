@@ -59,6 +59,13 @@ class _Suite:
     timeout = 600
 
     def setup(self):
+        self.setup_server()
+        self.today, self.tomorrow = _stores()
+        # compile the kernels and warm the file cache outside any measurement
+        self.cache = self.fresh()
+        self.scan(self.today, phases=PHASES, cache=self.cache)
+
+    def setup_server(self):
         try:
             from technic_core.cache import Cache, EmbeddedRedis
             from technic_core.scan import scan
@@ -71,10 +78,6 @@ class _Suite:
             raise NotImplementedError(f"Redis cannot start here: {exc}") from None
         self.scan = scan
         self.Cache = Cache
-        self.today, self.tomorrow = _stores()
-        # compile the kernels and warm the file cache outside any measurement
-        self.cache = self.fresh()
-        self.scan(self.today, phases=PHASES, cache=self.cache)
 
     def teardown(self):
         server = getattr(self, "server", None)
@@ -178,25 +181,6 @@ def _advance_inputs():
 
 # -- the cache's paths at a size the CI gate affords (gate = True) ------------------------------
 SMALL = 500
-_REDIS: list = []
-
-
-def _redis():
-    """One embedded redis-server per benchmark process (setup runs before every timed call)."""
-    if not _REDIS:
-        try:
-            from technic_core.cache import Cache, EmbeddedRedis
-        except ImportError as exc:
-            raise NotImplementedError(f"no cache phase at this commit: {exc}") from None
-        try:
-            server = EmbeddedRedis(tempfile.mkdtemp(prefix="technic-asv-redis-"), persist=False).start()
-        except Exception as exc:  # noqa: BLE001 - no Redis here: skip, never fail
-            raise NotImplementedError(f"Redis cannot start here: {exc}") from None
-        import atexit
-        atexit.register(shutil.rmtree, server.dir, True)
-        atexit.register(server.stop)
-        _REDIS.extend((server, Cache))
-    return _REDIS
 
 
 def _small_stores() -> tuple[Path, Path]:
@@ -217,60 +201,38 @@ def _small_stores() -> tuple[Path, Path]:
     return today, tomorrow
 
 
-class _SmallCache:
-    timeout = 300
+class _SmallCache(_Suite):
+    """SMALL symbols, real embedded Redis started by ``setup`` and stopped by ``teardown``.
+
+    asv_runner runs both around every timed call, so each call finds the cache
+    in the state its ``setup`` made: the server (~0.1 s to start) and the
+    filling scan are paid outside the timing.  A server that outlived its
+    call would outlive asv's forked benchmark process too (it ends with
+    ``os._exit``, no atexit), so none is kept between calls.
+    """
     gate = True
 
-    def _connect(self):
-        from technic_core.scan import scan
-        server, cache_cls = _redis()
-        self.scan = scan
+    def setup(self):
+        super().setup_server()
         self.today, self.tomorrow = _small_stores()
-        return cache_cls(url=server.url, namespace=f"asv-{uuid.uuid4().hex[:8]}")
+        self.cache = self.fresh()
+        self.scan(self.today, phases=PHASES, cache=self.cache)   # filled: yesterday's states
 
-    def _run(self, store):
+    def run(self, store):
         res = self.scan(store, phases=PHASES, cache=self.cache)
         if "failed" in res.info["cache"]:
             raise RuntimeError(f"the cache failed during the benchmark: {res.info['cache']['failed']}")
 
 
-_WARM: list = []
-
-
 class CacheWarmSmall(_SmallCache):
-    """A warm scan of SMALL symbols, real Redis: every state a hit (the cache filled once a process)."""
-
-    def setup(self):
-        if not _WARM:
-            self.cache = self._connect()
-            self._run(self.today)
-            _WARM.append(self.cache)
-        else:
-            self._connect()
-        self.cache = _WARM[0]
+    """A warm scan: nothing changed since the last scan, every state a hit."""
 
     def time_warm_scan(self):
-        self._run(self.today)
+        self.run(self.today)
 
 
 class CacheRescan(_SmallCache):
-    """A rescan after one new bar for every symbol, SMALL symbols, real Redis.
-
-    The cache is filled from yesterday's store by ``setup``, which asv_runner
-    re-runs before every timed call, so each call does the same work: read the
-    states, advance each one bar, write them back.
-    """
-
-    def setup(self):
-        self.cache = self._connect()
-        self._run(self.today)            # yesterday's states, in a namespace of this call's own
-
-    def teardown(self):
-        cache = getattr(self, "cache", None)
-        if cache is not None:
-            client = cache.client()
-            for key in client.scan_iter(match=f"technic:*:{cache.namespace}:*", count=5000):
-                client.unlink(key)
+    """A rescan after one new bar for every symbol: read the states, advance one bar, write back."""
 
     def time_rescan_one_new_bar(self):
-        self._run(self.tomorrow)
+        self.run(self.tomorrow)

@@ -66,6 +66,7 @@ class RayScan:
     """One vectorised scan as Ray tasks, Ray already running (the per-scan cost, not Ray's start)."""
     timeout = 600
     gate = True
+    gate_children_cpu = True    # the work runs in Ray's worker processes
 
     def setup(self):
         _ray_up()

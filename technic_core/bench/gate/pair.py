@@ -78,9 +78,14 @@ class WorkerProcess:
         self.sel.close()
 
     def kill(self) -> None:
+        # SIGTERM first: the worker then exits through atexit, stopping its servers
         if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
 
 
 def start(trees: list[tuple[str, Path]], env: dict, log) -> tuple[list[WorkerProcess], dict[str, str]]:
