@@ -154,7 +154,7 @@ class ChildClock:
 class Worker:
     def __init__(self, tree: str):
         self.tree = Path(tree)
-        self.benchmarks: dict[str, tuple] = {}    # id -> (bench, param index or None, module)
+        self.benchmarks: dict[str, tuple] = {}    # id -> (asv name, parameter index or None)
         self.caches: dict[str, object] = {}       # setup_cache key -> its value
         self.bench = None
         self.call = None
@@ -193,7 +193,7 @@ class Worker:
                     b.set_param_idx(idx)
                 ident = bench_id(b)
                 gated, scaling = tags(b, module, ident)
-                self.benchmarks[ident] = (bench.name, idx, module)
+                self.benchmarks[ident] = (bench.name, idx)
                 listing.append({"id": ident, "gate": gated, "scaling": scaling})
         self.clock = ChildClock()
         import_errors = [ln for ln in errors.getvalue().splitlines() if ln.strip()]
@@ -203,7 +203,7 @@ class Worker:
     # -- one benchmark ----------------------------------------------------------------------
     def op_setup(self, msg):
         self._drop()
-        name, idx, module = self.benchmarks[msg["id"]]
+        name, idx = self.benchmarks[msg["id"]]
         from asv_runner.discovery import get_benchmark_from_name
         bench = get_benchmark_from_name(str(self.tree / BENCH_DIR), name)
         if idx is not None:
@@ -220,6 +220,7 @@ class Worker:
         with contextlib.redirect_stdout(said):
             skipped = bench.do_setup()
         if skipped:
+            bench.do_teardown()   # as asv does after a skipped setup
             why = said.getvalue().strip().removeprefix("asv: skipped:").strip() or "skip_params"
             return {"ok": False, "error": f"n/a: {why}"}
         params = bench._build_params()
@@ -261,7 +262,7 @@ class Worker:
         bench, call = self.bench, self.call
         kids = self.clock if self.has_children else (lambda: 0.0)
         redo = bench.redo_setup if bench._setups else (lambda: None)
-        bench._redo_setup_next = True   # the setup in op_setup served the first call
+        bench._redo_setup_next = True   # so the first call of the sample is set up afresh too
         wall = cpu = tcpu = 0.0
         wall_min = cpu_min = float("inf")
         per_thread: dict[str, float] = {}
