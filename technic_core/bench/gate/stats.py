@@ -108,15 +108,16 @@ MIN_SPEEDUP = 1.25
 
 
 def compare_scaling(entry: dict, factor: float, base: str = "base", head: str = "head",
-                    min_agree: float = 0.6) -> list[Row]:
+                    min_agree: float = 0.6, speedup_factor: float | None = None) -> list[Row]:
     """Two rows for a scaling measurement: the wall-time speedup and the parallelism.
 
     ``speedup``: wall seconds on one thread over wall seconds on all cores, each
     round's pair a moment apart in one worker.  ``parallelism``: in the all-core
     samples, the threads' CPU seconds over the busiest thread's (1 when one
     thread did everything).  Each row's ratio is the median over rounds of
-    base / head, so that, as for time rows, above 1 is worse and ``factor`` is
-    the loss allowed.  A base below MIN_SPEEDUP has nothing to lose: a busy
+    base / head, so that, as for time rows, above 1 is worse; ``factor`` is the
+    loss of parallelism allowed, ``speedup_factor`` (default: ``factor``) that of
+    speedup, whose wall-time pairs are the noisier.  A base below MIN_SPEEDUP has nothing to lose: a busy
     machine leaves no core for a wall-time speedup, which is why parallelism,
     counted in CPU time per thread, is measured beside it.
     """
@@ -141,7 +142,8 @@ def compare_scaling(entry: dict, factor: float, base: str = "base", head: str = 
         if not sb or not sh:
             rows.append(Row(name, "n/a", note="no per-thread CPU clocks here", kind=kind))
             continue
-        row = compare_samples(name, sh, sb, factor, min_agree)   # base/head: >1 is a loss
+        f = speedup_factor if kind == "speedup" and speedup_factor else factor
+        row = compare_samples(name, sh, sb, f, min_agree)   # base/head: >1 is a loss
         row.kind = kind
         row.base_s, row.head_s = statistics.median(sb), statistics.median(sh)
         if row.status == "regression" and row.base_s < MIN_SPEEDUP:

@@ -2,6 +2,7 @@
 
     python -m technic_core.bench.gate.trials run --runs 10            # unattended; resumable
     python -m technic_core.bench.gate.trials summary                  # the table, from the file
+    python -m technic_core.bench.gate.trials noise                    # per benchmark, self/null ratios
     python -m technic_core.bench.gate.trials replay --factor 1.25     # re-decide the saved samples
 
 Each run is one ``technic gate`` process on a scratch clone of the repository
@@ -281,7 +282,30 @@ def summary(out: Path, rev: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def replay(out: Path, factor: float, scaling_factor: float, min_agree: float) -> str:
+def noise(out: Path, kinds=("self", "null")) -> str:
+    """Per benchmark, over the runs of ``kinds`` (nothing slower): the spread of first-pass ratios."""
+    from . import stats
+    seen: dict[str, list[float]] = collections.defaultdict(list)
+    for f in sorted((out / "runs").glob("*.json")):
+        if f.stem.split("-")[0] not in kinds:
+            continue
+        raw = json.loads(f.read_text())["raw"]
+        for part in ("first", "scaling"):
+            for e in raw.get(part, {}).get("benchmarks", []):
+                rows = stats.compare_scaling(e, 1.25) if e.get("kind") == "scaling" \
+                    else [stats.compare_entry(e, 1.2)]
+                for r in rows:
+                    if r.ratio is not None:
+                        seen[r.name + ("" if r.kind == "time" else f" [{r.kind}]")].append(r.ratio)
+    lines = ["| benchmark | runs | median ratio | highest | lowest |", "|---|---|---|---|---|"]
+    for name, xs in sorted(seen.items(), key=lambda kv: -max(kv[1])):
+        xs = sorted(xs)
+        lines.append(f"| {name} | {len(xs)} | {xs[len(xs) // 2]:.3f} | {xs[-1]:.3f} | {xs[0]:.3f} |")
+    return "\n".join(lines)
+
+
+def replay(out: Path, factor: float, scaling_factor: float, min_agree: float,
+           speedup_factor: float) -> str:
     """Re-decide every saved run's first pass with another factor (no confirmation pass)."""
     from . import stats
     lines = []
@@ -292,7 +316,8 @@ def replay(out: Path, factor: float, scaling_factor: float, min_agree: float) ->
         for part in ("first", "scaling"):
             for e in raw.get(part, {}).get("benchmarks", []):
                 if e.get("kind") == "scaling":
-                    rows += stats.compare_scaling(e, scaling_factor, min_agree=min_agree)
+                    rows += stats.compare_scaling(e, scaling_factor, min_agree=min_agree,
+                                                  speedup_factor=speedup_factor)
                 else:
                     rows.append(stats.compare_entry(e, factor, min_agree=min_agree))
         code = decide(rows)
@@ -314,10 +339,13 @@ def main(argv=None) -> int:
     s = sub.add_parser("summary", help="the table of the recorded runs")
     s.add_argument("--out", default=str(OUT))
     s.add_argument("--rev", help="only runs of this commit (12 hex digits)")
+    nz = sub.add_parser("noise", help="per benchmark, the first-pass ratios of the self and null runs")
+    nz.add_argument("--out", default=str(OUT))
     p = sub.add_parser("replay", help="re-decide the saved first passes with other factors")
     p.add_argument("--out", default=str(OUT))
     p.add_argument("--factor", type=float, default=1.2)
     p.add_argument("--scaling-factor", type=float, default=1.25)
+    p.add_argument("--speedup-factor", type=float, default=1.5)
     p.add_argument("--min-agree", type=float, default=0.6)
     a = ap.parse_args(argv)
     out = Path(a.out)
@@ -330,8 +358,10 @@ def main(argv=None) -> int:
         print(summary(out))
     elif a.cmd == "summary":
         print(summary(out, a.rev))
+    elif a.cmd == "noise":
+        print(noise(out))
     else:
-        print(replay(out, a.factor, a.scaling_factor, a.min_agree))
+        print(replay(out, a.factor, a.scaling_factor, a.min_agree, a.speedup_factor))
     return 0
 
 
