@@ -61,6 +61,13 @@ class _Suite:
     timeout = 600
 
     def setup(self):
+        self.setup_server()
+        self.today, self.tomorrow = _stores()
+        # compile the kernels and warm the file cache outside any measurement
+        self.cache = self.fresh()
+        self.scan(self.today, phases=PHASES, cache=self.cache)
+
+    def setup_server(self):
         try:
             from technic_core.cache import Cache, EmbeddedRedis
             from technic_core.scan import scan
@@ -73,10 +80,6 @@ class _Suite:
             raise NotImplementedError(f"Redis cannot start here: {exc}") from None
         self.scan = scan
         self.Cache = Cache
-        self.today, self.tomorrow = _stores()
-        # compile the kernels and warm the file cache outside any measurement
-        self.cache = self.fresh()
-        self.scan(self.today, phases=PHASES, cache=self.cache)
 
     def teardown(self):
         server = getattr(self, "server", None)
@@ -145,6 +148,8 @@ class StateAdvance:
     """The incremental compute alone: one new bar for every symbol, all 13 indicators."""
 
     number = 20
+    gate = True
+    gate_scaling = True
     repeat = (5, 10, 20.0)
 
     def setup(self):
@@ -174,3 +179,62 @@ def _advance_inputs():
         state.advance(*bar)   # compile outside the measurement
         _ADVANCE_INPUTS.extend((state, bar))
     return _ADVANCE_INPUTS[0], _ADVANCE_INPUTS[1]
+
+
+# -- the cache's paths at a size the CI gate affords (gate = True) ------------------------------
+SMALL = 500
+
+
+def _small_stores() -> tuple[Path, Path]:
+    """(the SMALL-symbol store of the suites, the same plus one appended session), made once."""
+    from technic_core.universe.append import append_session
+
+    from .common import _locked, store_path
+    today = store_path(SMALL)
+    tomorrow = today.with_name(today.name + ".plus1")
+    if not (tomorrow / "meta.json").is_file():
+        with _locked(tomorrow):
+            if not (tomorrow / "meta.json").is_file():
+                tmp = tomorrow.with_name(tomorrow.name + f".tmp{os.getpid()}")
+                shutil.rmtree(tmp, ignore_errors=True)
+                shutil.copytree(today, tmp)
+                append_session(tmp, seed=SEED)
+                os.replace(tmp, tomorrow)
+    return today, tomorrow
+
+
+class _SmallCache(_Suite):
+    """SMALL symbols, real embedded Redis started by ``setup`` and stopped by ``teardown``.
+
+    asv_runner runs both around every timed call, so each call finds the cache
+    in the state its ``setup`` made: the server (~0.1 s to start) and the
+    filling scan are paid outside the timing.  A server that outlived its
+    call would outlive asv's forked benchmark process too (it ends with
+    ``os._exit``, no atexit), so none is kept between calls.
+    """
+    gate = True
+
+    def setup(self):
+        super().setup_server()
+        self.today, self.tomorrow = _small_stores()
+        self.cache = self.fresh()
+        self.scan(self.today, phases=PHASES, cache=self.cache)   # filled: yesterday's states
+
+    def run(self, store):
+        res = self.scan(store, phases=PHASES, cache=self.cache)
+        if "failed" in res.info["cache"]:
+            raise RuntimeError(f"the cache failed during the benchmark: {res.info['cache']['failed']}")
+
+
+class CacheWarmSmall(_SmallCache):
+    """A warm scan: nothing changed since the last scan, every state a hit."""
+
+    def time_warm_scan(self):
+        self.run(self.today)
+
+
+class CacheRescan(_SmallCache):
+    """A rescan after one new bar for every symbol: read the states, advance one bar, write back."""
+
+    def time_rescan_one_new_bar(self):
+        self.run(self.tomorrow)

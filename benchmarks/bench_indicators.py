@@ -344,3 +344,7 @@ class ValidationShare:
     def track_share(self, backend, layout):
         return 1.0 / alternate(self.set, self.build)
 
+
+# What `technic gate` times at CI's budget (docs/gate.md); each kernel alone is in bench_kernels.
+GATE = ["FullSet.time_full_set(numba, 2000)", "Fused.time_fused(numba, 2000)"]
+GATE_SCALING = ["FullSet.time_full_set(numba, 2000)"]

@@ -181,15 +181,19 @@ def _cmd_bench(args) -> int:
 
 def _cmd_gate(args) -> int:
     from .bench import gate
+    from .bench.gate import report
     try:
-        code, text, _ = gate.run_gate(
+        code, text, out = gate.run_gate(
             base=args.base, head=args.head, factor=args.factor, rounds=args.rounds,
-            select=args.bench, backend=args.backend, json_out=args.json, clock=args.clock,
+            select=args.bench, everything=args.all, json_out=args.json, clock=args.clock,
+            confirm=not args.no_confirm, scaling=not args.no_scaling, repo=args.repo,
             log=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
     except gate.GateError as exc:
         print(f"technic gate: error: {exc}", file=sys.stderr)
         return 2
     print(text)
+    if args.reports != "-":
+        print(f"wrote {', '.join(str(p) for p in report.write(out, args.reports))}")
     return code
 
 
@@ -384,12 +388,20 @@ def build_parser() -> argparse.ArgumentParser:
     ga.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS,
                     help=f"paired samples per benchmark (default {DEFAULT_ROUNDS})")
     ga.add_argument("--bench", action="append",
-                    help="only benchmarks named so or under this prefix (repeatable), e.g. indicator.rsi "
-                         "(default: the gate's whole set)")
-    ga.add_argument("--backend", help="indicator backend to measure (default: head's fastest CPU one)")
-    ga.add_argument("--clock", choices=("cpu", "wall", "cpu-min", "wall-min"), default="cpu",
-                    help="compare process CPU time (default: robust on a shared machine) or wall time")
-    ga.add_argument("--json", help="write the rows and raw samples here (default: none)")
+                    help="only benchmarks whose id equals, starts with or contains this (repeatable), "
+                         "e.g. bench_cache")
+    ga.add_argument("--all", action="store_true",
+                    help="gate every time benchmark of the suite (a release), not only the tagged set")
+    ga.add_argument("--clock", choices=("cpu-min", "cpu", "process-cpu", "wall", "wall-min"),
+                    default="cpu-min", help="compare CPU time of the worker and its children, each "
+                                            "sample's fastest call (default) or the mean, or wall time")
+    ga.add_argument("--no-confirm", action="store_true",
+                    help="do not re-measure a flagged benchmark in fresh processes")
+    ga.add_argument("--no-scaling", action="store_true", help="skip the parallel scaling measurement")
+    ga.add_argument("--json", help="also write the rows and raw samples here")
+    ga.add_argument("--reports", default="reports",
+                    help="directory for gate-latest.json/.md and gate-history.jsonl ('-' for none)")
+    ga.add_argument("--repo", help="the git repository (default: the one around the current directory)")
     ga.add_argument("--quiet", action="store_true", help="no progress on stderr")
     ga.set_defaults(func=_cmd_gate)
 

@@ -30,7 +30,13 @@ def executor() -> ThreadPoolExecutor:
 
 def in_chunks(kernel, args: tuple, n: int, *tail, threads: int = THREADS,
               chunks_per_thread: int = 4, min_chunk: int = 64) -> None:
-    """``kernel(*args, col0, col1, *tail)`` over columns 0..n, in parallel chunks."""
+    """``kernel(*args, col0, col1, *tail)`` over columns 0..n, in parallel chunks.
+
+    At most ``numba.get_num_threads()`` threads: ``numba.set_num_threads`` limits
+    this pool as it limits Numba's own parallel loops (a Ray task given one CPU,
+    the gate timing the same code on one thread and on all).
+    """
+    threads = min(threads, numba.get_num_threads())
     chunks = max(1, min(threads * chunks_per_thread, n // min_chunk))
     if chunks == 1 or threads == 1:
         kernel(*args, 0, n, *tail)

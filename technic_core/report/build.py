@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import charts
+from .gate_section import gate_section
 from .inputs import load_asv, load_bench
 from .page import page, table
 
@@ -31,6 +32,7 @@ class Inputs:
     bench_path: Path
     asv: pd.DataFrame
     asv_path: Path
+    reports_dir: Path  # where technic gate keeps gate-history.jsonl
 
 
 def _esc(x) -> str:
@@ -254,12 +256,13 @@ SECTIONS: list[tuple[str, Callable[[Inputs], str | None]]] = [
     ("Growth with the universe", growth_section),
     ("Deviation from TA-Lib (asv)", deviation_section),
     ("History across commits", history_section),
+    ("Regression gate: last verdicts", lambda inp: gate_section(inp.reports_dir)),
 ]
 
 
 def build_report(out="reports/report.html", bench="reports/bench-latest.json",
                  asv_results=".asv/results") -> Path:
-    inp = Inputs(load_bench(bench), Path(bench), load_asv(asv_results), Path(asv_results))
+    inp = Inputs(load_bench(bench), Path(bench), load_asv(asv_results), Path(asv_results), Path(out).parent)
     sections: list[tuple[str, str]] = []
     for title, build in SECTIONS:
         content = build(inp)

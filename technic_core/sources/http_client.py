@@ -33,6 +33,11 @@ RETRY_STATUS = {429, 500, 502, 503, 504}
 _FIELD = {"o": "open", "h": "high", "l": "low", "c": "close", "v": "volume"}
 
 
+def decode(body: bytes):
+    """A response body's JSON (NaN and Infinity kept, as the server writes them)."""
+    return json.loads(body)
+
+
 class SourceUnavailable(StoreError, ConnectionError):
     """The API could not be reached or answered nonsense for the whole universe."""
 
@@ -97,7 +102,7 @@ class HttpSource(Source):
                 last = f"HTTP {status}"
                 continue
             try:
-                doc = json.loads(body)
+                doc = decode(body)
             except (ValueError, UnicodeDecodeError) as exc:
                 raise RequestFailed(what, f"malformed response (not JSON: {exc})") from None
             if status != 200:
@@ -207,9 +212,17 @@ class HttpSource(Source):
 
     def long(self, symbols: list[str]) -> pd.DataFrame:
         """The fewest requests: one grouped request per session, all in flight together."""
-        wanted = list(symbols)
         sessions = self.meta()["sessions"]
         docs = self._run(self._grouped_all(sessions))
+        return self.grouped_frame(sessions, docs, symbols)
+
+    def grouped_frame(self, sessions: list[str], docs: list, symbols: list[str]) -> pd.DataFrame:
+        """The long frame of ``symbols`` from one decoded grouped response per session.
+
+        ``docs[i]`` answers ``sessions[i]``, or is the exception that request
+        ended with: every wanted symbol then gets that session as its error.
+        """
+        wanted = list(symbols)
         rows: list = []
         errors: dict[str, str] = {}
         failed: list[tuple[str, str]] = []

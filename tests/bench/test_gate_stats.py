@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from technic_core.bench.gate_stats import (
+from technic_core.bench.gate.stats import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_REGRESSION,
@@ -19,8 +19,7 @@ def noisy(mean: float, n: int = 20, cv: float = 0.03) -> list[float]:
 
 
 def entry(name, base, head, errors=None):
-    return {"name": name, "samples": {"base": base, "head": head},
-            "cpu_samples": {"base": base, "head": head},
+    return {"name": name, "cpu_min": {"base": base, "head": head},
             "errors": {"base": None, "head": None, **(errors or {})}}
 
 
@@ -75,11 +74,17 @@ def test_head_failure_is_exit_2_and_outranks_a_regression():
     assert decide(rows) == EXIT_FAILED
 
 
-def test_missing_in_head_or_base_is_not_a_failure():
-    na_head = compare_entry(entry("f", [1.0] * 5, [], {"head": "n/a: no fused path"}), 1.2)
+def test_missing_on_both_sides_or_new_in_head_is_not_a_failure():
+    na = compare_entry(entry("f", [], [], {"head": "n/a: no fused path", "base": "n/a: no fused path"}), 1.2)
     new = compare_entry(entry("g", [], [1.0] * 5, {"base": "n/a: module not in this commit"}), 1.2)
-    assert (na_head.status, new.status) == ("n/a", "new")
-    assert decide([na_head, new]) == EXIT_OK
+    assert (na.status, new.status) == ("n/a", "new")
+    assert decide([na, new]) == EXIT_OK
+
+
+def test_a_head_that_can_no_longer_run_what_the_base_ran_fails():
+    lost = compare_entry(entry("f", [1.0] * 5, [], {"head": "n/a: Ray cannot start here"}), 1.2)
+    assert lost.status == "failed" and "ran on base" in lost.note and "Ray" in lost.note
+    assert decide([lost]) == EXIT_FAILED
 
 
 def test_head_that_does_not_load_is_exit_2():
@@ -90,3 +95,66 @@ def test_head_that_does_not_load_is_exit_2():
 def test_factor_must_allow_a_slowdown():
     with pytest.raises(ValueError, match="factor"):
         compare_samples("k", [1.0], [1.0], factor=1.0)
+
+
+def scaling_entry(one_b, all_b, one_h, all_h, par_b, par_h, errors=None):
+    return {"name": "s", "kind": "scaling", "errors": {"base": None, "head": None, **(errors or {})},
+            "one": {"base": one_b, "head": one_h}, "all": {"base": all_b, "head": all_h},
+            "parallelism": {"base": par_b, "head": par_h}}
+
+
+def test_a_lost_parallel_speedup_is_a_regression():
+    from technic_core.bench.gate.stats import compare_scaling
+    # base: 1.8x faster on two cores and work spread over two threads; head: neither
+    rows = compare_scaling(scaling_entry(noisy(1.8), noisy(1.0), noisy(1.8), noisy(1.8),
+                                         noisy(1.9), noisy(1.0)), factor=1.25)
+    kinds = {r.kind: r for r in rows}
+    assert set(kinds) == {"speedup", "parallelism"}
+    assert kinds["speedup"].status == "regression" and kinds["speedup"].ratio > 1.6
+    assert kinds["parallelism"].status == "regression" and kinds["parallelism"].head_s < 1.1
+    assert decide(rows) == EXIT_REGRESSION
+
+
+def test_no_speedup_to_lose_on_a_busy_machine_is_not_a_regression():
+    from technic_core.bench.gate.stats import compare_scaling
+    # a neighbour holds the second core: the base shows no wall-time speedup, so losing
+    # "it" means nothing; the per-thread CPU spread is the same on both sides
+    rows = compare_scaling(scaling_entry(noisy(1.0), noisy(1.05), noisy(1.0), noisy(1.4),
+                                         noisy(1.9), noisy(1.9)), factor=1.25)
+    kinds = {r.kind: r for r in rows}
+    assert kinds["speedup"].status == "same" and "none to lose" in kinds["speedup"].note
+    assert kinds["parallelism"].status == "same"
+    assert decide(rows) == EXIT_OK
+
+
+def test_removed_and_new_benchmarks_are_reported_not_failed():
+    removed = compare_entry({"name": "r", "only": "base", "errors": {}}, 1.2)
+    new = compare_entry({"name": "n", "only": "head", "errors": {}}, 1.2)
+    assert (removed.status, new.status) == ("removed", "new")
+    assert decide([removed, new]) == EXIT_OK
+
+
+def test_plan_times_the_tagged_benchmarks_both_sides_have():
+    from technic_core.bench.gate.gate import plan
+    base = {"a": {"gate": True, "scaling": False}, "b": {"gate": True, "scaling": True},
+            "gone": {"gate": True, "scaling": False}, "untagged": {"gate": False, "scaling": False}}
+    head = {"a": {"gate": True, "scaling": False}, "b": {"gate": True, "scaling": True},
+            "fresh": {"gate": True, "scaling": False}, "untagged": {"gate": False, "scaling": False}}
+    both, only, scaling = plan({"base": base, "head": head}, everything=False, select=None)
+    assert both == ["a", "b"] and scaling == ["b"]
+    assert {o["name"]: o["only"] for o in only} == {"fresh": "head", "gone": "base"}
+    both, _, _ = plan({"base": base, "head": head}, everything=True, select=None)
+    assert "untagged" in both
+    both, only, scaling = plan({"base": base, "head": head}, everything=False, select=["b"])
+    assert both == ["b"] and only == [] and scaling == ["b"]
+
+
+def test_a_flag_stands_only_if_fresh_processes_confirm_it():
+    from technic_core.bench.gate.gate import confirm_rows
+    first = [compare_samples("k", [1.0] * 9, [1.4] * 9, 1.2), compare_samples("j", [1.0] * 9, [1.5] * 9, 1.2),
+             compare_samples("ok", [1.0] * 9, [1.0] * 9, 1.2)]
+    second = [compare_samples("k", [1.0] * 9, [1.02] * 9, 1.2), compare_samples("j", [1.0] * 9, [1.45] * 9, 1.2)]
+    rows = {r.name: r for r in confirm_rows(first, second)}
+    assert rows["k"].status == "same" and "not confirmed" in rows["k"].note
+    assert rows["j"].status == "regression" and "confirmed" in rows["j"].note
+    assert rows["ok"].status == "same"

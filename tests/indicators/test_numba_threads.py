@@ -47,3 +47,26 @@ def test_usable_after_fork():
         pytest.fail("the forked child hung on the inherited thread pool")
     assert p.exitcode == 0
     assert q.get(timeout=5) == want
+
+
+def test_numba_set_num_threads_limits_the_pool(monkeypatch):
+    """``numba.set_num_threads(1)`` keeps the work on the calling thread (a Ray task given one
+    CPU, the gate timing the same code on one thread and on all)."""
+    numba = pytest.importorskip("numba")
+    if nb.THREADS < 2:
+        monkeypatch.setattr(nb, "THREADS", 2)
+    d = make_ohlcv(60, 800, seed=3, ragged=0.0)
+    want = nb.rsi(d["close"], 14)
+    used = []
+    real = nb._executor
+    monkeypatch.setattr(nb, "_executor", lambda: used.append(1) or real())
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        np.testing.assert_array_equal(nb.rsi(d["close"], 14), want)
+        assert used == []
+    finally:
+        numba.set_num_threads(before)
+    if before > 1:
+        np.testing.assert_array_equal(nb.rsi(d["close"], 14), want)
+        assert used, "with more than one thread allowed the pool takes the chunks"
