@@ -189,12 +189,13 @@ def _small_stores() -> tuple[Path, Path]:
     """(the SMALL-symbol store of the suites, the same plus one appended session), made once."""
     from technic_core.universe.append import append_session
 
-    from .common import _locked, store_path
+    from .common import _locked, _store_format, store_marker, store_path
     today = store_path(SMALL)
     tomorrow = today.with_name(today.name + ".plus1")
-    if not (tomorrow / "meta.json").is_file():
+    done = tomorrow / store_marker(_store_format())   # the store's own "complete" file, any format
+    if not done.is_file():
         with _locked(tomorrow):
-            if not (tomorrow / "meta.json").is_file():
+            if not done.is_file():
                 tmp = tomorrow.with_name(tomorrow.name + f".tmp{os.getpid()}")
                 shutil.rmtree(tmp, ignore_errors=True)
                 shutil.copytree(today, tmp)

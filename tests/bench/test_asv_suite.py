@@ -34,3 +34,17 @@ def test_deviation_counts_values_and_nan_places():
     ours[0, 0] = 3.0
     assert deviation(ours, ref)[1] == 1
     assert deviation((ours, ours), (ref, ref))[1] == 2   # tuples: every output counted
+
+
+def test_the_cache_suites_next_session_store_is_made_once(tmp_path, monkeypatch):
+    """A second call (the gate's other tree, asv's next benchmark) reuses the store: a completeness
+    check that named another format's file rebuilt it and failed the rename onto it."""
+    monkeypatch.setenv("TECHNIC_ASV_DATA", str(tmp_path))
+    from benchmarks import bench_cache
+    monkeypatch.setattr(bench_cache, "SMALL", 40)
+    today, tomorrow = bench_cache._small_stores()
+    stamp = {p: p.stat().st_mtime_ns for p in tomorrow.rglob("*")}
+    assert bench_cache._small_stores() == (today, tomorrow)
+    assert {p: p.stat().st_mtime_ns for p in tomorrow.rglob("*")} == stamp
+    from technic_core.universe.store import Store
+    assert Store(tomorrow).index()["n_bars"].max() == Store(today).index()["n_bars"].max() + 1
