@@ -21,12 +21,12 @@ import time
 import uuid
 from pathlib import Path
 
-from .common import _store_format, store_marker
+from .common import SMOKE, _store_format, store_marker
 
 N_SYMBOLS = 5277
 N_BARS = 504
 SEED = 7
-REPEAT = 3
+REPEAT = 1 if SMOKE else 3
 PHASES = "vectorized,cache"
 
 

@@ -22,11 +22,11 @@ import subprocess
 import sys
 import time
 
-from .common import FULL, store_path
+from .common import FULL, SMOKE, store_path
 
 SOURCES = ("panel", "parquet")
 PHASES = "prefetch,prescreen,vectorized"
-REPEAT = 3
+REPEAT = 1 if SMOKE else 3
 
 
 def _store(source: str):

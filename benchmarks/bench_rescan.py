@@ -34,13 +34,14 @@ from .common import (
     INDICATOR_CALLS,
     N_BARS,
     SEED,
+    SMOKE,
     _locked,
     _store_format,
     cache_dir,
     store_path,
 )
 
-REPEAT = 7
+REPEAT = 1 if SMOKE else 7
 ROUNDS = 60
 MIN_BARS = 64
 

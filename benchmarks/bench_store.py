@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import HTTP_UNIVERSE, _locked, cache_dir, scan_symbols, store_path
+from .common import HTTP_UNIVERSE, SMOKE, _locked, cache_dir, scan_symbols, store_path
 
 IMPORT_SYMBOLS = 40
 READ_SYMBOLS = HTTP_UNIVERSE
@@ -30,7 +30,7 @@ PER_SYMBOL_READS = 40
 N_SYMBOLS = 500
 N_BARS = 504
 SEED = 11
-REPEAT = 3
+REPEAT = 1 if SMOKE else 3
 
 
 def _csv_dir(n: int) -> Path:
