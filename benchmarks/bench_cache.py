@@ -21,9 +21,9 @@ import time
 import uuid
 from pathlib import Path
 
-from .common import SMOKE, _store_format, store_marker
+from .common import SMOKE, _store_format, store_marker, symbols_for
 
-N_SYMBOLS = 5277
+N_SYMBOLS = symbols_for(5277)
 N_BARS = 504
 SEED = 7
 REPEAT = 1 if SMOKE else 3

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from .common import symbols_for
+
 SIZES = (2_000, 5_277, 20_000)
 BARS = 504
 SEED = 7
@@ -44,7 +46,7 @@ class _Stores:
         from technic_core.universe.make import generate_store
         root = Path("ray-stores").resolve()
         for n in SIZES:
-            generate_store(root / f"u{n}", n, BARS, SEED, log=lambda *_: None)
+            generate_store(root / f"u{n}", symbols_for(n), BARS, SEED, log=lambda *_: None)
         return str(root)
 
 

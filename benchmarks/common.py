@@ -53,6 +53,13 @@ BUDGET_S = 90.0
 # makes the track_ benchmarks that time themselves take one round.  No figure of such a run is
 # a measurement.
 SMOKE = os.environ.get("TECHNIC_ASV_SMOKE") == "1"
+SMOKE_SYMBOLS = 300
+
+
+def symbols_for(n: int) -> int:
+    """``n``, or at most SMOKE_SYMBOLS in a smoke pass: every benchmark's code runs, on small
+    stores made in seconds (the parameters, hence asv's benchmark ids, stay as they are)."""
+    return min(n, SMOKE_SYMBOLS) if SMOKE else n
 
 # Every backend the project has planned, whether or not this commit has it:
 # asv's parameter grid must not change from one commit to the next.
@@ -111,6 +118,7 @@ def store_marker(fmt: int) -> str:
 
 def store_path(n_symbols: int, n_bars: int = N_BARS, seed: int = SEED) -> Path:
     """A generated store of that size, made on first use and reused after."""
+    n_symbols = symbols_for(n_symbols)
     fmt = _store_format()
     root = cache_dir() / f"store-f{fmt}" / f"u{n_symbols}x{n_bars}s{seed}"
     marker = store_marker(fmt)
