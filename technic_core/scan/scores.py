@@ -2,6 +2,14 @@
 
 Every comparison with a missing (NaN) input contributes 0: numpy comparisons
 with NaN are False, and each rule below is written as "condition -> points".
+
+Comparisons are decided beyond SPEC's tolerance: ``a > b`` only when ``a`` exceeds
+``b`` by more than ``TOL`` of their magnitude.  Indicators are defined to 1e-9
+relative (TA-Lib's values; pandas' rolling sums and TA-Lib's running sums differ in
+the last bits), so two engines may put the same true tie on either side of it:
+a close of 7.95 against an SMA 20 of exactly 7.95 (pandas) or 7.950000000000001
+(TA-Lib) scored 0 or -1, and the table differed by phase.  A difference inside the
+tolerance is a tie (0 points), the answer exact arithmetic gives.
 """
 from __future__ import annotations
 
@@ -9,10 +17,33 @@ import numpy as np
 
 SCORE_COLUMNS = ("trend", "momentum", "volume_score", "volatility", "oscillator", "breakout",
                  "tech_raw", "tech_rating", "signal")
+TOL = 1e-9  # SPEC: indicators equal TA-Lib to 1e-9 relative
+
+
+def _scale(a, b, scale):
+    return np.maximum(np.abs(a), np.abs(b)) if scale is None else np.abs(scale)
+
+
+def _gt(a, b, scale=None) -> np.ndarray:
+    """a > b beyond the tolerance (False where either is NaN)."""
+    return (a - b) > TOL * _scale(a, b, scale)
+
+
+def _lt(a, b, scale=None) -> np.ndarray:
+    return (b - a) > TOL * _scale(a, b, scale)
+
+
+def _ge(a, b, scale=None) -> np.ndarray:
+    """a >= b within the tolerance (False where either is NaN)."""
+    return (a - b) >= -TOL * _scale(a, b, scale)
+
+
+def _le(a, b, scale=None) -> np.ndarray:
+    return (b - a) >= -TOL * _scale(a, b, scale)
 
 
 def _sign_cmp(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (a > b).astype(np.int64) - (a < b).astype(np.int64)
+    return _gt(a, b).astype(np.int64) - _lt(a, b).astype(np.int64)
 
 
 def compute_scores(f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -21,18 +52,19 @@ def compute_scores(f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         + _sign_cmp(close, f["sma_20"])
     trend = np.clip(trend, -3, 3)
 
-    momentum = ((rsi > 55).astype(np.int64) + (rsi > 65) - (rsi < 45) - (rsi < 40)
-                + (f["macd_hist"] > 0) - (f["macd_hist"] < 0) + (f["pct_from_high_20"] >= -0.03))
+    hist = f["macd_hist"]   # in price units: its tie with 0 is judged against the close
+    momentum = (_gt(rsi, 55).astype(np.int64) + _gt(rsi, 65) - _lt(rsi, 45) - _lt(rsi, 40)
+                + _gt(hist, 0.0, close) - _lt(hist, 0.0, close) + _ge(f["pct_from_high_20"], -0.03))
     momentum = np.clip(momentum, -3, 3)
 
     spike = f["vol_spike"]
-    volume = np.where(spike > 1.5, 2, np.where(spike > 1.2, 1, np.where(spike < 0.7, -1, 0)))
+    volume = np.where(_gt(spike, 1.5), 2, np.where(_gt(spike, 1.2), 1, np.where(_lt(spike, 0.7), -1, 0)))
 
     atr_pct = f["atr_pct"]
-    volatility = (atr_pct < 0.01).astype(np.int64) - (atr_pct > 0.03)
-    oscillator = ((rsi >= 55) & (rsi <= 65)).astype(np.int64) - ((rsi > 70) | (rsi < 40))
-    breakout = ((f["pct_from_high_20"] >= -0.01).astype(np.int64) + (f["ret_5"] > 0.02)
-                + (close > f["bb_upper"]))
+    volatility = _lt(atr_pct, 0.01).astype(np.int64) - _gt(atr_pct, 0.03)
+    oscillator = (_ge(rsi, 55) & _le(rsi, 65)).astype(np.int64) - (_gt(rsi, 70) | _lt(rsi, 40))
+    breakout = (_ge(f["pct_from_high_20"], -0.01).astype(np.int64) + _gt(f["ret_5"], 0.02)
+                + _gt(close, f["bb_upper"]))
 
     tech_raw = 3 * trend + 3 * momentum + 2 * volume + volatility + oscillator + breakout
     # A missing ATR takes the least favourable weight (0.7) rather than erasing the rating.

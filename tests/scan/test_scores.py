@@ -66,3 +66,35 @@ def test_long_needs_trend():
     s = compute_scores(feats(rsi_14=60, macd_hist=1, pct_from_high_20=0, vol_spike=2, atr_pct=0.001,
                              ret_5=0.05))
     assert s["trend"][0] == 0 and s["tech_rating"][0] >= 8 and s["signal"][0] == "Neutral"
+
+
+# 25 closes in cents whose last 20 average exactly the last close (8.00): pandas' rolling mean
+# gives 8.0, TA-Lib's running sum 8.000000000000002 (the 300-symbol store of seed 7 had such a
+# symbol, GLY, whose trend scored 0 in the baseline and -1 in the vectorised phases).
+TIE_CLOSES = [7.89, 8.05, 8.03, 7.92, 7.9, 8.19, 8.15, 7.82, 7.88, 8.02, 8.01, 7.83, 8.18,
+              7.89, 8.09, 8.18, 8.02, 8.08, 7.94, 7.8, 8.01, 7.97, 7.8, 8.14, 8.0]
+
+
+def test_a_true_tie_scores_alike_whichever_engine_computed_the_sma():
+    import pandas as pd
+    import talib
+
+    from technic_core import indicators as ind
+    close = np.array(TIE_CLOSES)
+    by_pandas = pd.Series(close).rolling(20).mean().to_numpy()[-1]
+    by_talib = talib.SMA(close, 20)[-1]
+    assert by_pandas != by_talib and abs(by_pandas - by_talib) < 1e-14   # one ulp apart
+    assert ind.sma(close, 20, backend="numba")[-1] == by_talib
+    trends = []
+    for sma20 in (by_pandas, by_talib):
+        f = feats(close=close[-1], sma_20=sma20)
+        trends.append(int(compute_scores(f)["trend"][0]))
+    assert trends == [0, 0]          # a tie: no point either way
+
+
+def test_differences_beyond_the_tolerance_still_count():
+    for close, sma20, want in ((7.95 * (1 + 1e-8), 7.95, 1), (7.95 * (1 - 1e-8), 7.95, -1)):
+        assert int(compute_scores(feats(close=close, sma_20=sma20))["trend"][0]) == want
+    hist_tie = compute_scores(feats(close=100.0, macd_hist=1e-12))
+    hist_up = compute_scores(feats(close=100.0, macd_hist=1e-6))
+    assert int(hist_up["momentum"][0]) - int(hist_tie["momentum"][0]) == 1
