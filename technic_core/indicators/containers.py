@@ -91,14 +91,16 @@ def _pandas_series_values(s) -> np.ndarray:
 
 def _pandas_frame_values(fname: str, arg: str, df) -> np.ndarray:
     import pandas as pd
-    bad = [c for c, t in df.dtypes.items()
-           if not pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t)]
-    if bad:
+
+    def numeric(t) -> bool:
+        return pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
+    dtypes = set(df.dtypes)       # a few distinct dtypes, however many columns
+    if not all(numeric(t) for t in dtypes):
+        bad = [c for c, t in df.dtypes.items() if not numeric(t)]
         shown = ", ".join(f"{c!r} ({df.dtypes[c]})" for c in bad[:3])
         raise IndicatorInputError(
             f"{fname}: {arg} has non-numeric column(s) {shown}; a wide frame holds one column "
             "per symbol, with the dates as its index (df.set_index('date'))")
-    dtypes = set(df.dtypes)
     if len(dtypes) == 1 and isinstance(next(iter(dtypes)), np.dtype):
         return _real(df.to_numpy())              # one block: a column-major view, copied once
     return c_order(df.to_numpy(dtype=np.float64, na_value=np.nan))
