@@ -136,9 +136,10 @@ def _polars_split(df) -> tuple[list[str], list[str]]:
 
 
 def _polars_frame_values(fname: str, arg: str, df, values: list[str]) -> np.ndarray:
-    bad = [c for c in values if not df.schema[c].is_numeric()]
+    schema = df.schema            # built on each access: once here, not per column
+    bad = [c for c in values if not schema[c].is_numeric()]
     if bad:
-        shown = ", ".join(f"{c!r} ({df.schema[c]})" for c in bad[:3])
+        shown = ", ".join(f"{c!r} ({schema[c]})" for c in bad[:3])
         raise IndicatorInputError(
             f"{fname}: {arg} has non-numeric column(s) {shown}; a wide frame holds one column "
             "per symbol (plus date or text key columns, carried through)")
