@@ -54,3 +54,17 @@ def test_rescan_new_bar(tmp_path, capsys):
     cold = technic_core.scan(tmp_path / "store", phases="vectorized")
     assert results_match(cold, second) == []
     assert not first.table.equals(second.table)
+
+
+def test_the_readme_notebook_path_runs_in_five_lines(tmp_path, monkeypatch, capsys):
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    block = readme.split("From a notebook", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(block.strip().splitlines()) == 5
+    from technic_core.universe.generate import generate_universe
+    generate_universe(20, 280, 2).long_frame().to_csv(tmp_path / "bars.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    exec(compile(block, "README.md", "exec"), scope)
+    assert capsys.readouterr().out.startswith("ScanResult(20 symbols")
+    rsi = scope["rsi"]
+    assert isinstance(rsi, pd.DataFrame) and rsi.shape == (280, 20) and rsi.columns.name == "symbol"
