@@ -217,3 +217,18 @@ def test_docstrings_say_inputs_parameters_outputs_lookback():
         for out in OUTPUT_NAMES.get(name, ()):
             assert f"{out} :" in doc, (name, out)
         assert getattr(ind, name).__annotations__.get("return") is not None
+
+
+@pytest.mark.parametrize("name", ind.INDICATORS)
+def test_documented_lookback_is_the_leading_nan_count(wide, name):
+    import inspect
+
+    from technic_core.indicators.docs import SPECS
+    params = {p.name: p.default for p in inspect.signature(getattr(ind, name)).parameters.values()
+              if p.default is not inspect.Parameter.empty and p.name != "backend"}
+    params.update(CALLS[name][2])
+    lookback = eval(SPECS[name].lookback, {}, dict(params))      # the docstring's own formula
+    assert f"Lookback: {SPECS[name].lookback} bars" in getattr(ind, name).__doc__
+    out = tup(call(name, [wide[f]["S0"] for f in CALLS[name][1]]))   # S0 starts at row 0
+    for o in out:
+        assert int(o.isna().to_numpy().argmin()) == lookback, o.name
