@@ -15,11 +15,17 @@ Calls with a panel then skip validation altogether.
 The panel keeps the arrays it was given (read-only views, no copy when they
 are C-contiguous float64).  Changing those arrays afterwards invalidates the
 checks: build a new panel from changed data.
+
+A panel of pandas or polars frames (``Panel(close=wide_df, ...)``) keeps
+their labels: every call with it gives back frames with the same index and
+columns.  ``technic_core.panel_from_long`` and ``panel_from_frames`` build
+one from long or wide frames with the importer's checks of the bars.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .containers import Wrapper, labelled_errors, unwrap
 from .validate import IndicatorInputError, as_2d, check_layout
 
 FIELDS = ("open", "high", "low", "close", "volume")
@@ -34,18 +40,22 @@ def _read_only(a: np.ndarray) -> np.ndarray:
 class Panel:
     """OHLCV fields as validated ``(T, N)`` float64 arrays with each column's first row."""
 
-    __slots__ = ("_fields", "starts", "shape", "one_dimensional")
+    __slots__ = ("_fields", "starts", "shape", "one_dimensional", "wrapper")
 
     def __init__(self, *, open=None, high=None, low=None, close=None, volume=None):  # noqa: A002
         given = {k: v for k, v in zip(FIELDS, (open, high, low, close, volume)) if v is not None}
         if not given:
             raise IndicatorInputError(f"Panel: give at least one field ({', '.join(FIELDS)})")
+        given, self.wrapper = unwrap("Panel", given)
         arrays, one_d = as_2d("Panel", given)
-        starts = check_layout("Panel", arrays)
+        with labelled_errors(self.wrapper):
+            starts = check_layout("Panel", arrays)
         self._fields = {k: _read_only(a) for k, a in arrays.items()}
         self.starts = _read_only(starts)
         self.shape = next(iter(arrays.values())).shape
         self.one_dimensional = one_d
+
+    wrapper: Wrapper | None     # how results go back into the frames it was built from
 
     @property
     def fields(self) -> tuple[str, ...]:

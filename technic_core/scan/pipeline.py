@@ -9,7 +9,7 @@ change how bars arrive and where the arithmetic runs.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,10 +19,12 @@ import pandas as pd
 from ..sources import Source, open_source
 from ..universe.validate import SymbolDataError
 from . import filters
-from .phases import parse_phases
+from .features import FEATURE_COLUMNS
+from .phases import PhaseUnavailable, parse_phases
 from .phases.per_symbol import compute_symbol, latest_close
 from .phases.vectorized import AUTO, BlockOutcome, resolve_block_size, run_blocks
 from .result import ScanResult
+from .scores import SCORE_COLUMNS
 from .table import ID_COLUMNS, build_table
 
 
@@ -96,7 +98,9 @@ def _per_symbol(src: Source, symbols: list[str], prefetch: bool, progress, out: 
         except SymbolDataError as exc:
             out.errors[s] = exc.reason
     out.backend = "baseline"
-    out.frames.append(pd.DataFrame(rows, index=pd.Index(names, name="symbol")))
+    # no symbol computed (every one bad): the columns still, so the empty table can be built
+    out.frames.append(pd.DataFrame(rows, index=pd.Index(names, name="symbol"),
+                                   columns=None if rows else ["n_bars", *FEATURE_COLUMNS, *SCORE_COLUMNS]))
     return read_s
 
 
@@ -165,14 +169,19 @@ def finish(uni: pd.DataFrame, all_symbols: list[str], fate: dict[str, str], out:
     return table, counts, err
 
 
-def scan(source: str | Path | Source | None = None, *, phases: str | Iterable[str] | None = "baseline",
+def scan(source: str | Path | Source | pd.DataFrame | Mapping[str, pd.DataFrame] | None = None,
+         universe: pd.DataFrame | None = None, *, phases: str | Iterable[str] | None = "baseline",
          backend: str | None = None, strict: bool = False, progress: bool = False,
          symbols: Iterable[str] | None = None, block_size: int | str | None = AUTO,
          ray_address: str | None = None, cache=None) -> ScanResult:
     """Scan a universe and return the ranked table, rejections, errors and timings.
 
     ``source``: a store directory, an ``http://`` API address, or a Source
-    (default: the default store).  ``phases``: 'baseline', 'all', or names
+    (default: the default store); or bars in memory: a long DataFrame
+    (symbol, date, OHLCV) or a dict of per-symbol frames (pandas or polars),
+    checked as ``technic data import`` checks files (``sources.memory``), with
+    ``universe`` (SPEC's columns; default: every symbol, the importer's
+    defaults).  ``phases``: 'baseline', 'all', or names
     from ``phases.LADDER``.  ``backend``: indicator backend for vectorised
     phases (falls back along cupy -> numba -> numpy -> baseline unless
     ``strict``).  ``symbols``: scan only these symbols of the universe.
@@ -194,7 +203,18 @@ def scan(source: str | Path | Source | None = None, *, phases: str | Iterable[st
     between items: ``technic bench`` times each symbol with it).
     """
     chosen = parse_phases(phases)
-    src = open_source(source)
+    from ..sources.memory import MemorySource, is_frames
+    if is_frames(source):
+        src = MemorySource(source, universe)
+    elif universe is not None:
+        raise TypeError("universe= goes with bars in memory (a DataFrame or a dict of frames); "
+                        "a store or an API has its own universe")
+    else:
+        src = open_source(source)
+    refused = {p: why for p, why in getattr(src, "refused_phases", {}).items() if p in chosen}
+    if refused:
+        p, why = next(iter(refused.items()))
+        raise PhaseUnavailable(f"phase {p} cannot scan {src.describe()}: {why}")
     try:
         return _scan(src, chosen, backend, strict, progress, symbols, block_size, ray_address, cache)
     finally:

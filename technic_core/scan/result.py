@@ -1,7 +1,9 @@
 """What a scan returns: the table, rejections, errors, timings and what ran."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -37,6 +39,44 @@ class ScanResult:
     @property
     def within_budget(self) -> bool:
         return self.projected_full_s <= BUDGET_S
+
+    def to_frame(self) -> pd.DataFrame:
+        """The ranked table (a copy), one row per passing symbol; ``attrs`` holds the rest
+        (``rejections``, ``errors`` as symbol -> reason, ``phases``, ``backend``, ``n_symbols``)."""
+        df = self.table.copy()
+        df.attrs = self._meta()
+        return df
+
+    def to_parquet(self, path: str | Path) -> Path:
+        """Write the table to Parquet; the rest of the result (rejections, errors, timings,
+        phases) goes in the file's metadata under ``technic`` (JSON).  Returns the path."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        path = Path(path)
+        table = pa.Table.from_pandas(self.table, preserve_index=False)
+        meta = {**(table.schema.metadata or {}),
+                b"technic": json.dumps({**self._meta(), "timings": self.timings}).encode()}
+        pq.write_table(table.replace_schema_metadata(meta), path)
+        return path
+
+    def _meta(self) -> dict:
+        return {"rejections": dict(self.rejections),
+                "errors": dict(zip(self.errors["symbol"].astype(str), self.errors["reason"].astype(str)))
+                if len(self.errors) else {},
+                "phases": list(self.phases), "backend": self.backend, "n_symbols": self.n_symbols}
+
+    def __repr__(self) -> str:
+        head = (f"ScanResult({self.n_symbols} symbols: {len(self.table)} passed, "
+                f"{sum(self.rejections.values())} rejected, {len(self.errors)} errors; "
+                f"phases {','.join(self.phases) or 'baseline'}, backend {self.backend or '-'}, "
+                f"{self.wall_s:.2f}s)")
+        cols = [c for c in ("rank", "symbol", "tech_rating", "signal", "sector", "close")
+                if c in self.table.columns]
+        if not len(self.table) or not cols:
+            return head
+        top = self.table[cols].head(5).to_string(index=False, float_format=lambda x: f"{x:.2f}")
+        more = f"\n... {len(self.table) - 5} more rows (.table, .to_frame())" if len(self.table) > 5 else ""
+        return f"{head}\n{top}{more}"
 
     def summary(self) -> str:
         phases = ",".join(self.phases) or "baseline"

@@ -104,8 +104,19 @@ def read_bars(path: Path | str, adjusted: bool = False, session_tz: str = SESSIO
     why its rows of this file cannot be used (one session given twice).
     """
     path = Path(path)
-    raw = _read_table(path)
+    return normalize_bars(_read_table(path), str(path), path.stem, adjusted, session_tz)
+
+
+def normalize_bars(raw: pd.DataFrame, where: str, default_symbol: str | None = None,
+                   adjusted: bool = False, session_tz: str = SESSION_TZ) -> pd.DataFrame:
+    """A vendor table (a file's, or a frame in memory) as the long layout ``read_bars`` returns.
+
+    ``where`` names the input in errors; ``default_symbol`` is the symbol of a
+    table without a symbol column (a file's name); without either, FileProblem.
+    """
     if raw.index.name is not None or not isinstance(raw.index, pd.RangeIndex):
+        if raw.index.name is None and isinstance(raw.index, pd.DatetimeIndex):
+            raw = raw.rename_axis("date")       # a frame's unnamed date index
         raw = raw.reset_index()
     cols = {str(c).strip().lower(): c for c in raw.columns}
     date_col = next((cols[n] for n in DATE_NAMES if n in cols), None)
@@ -117,7 +128,7 @@ def read_bars(path: Path | str, adjusted: bool = False, session_tz: str = SESSIO
     if date_col is None:
         missing.insert(0, "date")
     if missing:
-        raise FileProblem(f"{path}: missing columns: {', '.join(missing)}")
+        raise FileProblem(f"{where}: missing columns: {', '.join(missing)}")
     out = pd.DataFrame({"date": exchange_times(raw[date_col], session_tz)})
     for f in BAR_FIELDS:
         out[f] = pd.to_numeric(raw[cols[f]], errors="coerce").astype(np.float64)
@@ -130,8 +141,10 @@ def read_bars(path: Path | str, adjusted: bool = False, session_tz: str = SESSIO
     if sym_col is not None:
         sym = raw[sym_col].astype("string").str.strip().str.upper().fillna("")
         out.insert(0, "symbol", sym.astype(object).to_numpy())
+    elif default_symbol is not None:
+        out.insert(0, "symbol", str(default_symbol).strip().upper())
     else:
-        out.insert(0, "symbol", path.stem.strip().upper())
+        raise FileProblem(f"{where}: missing columns: symbol (or ticker)")
     blank = np.flatnonzero(out["symbol"].to_numpy() == "")
     out.attrs["blank_rows"] = (blank + 1).tolist()
     out.attrs["problems"] = _daily_sessions(out, raw[date_col])
