@@ -34,7 +34,7 @@ try:
 except Exception:  # pragma: no cover - depends on the commit under test
     pass
 
-# Universe sizes (symbols) x sessions.  5,277 is SPEC's default universe.
+# Universe sizes (symbols) x sessions.  5,277 is the default universe (docs/scan.md).
 N_BARS = 504
 SEED = 7
 SIZES = (500, 2000, 5277)

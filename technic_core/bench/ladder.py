@@ -1,4 +1,4 @@
-"""``technic bench``: SPEC's phase ladder, measured in one process.
+"""``technic bench``: the phase ladder of docs/scan.md, measured in one process.
 
 Every step switches on one more phase (baseline, +prefetch, +prescreen,
 +vectorized, +cache, +ray, +gpu) and scans the same universe.  A step that

@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import indicators as ind
 
-# The thirteen indicators with SPEC's parameters, TA-Lib's keyword names (the asv
+# The thirteen indicators with the scan's parameters (docs/scan.md), TA-Lib's keyword names (the asv
 # suite's INDICATOR_CALLS; tests/bench/test_sweep.py asserts the two are equal).
 SWEEP_CALLS: dict[str, tuple[tuple[str, ...], dict]] = {
     "sma": (("close",), {"timeperiod": 20}),

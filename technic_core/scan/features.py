@@ -1,4 +1,4 @@
-"""SPEC's features at each symbol's last bar.
+"""The scan's features (docs/scan.md) at each symbol's last bar.
 
 Two implementations of one definition: ``block_features`` over right-aligned
 ``(T, N)`` blocks for the vectorised phases, and ``frame_features`` over one

@@ -102,7 +102,7 @@ def _per_symbol(src: Source, symbols: list[str], prefetch: bool, progress, out: 
 
 def _classify(all_symbols: list[str], fate: dict[str, str], out: BlockOutcome,
               computed: pd.DataFrame) -> tuple[np.ndarray, dict[str, int], dict[str, str]]:
-    """Apply SPEC's order: universe rules (already in ``fate``), price, bad data, history.
+    """Apply the scan's order (docs/scan.md): universe rules (already in ``fate``), price, bad data, history.
 
     Returns the rows of ``computed`` that pass (in ``all_symbols`` order), the rejection
     counts and every error's reason."""

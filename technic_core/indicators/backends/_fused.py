@@ -1,4 +1,4 @@
-"""The indicator set a scan reads at each symbol's last bar (SPEC "Features").
+"""The indicator set a scan reads at each symbol's last bar (docs/scan.md, "Features").
 
 ``FUSED`` maps each result name to the backend function, its parameters and
 which of its outputs it is.  A backend's ``fused_indicators`` returns, for

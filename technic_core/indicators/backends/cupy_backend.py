@@ -272,7 +272,7 @@ def mfi(high, low, close, volume, timeperiod):
 # fused: the scan's indicator set at the last bar
 # --------------------------------------------------------------------------
 
-# (kernel, input fields, kernel parameters, output names): the set SPEC's features use.
+# (kernel, input fields, kernel parameters, output names): the set the scan's features use (docs/scan.md).
 FUSED_PLAN = (
     ("sma_kernel", ("close",), (20,), ("sma_20",)),
     ("sma_kernel", ("close",), (50,), ("sma_50",)),

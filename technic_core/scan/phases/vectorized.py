@@ -23,7 +23,7 @@ from ..features import INDICATOR_KEYS, block_features, indicator_calls
 from ..scores import compute_scores
 
 # Symbols per block when the caller says "auto" and the blocks run in this
-# process.  Measured (docs-ray.md): scan time is flat from 128 to 2,048 symbols
+# process.  Measured (docs/ray.md): scan time is flat from 128 to 2,048 symbols
 # per block while peak memory grows with the block; 512 keeps a block's bars
 # and indicator arrays near 100 MB on 504 sessions.
 DEFAULT_BLOCK_SIZE = 512
