@@ -24,6 +24,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..indicators import BackendUnavailable
 from ..progress import tracker
 from ..scan import LADDER, PHASES, PhaseUnavailable, scan
 from ..scan.compare import max_deviation, results_match
@@ -181,7 +182,7 @@ def _jsonable(info: dict) -> dict:
 
 def _classify_error(exc: BaseException) -> tuple[str, str]:
     name = type(exc).__name__
-    if isinstance(exc, (PhaseUnavailable, ImportError)) or name == "BackendUnavailable":
+    if isinstance(exc, (PhaseUnavailable, BackendUnavailable, ImportError)):
         return "unavailable", f"{name}: {exc}"
     return "failed", f"{name}: {exc}"
 

@@ -160,3 +160,14 @@ def test_ray_start_and_stop_are_their_own_figures(sampled):
     assert ray.info["ray_shutdown_s"] == pytest.approx(ray.stop_s, abs=2e-3)
     assert "already connected" in ray.info["ray_cluster"]   # the timed scans did not start Ray
     assert "start and stop timed apart" in ray.path
+
+
+def test_a_step_is_unavailable_by_the_exception_class_not_its_name():
+    from technic_core.indicators import BackendUnavailable
+
+    class Unrelated(RuntimeError):
+        pass
+
+    Unrelated.__name__ = "BackendUnavailable"   # a look-alike: a real failure, not "unavailable"
+    assert ladder._classify_error(BackendUnavailable("no CUDA device"))[0] == "unavailable"
+    assert ladder._classify_error(Unrelated("kernel crashed"))[0] == "failed"

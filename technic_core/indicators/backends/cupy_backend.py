@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import BackendUnavailable
 from ..kernels import cuda_kernels as K
-from ..registry import BackendUnavailable
 from ..validate import IndicatorInputError, as_2d, check_layout, first_valid
 
 FIELDS = ("open", "high", "low", "close", "volume")

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from ... import indicators as ind
-from ...indicators.registry import FALLBACK_ORDER, BackendUnavailable, load_backend
+from ...indicators.errors import BackendUnavailable
+from ...indicators.registry import FALLBACK_ORDER, load_backend
 from ...indicators.validate import IndicatorInputError, check_layout
 from ...universe.store import BarBlock
 from ..features import INDICATOR_KEYS, block_features, indicator_calls
