@@ -160,6 +160,8 @@ def _bad_store(tmp_path, victims):
     return root
 
 
+# The damaged files are the scenario (their warnings are asserted in tests/reliability).
+@pytest.mark.filterwarnings("ignore::technic_core.universe.store.StoreDamaged")
 def test_a_block_with_bad_data_reports_its_symbols(local_ray, store, ref, tmp_path):
     # three neighbours (one or two blocks of 8) that pass every rule when their data is clean
     passing = list(ref.table.sort_values("symbol")["symbol"])
