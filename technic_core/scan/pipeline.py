@@ -244,7 +244,7 @@ def _scan(src: Source, chosen: tuple[str, ...], backend, strict, progress, symbo
         backend = "cupy"  # the fallback chain reports it if no device can run it
     if "cache" in chosen:
         # the cache computes with its incremental state kernel, whatever the backend
-        from .phases.cache import run_cached
+        from .phases.cache_phase import run_cached
         out = run_cached(src, to_fetch, cache, block_size, _progress(block_progress, "blocks", "block"),
                          snapshot=snap)
         info["engine"] = "in-process (cache)"

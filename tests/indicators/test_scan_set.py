@@ -17,7 +17,7 @@ from technic_core.indicators.backends import _fused, cupy_backend
 from technic_core.indicators.kernels import numba_kernels
 from technic_core.indicators.state import StateParams
 from technic_core.scan.features import FEATURE_COLUMNS, INDICATOR_KEYS
-from technic_core.scan.phases.cache import SCAN_STATE
+from technic_core.scan.phases.cache_phase import SCAN_STATE
 
 
 def test_every_call_is_a_public_function_with_talibs_keywords():

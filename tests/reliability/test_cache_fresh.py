@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from technic_core.scan import results_match, scan
-from technic_core.scan.phases.cache import SCAN_STATE, CacheUnavailable
+from technic_core.scan.phases.cache_phase import SCAN_STATE, CacheUnavailable
 from technic_core.sources import LocalSource
 from technic_core.universe import Store
 from technic_core.universe.importer import import_store
