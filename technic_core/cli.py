@@ -389,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"paired samples per benchmark (default {DEFAULT_ROUNDS})")
     ga.add_argument("--bench", action="append",
                     help="only benchmarks whose id equals, starts with or contains this (repeatable), "
-                         "e.g. bench_cache")
+                         "e.g. bench_cache (default: the whole gated set, or the suite with --all)")
     ga.add_argument("--all", action="store_true",
                     help="gate every time benchmark of the suite (a release), not only the tagged set")
     ga.add_argument("--clock", choices=("cpu-min", "cpu", "process-cpu", "wall", "wall-min"),
