@@ -68,7 +68,8 @@ from ...universe.store import BarBlock
 from ...universe.validate import group_bounds
 from ..features import block_features
 from ..scores import compute_scores
-from .vectorized import BlockOutcome, split
+from .outcome import BlockOutcome, EngineOptions
+from .vectorized import split
 
 # The scan's indicators (indicators/scan_set.py: the set, EMA and OBV), and the raw
 # bars its features read at the last bar (features.block_features).
@@ -602,4 +603,13 @@ def run_cached(src, symbols: list[str], cache: Cache | str | None = None, block_
         runner.run(chunk)
         out.blocks += 1
     out.cache_info = stats.as_info()
+    return out
+
+
+def run(src, symbols: list[str], options: EngineOptions) -> BlockOutcome:
+    """The engine contract (``outcome.Engine``): the blocks through the cache (it computes with
+    its incremental state kernel, whatever the backend)."""
+    out = run_cached(src, symbols, options.cache, options.block_size, options.progress,
+                     snapshot=options.snapshot)
+    out.engine_info.update(engine="in-process (cache)", blocks=out.blocks, cache=out.cache_info)
     return out
