@@ -398,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     ga.add_argument("--no-confirm", action="store_true",
                     help="do not re-measure a flagged benchmark in fresh processes")
     ga.add_argument("--no-scaling", action="store_true", help="skip the parallel scaling measurement")
-    ga.add_argument("--json", help="also write the rows and raw samples here")
+    ga.add_argument("--json", help="also write the rows and raw samples here (default: none beyond --reports)")
     ga.add_argument("--reports", default="reports",
                     help="directory for gate-latest.json/.md and gate-history.jsonl ('-' for none)")
     ga.add_argument("--repo", help="the git repository (default: the one around the current directory)")
