@@ -24,6 +24,9 @@ from .helpers import BACKEND, PHASES, RAY_PHASES, WorkerKiller, reference  # noq
 
 UNREACHABLE = "127.0.0.1:1"   # nothing listens on port 1: refused at once
 
+# a real local Ray per test module: `pytest -m "not slow"` leaves it out of a quick run
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):

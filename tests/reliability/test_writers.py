@@ -51,6 +51,7 @@ def assert_consistent(root) -> None:
     assert_panel_agrees(root)       # the panel is the manifest's, bar for bar (issue 16)
 
 
+@pytest.mark.slow
 def test_two_imports_at_once_both_land(tmp_path):
     """Item 1: two `technic data import` runs into one --out at once both exited 0, and one
     run's symbols vanished (sometimes leaving bars.parquet corrupt)."""
@@ -146,6 +147,7 @@ def expected_after_feed(tmp_path_factory):
 STEPS = ("symbol-file", "symbol-files", "panel", "artifacts", "manifest-staged", "committed")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("step", STEPS)
 def test_a_writer_killed_at_any_step_leaves_a_whole_version(tmp_path, step, expected_after_feed):
     """A crash at any point leaves the previous version intact and readable (or, once the
@@ -171,6 +173,7 @@ def test_a_writer_killed_at_any_step_leaves_a_whole_version(tmp_path, step, expe
     assert unreferenced_files(root) == []
 
 
+@pytest.mark.slow
 def test_a_writer_killed_at_random_moments(tmp_path, expected_after_feed):
     """Item 1's corrupt bars.parquet: SIGKILL at random moments of a real import."""
     want_rows, _ = expected_after_feed

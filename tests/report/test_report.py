@@ -15,6 +15,9 @@ from ..helpers import make_store
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# a real bench run feeds the report, and Chromium renders it: `pytest -m "not slow"` leaves it out of a quick run
+pytestmark = pytest.mark.slow
+
 # A tiny real asv suite: the same benchmark names the report reads, at tiny sizes.
 SUITE = '''
 import numpy as np
