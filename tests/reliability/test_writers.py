@@ -190,6 +190,7 @@ def test_a_writer_killed_at_random_moments(tmp_path, expected_after_feed):
         time.sleep(rng.uniform(0.0, 1.2))
         p.send_signal(signal.SIGKILL)
         p.wait(60)
+        p.stdout.close()
         v = Store(root).version
         same_rows(rows(root), before if v == version else want_rows)
         if v != version:
