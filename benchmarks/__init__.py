@@ -1,1 +1,1 @@
-"""asv suites for technic (see docs-bench.md)."""
+"""asv suites for technic (see docs/harness.md)."""

@@ -1,6 +1,6 @@
 """Correctness as figures: how far each backend is from TA-Lib, each phase from the baseline.
 
-SPEC's bar: indicators equal TA-Lib to 1e-9 relative with NaN in the same
+The bar (docs/scan.md): indicators equal TA-Lib to 1e-9 relative with NaN in the same
 places; every phase returns the baseline's table, row for row.  Deviation is
 ``|a - b| / max(|b|, 1)`` (relative, absolute near zero), as
 ``technic_core.scan.compare`` measures it.  A figure above 1e-9, or any NaN

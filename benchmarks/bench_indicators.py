@@ -13,7 +13,7 @@ each round one reference run and as many of ours as fill the same wall time,
 the ratio of the round's two times; the median of the rounds is the figure.
 Both sides drop each result as soon as it is made.  ``layout`` is one of
 ``common.LAYOUTS`` (clean, the default universe as generated, 10% late starts),
-at SPEC's 5,277 symbols x 504 sessions.  The one command for the headline
+at the default 5,277 symbols (docs/scan.md) x 504 sessions.  The one command for the headline
 ratios (README, docs/indicators.md)::
 
     asv run --python=same --set-commit-hash $(git rev-parse HEAD) \

@@ -1,6 +1,6 @@
 """Latency: seconds per symbol and the projected full-universe time of each ladder step.
 
-SPEC's yardstick is a full-universe (5,277 symbols) scan in 90 s.  Each step
+The yardstick (docs/scan.md) is a full-universe (5,277 symbols) scan in 90 s.  Each step
 is scanned once per commit (``setup_cache``), on PHASE_UNIVERSE symbols
 (the per-symbol steps on BASELINE_SYMBOLS of them), after one warm-up scan;
 the projection is the measured rate times 5,277, as ``ScanResult`` defines it.

@@ -41,7 +41,7 @@ class PeerFullSet:
 
 
 class PeerIndicator:
-    """One indicator at SPEC's parameters, each peer, 5,277 symbols."""
+    """One indicator at the scan's parameters (docs/scan.md), each peer, 5,277 symbols."""
     params = [list(INDICATOR_CALLS), list(PEER_NAMES)]
     param_names = ["indicator", "peer"]
     timeout = 300

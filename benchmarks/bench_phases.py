@@ -1,4 +1,4 @@
-"""Phases: each cumulative step of SPEC's ladder, a whole scan, through the local store and HTTP.
+"""Phases: each cumulative step of the ladder (docs/scan.md), a whole scan, through the local store and HTTP.
 
 The store holds PHASE_UNIVERSE symbols.  The per-symbol steps (baseline,
 +prefetch, +prescreen) scan the first BASELINE_SYMBOLS of them, because the

@@ -161,8 +161,11 @@ class Advance:
             import talib.stream  # noqa: F401
 
             from technic_core.indicators.state import build_state
-            from technic_core.scan.phases.cache import SCAN_STATE
             from technic_core.universe.store import Store
+            try:
+                from technic_core.scan.phases.cache_phase import SCAN_STATE
+            except ImportError:       # commits before the phase's module was renamed
+                from technic_core.scan.phases.cache import SCAN_STATE
         except ImportError as exc:
             raise NotImplementedError(f"needs TA-Lib 0.8 streams and the indicator state: {exc}") from None
         root, b = _two_versions()

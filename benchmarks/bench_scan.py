@@ -1,6 +1,6 @@
 """Whole scans, one per phase, at sizes the CI gate can afford (``gate = True``).
 
-``bench_phases`` times SPEC's ladder on PHASE_UNIVERSE symbols, seconds a
+``bench_phases`` times the ladder (docs/scan.md) on PHASE_UNIVERSE symbols, seconds a
 call; the gate needs each phase in a fraction of a second, many times over,
 so these scan GATE_UNIVERSE symbols (the per-symbol steps PER_SYMBOL of
 them).  ``setup`` only finds the store and the symbols: asv_runner re-runs it

@@ -389,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"paired samples per benchmark (default {DEFAULT_ROUNDS})")
     ga.add_argument("--bench", action="append",
                     help="only benchmarks whose id equals, starts with or contains this (repeatable), "
-                         "e.g. bench_cache (default: the gated set; --all for every benchmark)")
+                         "e.g. bench_cache (default: the whole gated set, or the suite with --all)")
     ga.add_argument("--all", action="store_true",
                     help="gate every time benchmark of the suite (a release), not only the tagged set")
     ga.add_argument("--clock", choices=("cpu-min", "cpu", "process-cpu", "wall", "wall-min"),
@@ -398,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     ga.add_argument("--no-confirm", action="store_true",
                     help="do not re-measure a flagged benchmark in fresh processes")
     ga.add_argument("--no-scaling", action="store_true", help="skip the parallel scaling measurement")
-    ga.add_argument("--json", help="also write the rows and raw samples here (default: not written)")
+    ga.add_argument("--json", help="also write the rows and raw samples here (default: none beyond --reports)")
     ga.add_argument("--reports", default="reports",
                     help="directory for gate-latest.json/.md and gate-history.jsonl ('-' for none)")
     ga.add_argument("--repo", help="the git repository (default: the one around the current directory)")

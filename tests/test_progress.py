@@ -69,6 +69,7 @@ def test_interval_from_the_environment(monkeypatch):
     assert duration(75) == "1m15s" and duration(7300) == "2h01m"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv", [["scan", "--phases", "baseline"],
                                   ["bench", "--sample", "40", "--repeat", "1", "--no-sweep", "--json", "-"]])
 def test_commands_piped_to_a_log_print_progress_lines_and_no_escape_codes(tmp_path, argv):

@@ -50,7 +50,7 @@ def main() -> None:
 
     from technic_core.indicators.kernels import state_step as K
     from technic_core.indicators.state import StateParams, build_state
-    from technic_core.scan.phases.cache import SCAN_STATE
+    from technic_core.scan.phases.cache_phase import SCAN_STATE
     from technic_core.universe.generate import generate_universe
 
     numba.set_num_threads(args.threads)

@@ -1,4 +1,4 @@
-"""``technic bench``: SPEC's phase ladder, measured in one process.
+"""``technic bench``: the phase ladder of docs/scan.md, measured in one process.
 
 Every step switches on one more phase (baseline, +prefetch, +prescreen,
 +vectorized, +cache, +ray, +gpu) and scans the same universe.  A step that
@@ -24,6 +24,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..indicators import BackendUnavailable
 from ..progress import tracker
 from ..scan import LADDER, PHASES, PhaseUnavailable, scan
 from ..scan.compare import max_deviation, results_match
@@ -181,7 +182,7 @@ def _jsonable(info: dict) -> dict:
 
 def _classify_error(exc: BaseException) -> tuple[str, str]:
     name = type(exc).__name__
-    if isinstance(exc, (PhaseUnavailable, ImportError)) or name == "BackendUnavailable":
+    if isinstance(exc, (PhaseUnavailable, BackendUnavailable, ImportError)):
         return "unavailable", f"{name}: {exc}"
     return "failed", f"{name}: {exc}"
 

@@ -27,7 +27,7 @@ import pandas as pd
 from ..scan import filters
 
 DEFAULT_SAMPLE = 200
-FULL_HISTORY = 260          # SPEC: SMA 200 and its warm-up
+FULL_HISTORY = 260          # docs/scan.md: SMA 200 and its warm-up
 PRICE_CLASSES = (1.0, 5.0, 20.0, 100.0)   # $ bounds: penny, low, mid, high, very high
 
 

@@ -27,24 +27,12 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import indicators as ind
+from ..indicators.scan_set import INDICATOR_CALLS
 
-# The thirteen indicators with SPEC's parameters, TA-Lib's keyword names (the asv
-# suite's INDICATOR_CALLS; tests/bench/test_sweep.py asserts the two are equal).
+# The thirteen indicators with the scan's parameters, TA-Lib's keyword names: the one table
+# (indicators/scan_set.py; tests/bench/test_sweep.py asserts the asv suite's copy equals it).
 SWEEP_CALLS: dict[str, tuple[tuple[str, ...], dict]] = {
-    "sma": (("close",), {"timeperiod": 20}),
-    "ema": (("close",), {"timeperiod": 21}),
-    "rsi": (("close",), {"timeperiod": 14}),
-    "macd": (("close",), {"fastperiod": 12, "slowperiod": 26, "signalperiod": 9}),
-    "bbands": (("close",), {"timeperiod": 20, "nbdevup": 2.0, "nbdevdn": 2.0}),
-    "atr": (("high", "low", "close"), {"timeperiod": 14}),
-    "stoch": (("high", "low", "close"), {"fastk_period": 14, "slowk_period": 3, "slowd_period": 3}),
-    "adx": (("high", "low", "close"), {"timeperiod": 14}),
-    "obv": (("close", "volume"), {}),
-    "roc": (("close",), {"timeperiod": 10}),
-    "willr": (("high", "low", "close"), {"timeperiod": 14}),
-    "cci": (("high", "low", "close"), {"timeperiod": 14}),
-    "mfi": (("high", "low", "close", "volume"), {"timeperiod": 14}),
-}
+    name: (fields, dict(kwargs)) for name, (fields, kwargs) in INDICATOR_CALLS.items()}
 SIZES = (500, 2000)         # plus the whole universe
 BASELINE_SYMBOLS = 50
 TALIB = "talib"

@@ -4,7 +4,7 @@
 and how long entries are trusted; ``codec`` writes checked binary entries
 (never pickle); the store's content version (``universe.fingerprint``)
 ties every entry to the exact bars it was computed from.  The scan phase
-that uses them is ``scan.phases.cache``.
+that uses them is ``scan.phases.cache_phase``.
 """
 from .codec import CorruptEntry
 from .server import CacheServerError, EmbeddedRedis

@@ -25,17 +25,17 @@ from typing import TYPE_CHECKING, Any
 
 from .containers import OUTPUT_NAMES, labelled_errors, unwrap
 from .docs import SPECS, docstring
+from .errors import BackendUnavailable, IndicatorInputError
 from .panel import Panel
 from .registry import (
     FALLBACK_ORDER,
     INDICATORS,
-    BackendUnavailable,
     available_backends,
     load_backend,
     registered_backends,
     unavailable_reason,
 )
-from .validate import IndicatorInputError, as_2d, check_layout, check_period, check_real
+from .validate import as_2d, check_layout, check_period, check_real
 
 __all__ = [*INDICATORS, "available_backends", "registered_backends", "default_backend",
            "unavailable_reason", "BackendUnavailable", "IndicatorInputError", "FALLBACK_ORDER",

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .backends.cupy_probe import cuda_device_reason
+from .errors import BackendUnavailable
 
 INDICATORS = (
     "sma", "ema", "rsi", "macd", "bbands", "atr", "stoch",
@@ -24,10 +25,6 @@ INDICATORS = (
 
 # The order a fallback walks when a backend cannot run (fastest first).
 FALLBACK_ORDER = ("cupy", "numba", "numpy", "baseline")
-
-
-class BackendUnavailable(RuntimeError):
-    """The named backend cannot run here; the message says why."""
 
 
 @dataclass(frozen=True)

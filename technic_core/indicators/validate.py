@@ -17,14 +17,14 @@ import math
 
 import numpy as np
 
+from .errors import IndicatorInputError
+
 # TA-Lib's bounds: every period is an integer up to 100000, and real-valued
 # parameters lie within +-TA_REAL_MAX (3e37).
 MAX_PERIOD = 100_000
 REAL_MAX = 3e37
 
 
-class IndicatorInputError(ValueError):
-    """Indicator input that cannot give a correct answer (shape, dtype, gaps, parameters)."""
 
 
 def as_float_array(name: str, arg: str, value) -> np.ndarray:

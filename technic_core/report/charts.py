@@ -221,7 +221,7 @@ def growth_from_sweep(sweep: dict) -> str | None:
 
 # -- asv results -----------------------------------------------------------------
 
-EXACT = 1e-9  # SPEC: TA-Lib's values to 1e-9 relative, NaN in the same places
+EXACT = 1e-9  # docs/scan.md: TA-Lib's values to 1e-9 relative, NaN in the same places
 
 
 def _latest(asv: pd.DataFrame, suffix: str) -> pd.DataFrame:

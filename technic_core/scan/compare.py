@@ -1,4 +1,4 @@
-"""Whether two scan results give the same answer (SPEC: the same, row for row)."""
+"""Whether two scan results give the same answer (docs/scan.md: the same, row for row)."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""SPEC's features at each symbol's last bar.
+"""The scan's features (docs/scan.md) at each symbol's last bar.
 
 Two implementations of one definition: ``block_features`` over right-aligned
 ``(T, N)`` blocks for the vectorised phases, and ``frame_features`` over one
@@ -10,12 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-# Indicator values the scan needs at the last bar, with SPEC's parameters.
-INDICATOR_KEYS = (
-    "sma_20", "sma_50", "sma_200", "rsi_14", "macd", "macd_signal", "macd_hist",
-    "bb_upper", "bb_middle", "bb_lower", "atr_14", "stoch_k", "stoch_d",
-    "adx_14", "mfi_14", "cci_14", "willr_14", "roc_10",
-)
+from ..indicators.scan_set import FEATURE_KEYS, INPUTS, calls
+
+# Indicator values the scan needs at the last bar, with the scan's parameters: the one
+# table in indicators/scan_set.py.
+INDICATOR_KEYS = FEATURE_KEYS
 
 FEATURE_COLUMNS = (
     "close", "ret_1", "ret_5", "ret_21", "ret_63", "vol_20", "atr_pct",
@@ -28,20 +27,14 @@ FEATURE_COLUMNS = (
 
 def indicator_calls(ind, high, low, close, volume, backend: str) -> dict[str, np.ndarray]:
     """Every indicator the scan needs, full length, through the public API."""
+    data = {"high": high, "low": low, "close": close, "volume": volume}
     out: dict[str, np.ndarray] = {}
-    out["sma_20"] = ind.sma(close, 20, backend=backend)
-    out["sma_50"] = ind.sma(close, 50, backend=backend)
-    out["sma_200"] = ind.sma(close, 200, backend=backend)
-    out["rsi_14"] = ind.rsi(close, 14, backend=backend)
-    out["macd"], out["macd_signal"], out["macd_hist"] = ind.macd(close, 12, 26, 9, backend=backend)
-    out["bb_upper"], out["bb_middle"], out["bb_lower"] = ind.bbands(close, 20, 2.0, 2.0, backend=backend)
-    out["atr_14"] = ind.atr(high, low, close, 14, backend=backend)
-    out["stoch_k"], out["stoch_d"] = ind.stoch(high, low, close, 14, 3, 0, 3, 0, backend=backend)
-    out["adx_14"] = ind.adx(high, low, close, 14, backend=backend)
-    out["mfi_14"] = ind.mfi(high, low, close, volume, 14, backend=backend)
-    out["cci_14"] = ind.cci(high, low, close, 14, backend=backend)
-    out["willr_14"] = ind.willr(high, low, close, 14, backend=backend)
-    out["roc_10"] = ind.roc(close, 10, backend=backend)
+    for fname, params, names in calls():
+        if not set(names) & set(INDICATOR_KEYS):
+            continue
+        res = getattr(ind, fname)(*(data[f] for f in INPUTS[fname]), **params, backend=backend)
+        for name, value in zip(names, res if isinstance(res, tuple) else (res,), strict=True):
+            out[name] = value
     return out
 
 

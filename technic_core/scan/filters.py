@@ -1,4 +1,4 @@
-"""SPEC's filters and the one order in which a symbol's fate is decided.
+"""The scan's filters (docs/scan.md) and the one order in which a symbol's fate is decided.
 
 Every phase must report the same rejections and errors, including phases that
 drop symbols before reading their history.  So a symbol's outcome is the

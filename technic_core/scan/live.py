@@ -41,7 +41,7 @@ from ..universe.schema import BAR_FIELDS
 from ..universe.store import Store, default_store_dir
 from . import filters
 from .features import block_features
-from .phases.cache import SCAN_STATE
+from .phases.cache_phase import SCAN_STATE
 from .phases.vectorized import BlockOutcome
 from .pipeline import _Clock, finish
 from .result import ScanResult
@@ -261,7 +261,7 @@ class LiveScan:
     def _redis_call(self, fn) -> None:
         """Redis failing costs speed, never the answer: the state stays in this process."""
         from ..cache.store import CacheDown
-        from .phases.cache import CacheUnavailable
+        from .phases.cache_phase import CacheUnavailable
         try:
             fn()
         except CacheDown as exc:

@@ -8,6 +8,7 @@ change how bars arrive and where the arithmetic runs.
 """
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
@@ -17,14 +18,12 @@ import numpy as np
 import pandas as pd
 
 from ..sources import Source, open_source
-from ..universe.validate import SymbolDataError
 from . import filters
-from .features import FEATURE_COLUMNS
 from .phases import PhaseUnavailable, parse_phases
-from .phases.per_symbol import compute_symbol, latest_close
-from .phases.vectorized import AUTO, BlockOutcome, resolve_block_size, run_blocks
+from .phases import per_symbol as _per_symbol
+from .phases.outcome import BlockOutcome, Engine, EngineOptions
+from .phases.vectorized import AUTO
 from .result import ScanResult
-from .scores import SCORE_COLUMNS
 from .table import ID_COLUMNS, build_table
 
 
@@ -52,61 +51,27 @@ def _progress(enabled, desc: str, unit: str):
     return tracker(desc, unit)
 
 
-def _per_symbol(src: Source, symbols: list[str], prefetch: bool, progress, out: BlockOutcome) -> float:
-    """Phase 0's loop (and phase 1's, once the bars are prefetched).
+# The engines, in the order the phases pick them: the first phase chosen names its engine's
+# module (imported when chosen: Redis and Ray stay unimported otherwise); none of them
+# chosen is the per-symbol loop of phases 0-2.  Every engine is ``run(source, symbols,
+# options) -> BlockOutcome`` (``phases/outcome.py``).
+ENGINES: tuple[tuple[str, str], ...] = (
+    ("cache", "cache_phase"),      # 3B: computes with its own state kernel, whatever the backend
+    ("ray", "ray_phase"),          # 3C
+    ("vectorized", "vectorized"),  # 3A (and the gpu phase's cupy backend)
+)
 
-    Returns the seconds of the prefetch's one batch read (0 without prefetch):
-    part of the fetch stage, but a cost that does not grow with the symbols
-    asked for (whole row groups of the store, whole sessions of an API), which
-    ``technic bench`` must know to project a sample's time to the universe.
-    """
-    frames: dict[str, pd.DataFrame] = {}
-    read_s = 0.0
-    if prefetch:
-        t0 = time.perf_counter()
-        long = src.long(symbols)
-        read_s = time.perf_counter() - t0
-        out.errors.update(long.attrs.get("errors", {}))
-        if len(long):
-            for s, g in long.groupby("symbol", sort=False, observed=True):
-                frames[str(s)] = g.drop(columns="symbol").reset_index(drop=True)
-        out.add_time("fetch", time.perf_counter() - t0)
-    rows: list[dict] = []
-    names: list[str] = []
-    stage = out.timings
-    for s in (progress(symbols) if progress else symbols):
-        if s in out.errors:
-            continue
-        if prefetch:
-            df = frames.get(s)
-            if df is None:
-                out.errors[s] = "no bars"
-                continue
-        else:
-            t0 = time.perf_counter()
-            try:
-                df = src.bars(s)
-            except SymbolDataError as exc:
-                out.errors[s] = exc.reason
-                continue
-            finally:
-                out.add_time("fetch", time.perf_counter() - t0)
-        out.latest[s] = latest_close(df)
-        try:
-            rows.append(compute_symbol(s, df, stage))
-            names.append(s)
-        except SymbolDataError as exc:
-            out.errors[s] = exc.reason
-    out.backend = "baseline"
-    # no symbol computed (every one bad): the columns still, so the empty table can be built
-    out.frames.append(pd.DataFrame(rows, index=pd.Index(names, name="symbol"),
-                                   columns=None if rows else ["n_bars", *FEATURE_COLUMNS, *SCORE_COLUMNS]))
-    return read_s
+
+def engine_for(chosen: tuple[str, ...]) -> Engine:
+    for phase, module in ENGINES:
+        if phase in chosen:
+            return importlib.import_module(f"{__package__}.phases.{module}").run
+    return _per_symbol.run
 
 
 def _classify(all_symbols: list[str], fate: dict[str, str], out: BlockOutcome,
               computed: pd.DataFrame) -> tuple[np.ndarray, dict[str, int], dict[str, str]]:
-    """Apply SPEC's order: universe rules (already in ``fate``), price, bad data, history.
+    """Apply the scan's order (docs/scan.md): universe rules (already in ``fate``), price, bad data, history.
 
     Returns the rows of ``computed`` that pass (in ``all_symbols`` order), the rejection
     counts and every error's reason."""
@@ -224,7 +189,6 @@ def scan(source: str | Path | Source | pd.DataFrame | Mapping[str, pd.DataFrame]
 
 def _scan(src: Source, chosen: tuple[str, ...], backend, strict, progress, symbols,
           block_size, ray_address, cache) -> ScanResult:
-    # a callable `progress` wraps the iterable of blocks, or of symbols in the per-symbol loop
     block_progress = progress if callable(progress) else (progress and block_size is not None)
     clock = _Clock()
     t_start = time.perf_counter()
@@ -262,30 +226,18 @@ def _scan(src: Source, chosen: tuple[str, ...], backend, strict, progress, symbo
 
     if "gpu" in chosen and backend is None:
         backend = "cupy"  # the fallback chain reports it if no device can run it
-    if "cache" in chosen:
-        # the cache computes with its incremental state kernel, whatever the backend
-        from .phases.cache import run_cached
-        out = run_cached(src, to_fetch, cache, block_size, _progress(block_progress, "blocks", "block"),
-                         snapshot=snap)
-        info["engine"] = "in-process (cache)"
-        info["blocks"] = out.blocks
-        info["cache"] = out.cache_info
-    elif "ray" in chosen:
-        from .phases.ray_phase import run_on_ray
-        out = run_on_ray(src, to_fetch, backend, strict, block_size, ray_address, info,
-                         _progress(block_progress, "blocks", "block"))
-        info["blocks"] = out.blocks
-    elif "vectorized" in chosen:
-        out = run_blocks(src, to_fetch, backend, strict, block_size,
-                         _progress(block_progress, "blocks", "block"))
-        info["engine"] = "in-process"
-        info["block_size"] = resolve_block_size(block_size)
-        info["blocks"] = out.blocks
-    else:
-        info["engine"] = "in-process"
-        out = BlockOutcome()
-        info["_batch_read_s"] = _per_symbol(src, to_fetch, "prefetch" in chosen,
-                                            _progress(progress, "scan", "sym"), out)
+    engine = engine_for(chosen)
+    per_symbol = engine is _per_symbol.run
+    options = EngineOptions(
+        backend=backend, strict=strict, block_size=block_size, ray_address=ray_address, cache=cache,
+        prefetch="prefetch" in chosen, snapshot=snap,
+        # a callable `progress` wraps the iterable of blocks, or of symbols in the per-symbol loop
+        progress=(_progress(progress, "scan", "sym") if per_symbol else
+                  _progress(block_progress, "blocks", "block")))
+    out = engine(src, to_fetch, options)
+    info.update(out.engine_info)
+    if per_symbol:
+        info["_batch_read_s"] = out.batch_read_s   # technic bench: a fixed cost in its projection
     for stage, seconds in out.timings.items():
         clock.add(stage, seconds)
     if out.notes:
@@ -295,9 +247,8 @@ def _scan(src: Source, chosen: tuple[str, ...], backend, strict, progress, symbo
     fallback = getattr(src, "fallback_sessions", [])[fallback_before:]
     if fallback:
         info["fallback_sessions"] = sorted(set(fallback))    # fetched symbol by symbol
-    outside = info.pop("_outside_s", {})
-    clock.update(outside)
-    clock["total"] = time.perf_counter() - t_start - sum(outside.values())
+    clock.update(out.outside_s)       # Ray's start and stop: reported, not in the total
+    clock["total"] = time.perf_counter() - t_start - sum(out.outside_s.values())
     info["requests"] = src.requests - requests_before
     return ScanResult(table=table, rejections=counts, errors=err, timings=dict(clock),
                       n_symbols=len(all_symbols), phases=chosen, backend=out.backend, info=info)

@@ -1,4 +1,4 @@
-"""SPEC's scores, vectorised over symbols (a single symbol is an array of one).
+"""The scan's scores (docs/scan.md), vectorised over symbols (a single symbol is an array of one).
 
 Every comparison with a missing (NaN) input contributes 0: numpy comparisons
 with NaN are False, and each rule below is written as "condition -> points".

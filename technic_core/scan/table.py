@@ -1,4 +1,4 @@
-"""The output table: sector percentiles, ranking, SPEC's columns in order."""
+"""The output table: sector percentiles, ranking, the columns of docs/scan.md in order."""
 from __future__ import annotations
 
 import numpy as np

@@ -280,3 +280,5 @@ class HttpSource(Source):
         if self._loop.is_running():
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5)
+        if not self._loop.is_running() and not self._loop.is_closed():
+            self._loop.close()   # else its self-pipe sockets are left to the garbage collector

@@ -34,7 +34,7 @@ from aiohttp import web
 from ..universe.store import Store, default_store_dir
 
 # A US data vendor seen from a US cloud region answers in ~20-60 ms; 30 ms is
-# the figure benchmarks use (see README, "Market-data API").
+# the figure benchmarks use (docs/data.md, "Market-data API").
 DEFAULT_LATENCY_MS = 30.0
 
 

@@ -1,4 +1,4 @@
-"""The deterministic synthetic universe SPEC describes.
+"""The deterministic synthetic universe the scan rules describe (docs/scan.md).
 
 Everything is drawn from one seeded generator over ``(T, N)`` arrays, so the
 same seed gives the same universe, byte for byte, on any machine.  The mix is

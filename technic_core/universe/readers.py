@@ -3,7 +3,7 @@
 Bars: CSV or Parquet, one symbol per file (the symbol from the file name) or
 many (a ``symbol``/``ticker`` column); columns in any case and order; the date
 in ``date``/``datetime``/``timestamp``/``time`` or an unnamed first column;
-volume as integers or floats.  ``Adj Close`` is ignored by default: SPEC's
+volume as integers or floats.  ``Adj Close`` is ignored by default: SPEC's (docs/scan.md)
 bars are split-adjusted OHLC, and a vendor's adjusted close also folds in
 dividends, which would change a bar's shape if applied to the close alone.
 ``adjusted=True`` instead scales open, high, low and close by

@@ -5,7 +5,7 @@ Layout (format 3)::
     manifest.json                the commit point: store version, meta, the version's files
     writer.lock                  one writer at a time (``lock.StoreLock``)
     v/N/manifest.json            version N's manifest, kept while version N is retained
-    v/N/universe.parquet         SPEC's universe table
+    v/N/universe.parquet         the universe table (docs/scan.md)
     v/N/index.parquet            per symbol: its file, content version, bar count, first and
                                  last date, last bar, place in bars.parquet
     v/N/bars.parquet             every symbol's bars in one long file, row groups on symbol

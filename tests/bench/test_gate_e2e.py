@@ -15,6 +15,9 @@ pytest.importorskip("asv_runner")
 pytest.importorskip("psutil")
 ROOT = Path(__file__).resolve().parents[2]
 STATE = "technic_core/indicators/kernels/state_step.py"
+
+# real commits, workers and timings (minutes): `pytest -m "not slow"` leaves it out of a quick run
+pytestmark = pytest.mark.slow
 STORE_BENCH = "benchmarks/bench_store.py"
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@t"}

@@ -33,6 +33,7 @@ def sampled(tmp_path_factory):
     return ladder.run_ladder(store, repeat=2, backend="talib", sample=20, sweep=False)
 
 
+@pytest.mark.slow
 def test_every_step_is_listed_in_ladder_order(report):
     assert [s.label for s in report.steps] == LABELS
     assert {s.status for s in report.steps} <= STATUSES
@@ -43,6 +44,7 @@ def test_every_step_is_listed_in_ladder_order(report):
             assert s.status == "not built" and s.wall_s is None and s.why
 
 
+@pytest.mark.slow
 def test_steps_that_ran_have_consistent_figures(report):
     ran = [s for s in report.steps if s.status == "ran"]
     assert ran, "nothing ran: " + "; ".join(f"{s.label}: {s.why}" for s in report.steps)
@@ -80,6 +82,7 @@ def test_steps_that_ran_have_consistent_figures(report):
     assert report.steps[3].claim_cumulative == pytest.approx(2.0 * 1.5 * 2.0)
 
 
+@pytest.mark.slow
 def test_table_and_json_say_the_same(report, tmp_path):
     text = ladder.format_report(report)
     for s in report.steps:
@@ -95,6 +98,7 @@ def test_table_and_json_say_the_same(report, tmp_path):
     assert "commit" in data["commit"]
 
 
+@pytest.mark.slow
 def test_cli_prints_the_table_and_writes_json(store, tmp_path, capsys):
     out = tmp_path / "r.json"
     code = main(["bench", "--universe", str(store), "--json", str(out), "--quiet", "--symbols", "15"])
@@ -104,6 +108,7 @@ def test_cli_prints_the_table_and_writes_json(store, tmp_path, capsys):
     assert json.loads(out.read_text())["n_symbols"] == 15
 
 
+@pytest.mark.slow
 def test_gpu_step_without_a_device_is_unavailable_not_a_cpu_run(report):
     from technic_core.indicators import unavailable_reason
     gpu = report.steps[-1]
@@ -119,6 +124,7 @@ def test_bad_repeat_and_sample_are_refused(store):
         ladder.run_ladder(store, sample=0)
 
 
+@pytest.mark.slow
 def test_per_symbol_steps_run_on_the_sample_and_are_projected(sampled):
     assert sampled.mode == "sample" and sampled.sample["size"] == 20
     assert sampled.sample["universe_size"] == 60 and len(sampled.sample["symbols"]) == 20
@@ -151,6 +157,7 @@ def test_per_symbol_steps_run_on_the_sample_and_are_projected(sampled):
             assert any(line.startswith(s.label) and "within noise" in line for line in text.splitlines())
 
 
+@pytest.mark.slow
 def test_ray_start_and_stop_are_their_own_figures(sampled):
     ray = next(s for s in sampled.steps if s.label == "+ray")
     if ray.status != "ran":
@@ -160,3 +167,14 @@ def test_ray_start_and_stop_are_their_own_figures(sampled):
     assert ray.info["ray_shutdown_s"] == pytest.approx(ray.stop_s, abs=2e-3)
     assert "already connected" in ray.info["ray_cluster"]   # the timed scans did not start Ray
     assert "start and stop timed apart" in ray.path
+
+
+def test_a_step_is_unavailable_by_the_exception_class_not_its_name():
+    from technic_core.indicators import BackendUnavailable
+
+    class Unrelated(RuntimeError):
+        pass
+
+    Unrelated.__name__ = "BackendUnavailable"   # a look-alike: a real failure, not "unavailable"
+    assert ladder._classify_error(BackendUnavailable("no CUDA device"))[0] == "unavailable"
+    assert ladder._classify_error(Unrelated("kernel crashed"))[0] == "failed"

@@ -77,6 +77,7 @@ def store(tmp_path_factory):
     return make_store(tmp_path_factory.mktemp("p") / "store", n_symbols=150, n_bars=280, seed=9)
 
 
+@pytest.mark.slow
 def test_stratified_estimate_of_a_full_run_from_its_sample(store):
     """One full run, each symbol's CPU time taken (CPU time: other jobs on the machine barely
     move it): the sample's symbols, weighted by their strata, give the loop's total within
@@ -96,6 +97,7 @@ def test_stratified_estimate_of_a_full_run_from_its_sample(store):
         assert (p.high - p.low) / p.estimate < 1.0, (phases, p)   # an interval, not (0, inf)
 
 
+@pytest.mark.slow
 def test_sample_projection_agrees_with_the_full_measurement(store):
     """The default ladder's claim, end to end on a small universe: runs on the sample,
     projected to everything, agree with runs on everything within the printed intervals.

@@ -8,7 +8,7 @@ import pytest
 from technic_core.cache import Cache, codec
 from technic_core.scan import parse_phases, results_match, scan
 from technic_core.scan.compare import table_differences
-from technic_core.scan.phases.cache import SCAN_STATE, CacheUnavailable, run_cached
+from technic_core.scan.phases.cache_phase import SCAN_STATE, CacheUnavailable, run_cached
 from technic_core.scan.phases.vectorized import run_blocks
 from technic_core.sources import LocalSource
 from technic_core.universe import Store

@@ -7,7 +7,7 @@ import pytest
 
 from technic_core.cache import Cache, EmbeddedRedis
 from technic_core.scan import results_match, scan
-from technic_core.scan.phases.cache import CacheUnavailable
+from technic_core.scan.phases.cache_phase import CacheUnavailable
 from technic_core.universe.append import append_session
 
 PHASES = "vectorized,cache"

@@ -10,7 +10,7 @@ from technic_core.cache.live import LiveStateStore, changed_rows
 from technic_core.indicators.kernels.state_step import rotate_rings
 from technic_core.scan import results_match, scan
 from technic_core.scan.live import LiveScan
-from technic_core.scan.phases.cache import CacheUnavailable
+from technic_core.scan.phases.cache_phase import CacheUnavailable
 from technic_core.universe.append import append_session
 
 

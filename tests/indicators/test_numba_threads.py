@@ -58,7 +58,8 @@ def test_numba_set_num_threads_limits_the_pool(monkeypatch):
     d = make_ohlcv(60, 800, seed=3, ragged=0.0)
     want = nb.rsi(d["close"], 14)
     used = []
-    from technic_core.indicators import threads
+    from technic_core.indicators import threads  # the pool lives there since issue 20
+
     real = threads.executor
     monkeypatch.setattr(threads, "executor", lambda: used.append(1) or real())
     before = numba.get_num_threads()

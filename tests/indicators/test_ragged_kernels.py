@@ -71,6 +71,7 @@ def _talib(case, d):
     return talib_columns(fn, d, inputs, params)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(d=ragged_panels(), case=st.sampled_from(CASES))
@@ -88,6 +89,7 @@ def test_numba_is_talib_bit_for_bit_on_ragged_panels(narrow_blocks, d, case):
         np.testing.assert_array_equal(g, r, err_msg=f"{name}{params} (starts found)")
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(d=ragged_panels(), case=st.sampled_from(CASES))
 def test_every_backend_equals_talib_on_ragged_panels(d, case):
@@ -102,6 +104,7 @@ def test_every_backend_equals_talib_on_ragged_panels(d, case):
                 assert_close(g, r, scale_of(kind, d), f"{backend} {name}{params}[{k}]")
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(d=ragged_panels())

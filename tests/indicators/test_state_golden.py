@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from technic_core.indicators.state import FIELDS, StateParams, build_state
-from technic_core.scan.phases.cache import SCAN_STATE
+from technic_core.scan.phases.cache_phase import SCAN_STATE
 
 from .test_state import ragged_universe
 

@@ -11,6 +11,9 @@ from .helpers import BACKEND, RAY_PHASES, reference  # noqa: E402
 
 NODES = 3  # the head and two workers, one CPU each
 
+# Ray's multi-node test cluster: `pytest -m "not slow"` leaves it out of a quick run
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):

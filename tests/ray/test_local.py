@@ -24,6 +24,9 @@ from .helpers import BACKEND, PHASES, RAY_PHASES, WorkerKiller, reference  # noq
 
 UNREACHABLE = "127.0.0.1:1"   # nothing listens on port 1: refused at once
 
+# a real local Ray per test module: `pytest -m "not slow"` leaves it out of a quick run
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
@@ -160,6 +163,8 @@ def _bad_store(tmp_path, victims):
     return root
 
 
+# The damaged files are the scenario (their warnings are asserted in tests/reliability).
+@pytest.mark.filterwarnings("ignore::technic_core.universe.store.StoreDamaged")
 def test_a_block_with_bad_data_reports_its_symbols(local_ray, store, ref, tmp_path):
     # three neighbours (one or two blocks of 8) that pass every rule when their data is clean
     passing = list(ref.table.sort_values("symbol")["symbol"])

@@ -69,6 +69,7 @@ def test_a_session_lost_for_good_fails_the_scan_naming_it(store, capsys):
     assert day in captured.err + captured.out
 
 
+@pytest.mark.slow
 def test_an_empty_table_from_a_non_empty_universe_is_not_exit_0(tmp_path, capsys):
     def pennies(uni, long):
         cols = ["open", "high", "low", "close"]

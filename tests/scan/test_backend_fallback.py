@@ -3,8 +3,7 @@ import warnings
 
 import pytest
 
-from technic_core.indicators import registry
-from technic_core.indicators.registry import BackendUnavailable
+from technic_core.indicators import BackendUnavailable, registry
 from technic_core.scan import results_match, scan
 from technic_core.scan.phases.vectorized import BackendFallback, chain_from
 

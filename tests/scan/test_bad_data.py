@@ -82,6 +82,7 @@ DAMAGE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", sorted(DAMAGE))
 def test_a_damaged_file_is_healed_or_reported_alike_in_every_phase(tmp_path, how):
     """Every symbol's bars are held three times (its own file, bars.parquet, the panel): a damaged

@@ -113,6 +113,7 @@ def _scan_growth_mb(root, size: str) -> float:
     return (r["peak_kb"] - r["before_kb"]) / 1024
 
 
+@pytest.mark.slow
 def test_peak_memory_is_bounded_by_the_block(tmp_path):
     # 2,000 symbols x 400 bars: one block holds ~6 MB per field; its indicators ~100 MB more
     root = make_store(tmp_path, 2000, 400, seed=4)

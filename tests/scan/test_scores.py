@@ -1,4 +1,4 @@
-"""Scores against hand-worked examples of SPEC's rules."""
+"""Scores against hand-worked examples of the scan's rules (docs/scan.md)."""
 import numpy as np
 import pytest
 

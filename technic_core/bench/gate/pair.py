@@ -76,6 +76,11 @@ class WorkerProcess:
             except (OSError, subprocess.TimeoutExpired):
                 self.kill()
         self.sel.close()
+        for pipe in (self.proc.stdin, self.proc.stdout):   # else left to the garbage collector
+            try:
+                pipe.close()
+            except OSError:   # a worker that died mid-write leaves a broken stdin
+                pass
 
     def kill(self) -> None:
         # SIGTERM first: the worker then exits through atexit, stopping its servers

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import BackendUnavailable
 from ..kernels import cuda_kernels as K
-from ..registry import BackendUnavailable
+from ..scan_set import INPUTS
+from ..scan_set import calls as scan_calls
 from ..validate import IndicatorInputError, as_2d, check_layout, first_valid
 
 FIELDS = ("open", "high", "low", "close", "volume")
@@ -272,23 +274,10 @@ def mfi(high, low, close, volume, timeperiod):
 # fused: the scan's indicator set at the last bar
 # --------------------------------------------------------------------------
 
-# (kernel, input fields, kernel parameters, output names): the set SPEC's features use.
-FUSED_PLAN = (
-    ("sma_kernel", ("close",), (20,), ("sma_20",)),
-    ("sma_kernel", ("close",), (50,), ("sma_50",)),
-    ("sma_kernel", ("close",), (200,), ("sma_200",)),
-    ("rsi_kernel", ("close",), (14,), ("rsi_14",)),
-    ("macd_kernel", ("close",), (12, 26, 9), ("macd", "macd_signal", "macd_hist")),
-    ("bbands_kernel", ("close",), (20, 2.0, 2.0), ("bb_upper", "bb_middle", "bb_lower")),
-    ("atr_kernel", ("high", "low", "close"), (14,), ("atr_14",)),
-    ("stoch_kernel", ("high", "low", "close"), (14, 3, 3), ("stoch_k", "stoch_d")),
-    ("adx_kernel", ("high", "low", "close"), (14,), ("adx_14",)),
-    ("mfi_kernel", ("high", "low", "close", "volume"), (14,), ("mfi_14",)),
-    ("cci_kernel", ("high", "low", "close"), (14,), ("cci_14",)),
-    ("willr_kernel", ("high", "low", "close"), (14,), ("willr_14",)),
-    ("roc_kernel", ("close",), (10,), ("roc_10",)),
-    ("obv_kernel", ("close", "volume"), (), ("obv",)),
-)
+# (kernel, input fields, kernel parameters, output names): the scan's set (docs/scan.md),
+# from the one table (scan_set.SCAN_SET); kernel parameters are the TA-Lib keywords in order.
+FUSED_PLAN = tuple((f"{fname}_kernel", INPUTS[fname], tuple(params.values()), names)
+                   for fname, params, names in scan_calls())
 FUSED_KEYS = tuple(key for *_, keys in FUSED_PLAN for key in keys)
 
 

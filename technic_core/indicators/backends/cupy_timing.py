@@ -9,7 +9,7 @@ import statistics
 
 import numpy as np
 
-from ..registry import BackendUnavailable
+from ..errors import BackendUnavailable
 from .cupy_probe import cuda_device_reason
 
 

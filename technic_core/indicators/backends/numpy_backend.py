@@ -24,7 +24,7 @@ import sys
 import numpy as np
 
 from . import _fused
-from ._layout import apply_ragged, column_starts
+from ._ragged_columns import apply_ragged, column_starts
 
 EPS = 1e-14  # TA-Lib's TA_EPSILON (scale-aware zero tests)
 

@@ -1,4 +1,4 @@
-"""The phases of SPEC's optimisation ladder, each a switch on the one pipeline.
+"""The phases of the optimisation ladder (docs/scan.md), each a switch on the one pipeline.
 
 A phase changes how fast the answer comes, never the answer.  ``claim`` is
 the original plan's projected speedup for the step, kept beside every

@@ -39,10 +39,9 @@ import numpy as np
 from ...universe.schema import StoreError
 from ...universe.store import BarBlock
 from . import PhaseUnavailable
+from .outcome import BlockOutcome, BlockResult, EngineOptions
 from .vectorized import (
     AUTO,
-    BlockOutcome,
-    BlockResult,
     block_result,
     fetch_and_compute,
     resolve_block_size,
@@ -332,15 +331,24 @@ def ray_block_size(n_symbols: int, cpus: int) -> int:
     return max(1, -(-n_symbols // k))
 
 
+def run(src, symbols: list[str], options: EngineOptions) -> BlockOutcome:
+    """The engine contract (``outcome.Engine``): the blocks on Ray."""
+    out = run_on_ray(src, symbols, options.backend, options.strict, options.block_size,
+                     options.ray_address, options.progress)
+    out.engine_info["blocks"] = out.blocks
+    return out
+
+
 def run_on_ray(src, symbols: list[str], backend: str | None, strict: bool,
-               block_size: int | str | None, address: str | None, info: dict,
+               block_size: int | str | None, address: str | None,
                progress=None) -> BlockOutcome:
     """The blocks of ``symbols`` on Ray, or on the in-process engine if Ray cannot run.
 
-    Fills ``info`` with the engine that ran and Ray's costs; ``info['_outside_s']``
-    holds the seconds spent starting (and warming) and stopping Ray, which the
-    scan's total leaves out.
+    The outcome's ``engine_info`` names the engine that ran and Ray's costs; its
+    ``outside_s`` holds the seconds spent starting (and warming) and stopping Ray,
+    which the scan's total leaves out.
     """
+    info: dict = {}
     split(symbols, block_size)  # a bad size fails before Ray starts
     try:
         session = open_session(address)
@@ -348,10 +356,11 @@ def run_on_ray(src, symbols: list[str], backend: str | None, strict: bool,
         if strict:
             raise
         warnings.warn(f"the ray phase cannot run ({exc}); running the blocks in-process",
-                      RayFallback, stacklevel=3)
-        info["engine"] = f"{IN_PROCESS} (ray unavailable: {exc})"
-        info["block_size"] = resolve_block_size(block_size)
-        return run_blocks(src, symbols, backend, strict, block_size, progress)
+                      RayFallback, stacklevel=4)
+        out = run_blocks(src, symbols, backend, strict, block_size, progress)
+        out.engine_info.update(engine=f"{IN_PROCESS} (ray unavailable: {exc})",
+                               block_size=resolve_block_size(block_size))
+        return out
     if block_size == AUTO:
         block_size = ray_block_size(len(symbols), session.cpus)
     info["block_size"] = block_size
@@ -369,7 +378,7 @@ def run_on_ray(src, symbols: list[str], backend: str | None, strict: bool,
         wall = time.perf_counter() - t0
     finally:
         shut = close_session(session)
-        info["_outside_s"] = {"ray_start": start, "ray_shutdown": shut}
+    out.outside_s.update(ray_start=start, ray_shutdown=shut)
     busy = sum(w.get("task_s", 0.0) for w in out.where)
     slots = max(1, min(session.cpus, len(chunks)))
     info.update({
@@ -390,4 +399,5 @@ def run_on_ray(src, symbols: list[str], backend: str | None, strict: bool,
         "ray_worker_peak_rss_mb": round(max((w["peak_rss_mb"] or 0.0 for w in out.where), default=0.0), 1),
         "_blocks_where": out.where,
     })
+    out.engine_info.update(info)
     return out

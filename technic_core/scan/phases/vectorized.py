@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from ... import indicators as ind
-from ...indicators.registry import FALLBACK_ORDER, BackendUnavailable, load_backend
+from ...indicators.errors import BackendUnavailable
+from ...indicators.registry import FALLBACK_ORDER, load_backend
 from ...indicators.validate import IndicatorInputError, check_layout
 from ...universe.store import BarBlock
 from ..features import INDICATOR_KEYS, block_features, indicator_calls
 from ..scores import compute_scores
+from .outcome import BlockOutcome, BlockResult, EngineOptions
+
+__all__ = ["BlockOutcome", "BlockResult", "run", "run_blocks", "fetch_and_compute", "split"]
 
 # Symbols per block when the caller says "auto" and the blocks run in this
-# process.  Measured (docs-ray.md): scan time is flat from 128 to 2,048 symbols
+# process.  Measured (docs/ray.md): scan time is flat from 128 to 2,048 symbols
 # per block while peak memory grows with the block; 512 keeps a block's bars
 # and indicator arrays near 100 MB on 504 sessions.
 DEFAULT_BLOCK_SIZE = 512
@@ -87,59 +90,6 @@ def compute_block(block: BarBlock, backend: str | None = None, strict: bool = Fa
     last, used, notes = block_indicators(block, backend, strict)
     feats = block_features(block.fields, last)
     return {**feats, **compute_scores(feats)}, used, notes
-
-
-@dataclass
-class BlockResult:
-    """One block's answer: small enough to ship back from a worker on another machine.
-
-    ``where`` says where it was computed (engine, node, process) so a run can
-    show how blocks spread.
-    """
-
-    rows: pd.DataFrame                      # computed rows, index = symbol
-    errors: dict[str, str]                  # bad symbols of the block and why
-    latest: dict[str, float]                # latest close of every symbol seen (bad ones too)
-    backend: str | None
-    notes: list[str]
-    timings: dict[str, float]               # fetch, indicators, scoring (seconds)
-    where: dict = field(default_factory=dict)
-
-
-class BlockOutcome:
-    """What a run over blocks hands back to the pipeline (small: no bars)."""
-
-    def __init__(self) -> None:
-        self.frames: list[pd.DataFrame] = []     # computed rows, index = symbol
-        self.errors: dict[str, str] = {}
-        self.latest: dict[str, float] = {}       # latest close of every symbol seen
-        self.backend: str | None = None
-        self.notes: list[str] = []
-        self.timings: dict[str, float] = {}
-        self.blocks = 0
-        self.where: list[dict] = []              # per block, in the order blocks finished
-
-    def add_time(self, stage: str, seconds: float) -> None:
-        self.timings[stage] = self.timings.get(stage, 0.0) + seconds
-
-    def merge(self, res: BlockResult) -> None:
-        self.errors.update(res.errors)
-        self.latest.update(res.latest)
-        self.frames.append(res.rows)
-        for stage, seconds in res.timings.items():
-            self.add_time(stage, seconds)
-        if res.backend is not None:
-            self.backend = res.backend
-        self.notes.extend(n for n in res.notes if n not in self.notes)
-        if res.where:
-            self.where.append(res.where)
-        self.blocks += 1
-
-    def computed(self) -> pd.DataFrame:
-        frames = [f for f in self.frames if len(f)]
-        if frames:
-            return pd.concat(frames)
-        return self.frames[0].iloc[:0] if self.frames else pd.DataFrame()
 
 
 def block_rows(block: BarBlock, values: dict) -> pd.DataFrame:
@@ -225,3 +175,11 @@ class PrefetchedLong:
         part = self.df[self.df["symbol"].isin(symbols)]
         wanted = set(symbols)
         return BarBlock.from_long(part, symbols, errors={s: r for s, r in self.errors.items() if s in wanted})
+
+
+def run(src, symbols: list[str], options: EngineOptions) -> BlockOutcome:
+    """The engine contract (``outcome.Engine``): the in-process block engine."""
+    out = run_blocks(src, symbols, options.backend, options.strict, options.block_size, options.progress)
+    out.engine_info.update(engine="in-process", block_size=resolve_block_size(options.block_size),
+                           blocks=out.blocks)
+    return out

@@ -60,6 +60,7 @@ import pandas as pd
 
 from ...cache import codec
 from ...cache.store import COMPACT_AT, WRONGTYPE, BarStateStore, Cache, CacheDown
+from ...indicators.scan_set import state_args
 from ...indicators.state import IndicatorState, StateParams, build_state_runs, layout_for
 from ...universe.fingerprint import extend, fingerprint_runs, ms, retract
 from ...universe.schema import BAR_FIELDS
@@ -67,11 +68,12 @@ from ...universe.store import BarBlock
 from ...universe.validate import group_bounds
 from ..features import block_features
 from ..scores import compute_scores
-from .vectorized import BlockOutcome, split
+from .outcome import BlockOutcome, EngineOptions
+from .vectorized import split
 
-# The scan's indicators (features.indicator_calls) plus EMA and OBV, and the raw
+# The scan's indicators (indicators/scan_set.py: the set, EMA and OBV), and the raw
 # bars its features read at the last bar (features.block_features).
-SCAN_STATE = StateParams(keep=(("close", 64), ("open", 10), ("volume", 20)))
+SCAN_STATE = StateParams(**state_args(), keep=(("close", 64), ("open", 10), ("volume", 20)))
 ENGINE = "numba-state"
 MAX_PREVIOUS_DATES = 3   # distinct previous sessions verified per scan; others are fetched
 
@@ -601,4 +603,13 @@ def run_cached(src, symbols: list[str], cache: Cache | str | None = None, block_
         runner.run(chunk)
         out.blocks += 1
     out.cache_info = stats.as_info()
+    return out
+
+
+def run(src, symbols: list[str], options: EngineOptions) -> BlockOutcome:
+    """The engine contract (``outcome.Engine``): the blocks through the cache (it computes with
+    its incremental state kernel, whatever the backend)."""
+    out = run_cached(src, symbols, options.cache, options.block_size, options.progress,
+                     snapshot=options.snapshot)
+    out.engine_info.update(engine="in-process (cache)", blocks=out.blocks, cache=out.cache_info)
     return out
