@@ -35,7 +35,7 @@ import numpy as np
 import redis
 
 from . import codec
-from .store import Cache, CacheDown, namespace_for
+from .store import Cache, namespace_for
 
 _META_HEAD = struct.Struct("<I")          # length of the JSON part
 
@@ -69,12 +69,7 @@ class LiveStateStore:
         self._seen_meta: bytes | None = None
 
     def _run(self, fn):
-        try:
-            return fn(self.cache.client())
-        except CacheDown:
-            raise
-        except (redis.RedisError, OSError) as exc:
-            raise self.cache.fail(exc) from None
+        return self.cache.run(fn)
 
     # -- encoding ------------------------------------------------------------
     def _meta_blob(self, st: LiveState) -> bytes:

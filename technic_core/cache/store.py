@@ -143,6 +143,15 @@ class Cache:
             self._client = None
         return CacheDown(self.down)
 
+    def run(self, fn):
+        """``fn(client)``; a Redis or socket error marks the cache down and raises CacheDown."""
+        try:
+            return fn(self.client())
+        except CacheDown:
+            raise
+        except (redis.RedisError, OSError) as exc:
+            raise self.fail(exc) from None
+
     def reset(self) -> None:
         """Forget an earlier failure (a later scan tries Redis again)."""
         self.down = None
@@ -173,12 +182,7 @@ class BarStateStore:
         return f"{self.prefix}:state:{self.pid}:{symbol}"
 
     def _run(self, fn):
-        try:
-            return fn(self.cache.client())
-        except CacheDown:
-            raise
-        except (redis.RedisError, OSError) as exc:
-            raise self.cache.fail(exc) from None
+        return self.cache.run(fn)
 
     def read_heads(self, symbols: list[str]) -> tuple[list, list]:
         """(tail segment, state entry) of each symbol, None where absent and ``WRONGTYPE`` where
