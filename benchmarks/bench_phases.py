@@ -19,6 +19,7 @@ from .common import (
     scan_symbols,
     step_phases,
     step_symbols,
+    stop_embedded_redis,
     store_path,
 )
 
@@ -43,6 +44,9 @@ class Ladder:
 
     def time_scan(self, label):
         run_scan(self.store, self.phases, symbols=self.symbols)
+
+    def teardown(self, label):
+        stop_embedded_redis()
 
 
 class VectorizedBackend:
@@ -98,6 +102,7 @@ class HttpLadder:
         server = getattr(self, "server", None)
         if server is not None:
             server.stop()
+        stop_embedded_redis()
 
     def time_scan(self, label):
         run_scan(self.url, self.phases, symbols=self.symbols)

@@ -291,6 +291,18 @@ def scan_symbols(store: Path, n: int) -> list[str] | None:
     return None if n >= len(symbols) else symbols[:n]
 
 
+def stop_embedded_redis() -> None:
+    """Stop the embedded Redis a cache scan started in this process, if any.
+
+    asv's benchmark processes end with ``os._exit``, so the server's atexit stop never
+    runs: a benchmark whose scan used the cache calls this from ``teardown``.
+    """
+    import sys
+    server = getattr(sys.modules.get("technic_core.cache.server"), "_EMBEDDED", None)
+    if server is not None and hasattr(server, "stop"):
+        server.stop()
+
+
 def run_scan(source: Path | str, phases, backend=None, symbols: list[str] | None = None):
     """One scan of a store path or ``http://`` URL, with a source opened for it and closed after.
 
