@@ -17,7 +17,8 @@ and per symbol:
   were never cached, or are corrupt.
 
 So any change in the store is a recompute or an advance, never a stale hit,
-and no snapshot or previous session is read to decide it.
+and no snapshot or previous session is read to decide it.  The decision itself
+(``cache_plan``) is pure: Redis is read and written here, around it.
 
 A source without content versions (the HTTP API) is checked by its bars:
 
@@ -62,12 +63,21 @@ from ...cache import codec
 from ...cache.store import COMPACT_AT, WRONGTYPE, BarStateStore, Cache, CacheDown
 from ...indicators.scan_set import state_args
 from ...indicators.state import IndicatorState, StateParams, build_state_runs, layout_for
-from ...universe.fingerprint import extend, fingerprint_runs, ms, retract
+from ...universe.fingerprint import extend, fingerprint_runs, ms
 from ...universe.schema import BAR_FIELDS
 from ...universe.store import BarBlock
 from ...universe.validate import group_bounds
 from ..features import block_features
 from ..scores import compute_scores
+from .cache_plan import (
+    DAY_MS,
+    CachedStates,
+    CachedTails,
+    Plan,
+    Snapshot,
+    plan_by_bars,
+    plan_by_versions,
+)
 from .outcome import BlockOutcome, EngineOptions
 from .vectorized import split
 
@@ -112,40 +122,6 @@ class CacheStats:
         return out
 
 
-DAY_MS = 86_400_000
-
-
-def _bars_ok(bars: np.ndarray) -> np.ndarray:
-    """The bad-data rules (universe.validate.check_long) on single bars: (m, 5) open..volume."""
-    with np.errstate(invalid="ignore"):
-        return (np.isfinite(bars).all(axis=1) & (bars[:, :4] > 0).all(axis=1) & (bars[:, 4] >= 0)
-                & (bars[:, 1] >= bars[:, 2]))
-
-
-class _Snapshot:
-    """The source's bars of one session, looked up by symbol."""
-
-    def __init__(self, frame: pd.DataFrame | None):
-        if frame is None or not len(frame):
-            self.index = pd.Index([], dtype=object)
-            self.days = np.zeros(0, np.int64)
-            self.bars = np.zeros((0, 5))
-            return
-        frame = frame.assign(symbol=frame["symbol"].astype(str)).drop_duplicates("symbol", keep="last")
-        self.index = pd.Index(frame["symbol"].to_numpy(), dtype=object)
-        self.days = ms(frame["date"].to_numpy()) // DAY_MS
-        self.bars = np.column_stack([frame[f].to_numpy(np.float64) for f in BAR_FIELDS])
-
-    def lookup(self, symbols: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(found, day, (m, 5) bar) of each symbol; day -1 and NaN bars where absent."""
-        pos = self.index.get_indexer(symbols)
-        found = pos >= 0
-        days = np.where(found, self.days[pos] if len(self.days) else -1, -1)
-        bars = np.full((len(symbols), 5), np.nan)
-        bars[found] = self.bars[pos[found]]
-        return found, days, bars
-
-
 class _Runner:
     def __init__(self, src, cache: Cache | None, params: StateParams, out: BlockOutcome,
                  stats: CacheStats, snapshot: pd.DataFrame | None):
@@ -158,8 +134,8 @@ class _Runner:
         self.cache = cache
         self.warned = False
         self._snapshot_frame = snapshot
-        self.snap: _Snapshot | None = None
-        self.previous: dict[int, _Snapshot | None] = {}
+        self.snap: Snapshot | None = None
+        self.previous: dict[int, Snapshot | None] = {}
         if cache is not None:
             try:
                 cache.client()
@@ -180,15 +156,15 @@ class _Runner:
                           CacheUnavailable, stacklevel=4)
 
     # -- the source's sessions -----------------------------------------------
-    def latest(self) -> _Snapshot:
+    def latest(self) -> Snapshot:
         if self.snap is None:
             t0 = time.perf_counter()
             frame = self._snapshot_frame if self._snapshot_frame is not None else self.src.snapshot()
-            self.snap = _Snapshot(frame)
+            self.snap = Snapshot(frame)
             self.out.add_time("fetch", time.perf_counter() - t0)
         return self.snap
 
-    def previous_session(self, day: int) -> _Snapshot | None:
+    def previous_session(self, day: int) -> Snapshot | None:
         if day not in self.previous:
             if len(self.previous) >= MAX_PREVIOUS_DATES:
                 return None
@@ -197,7 +173,7 @@ class _Runner:
                 frame = self.src.snapshot(np.datetime64(int(day), "D"))
             except Exception:  # noqa: BLE001 - a source that cannot: fetch those symbols instead
                 frame = None
-            self.previous[day] = _Snapshot(frame) if frame is not None else None
+            self.previous[day] = Snapshot(frame) if frame is not None else None
             self.out.add_time("fetch", time.perf_counter() - t0)
         return self.previous[day]
 
@@ -216,16 +192,9 @@ class _Runner:
             return
         self.plan_and_compute(chunk, tails, states)
 
-    def plan_and_compute(self, chunk: list[str], tails: list, states: list) -> None:
-        st, lay = self.stats, self.layout
-        m = len(chunk)
-        # cached last bars
-        t_ok = np.zeros(m, bool)
-        t_n = np.zeros(m, np.int64)
-        t_fp = np.zeros(m, np.uint64)
-        t_day = np.zeros(m, np.int64)
-        t_bar = np.full((m, 5), np.nan)
-        t_head: list[bytes | None] = [None] * m
+    def decode_tails(self, tails: list) -> CachedTails:
+        """Each symbol's cached last bar, from its bar list's tail segment."""
+        out = CachedTails.empty(len(tails))
         for i, blob in enumerate(tails):
             if blob is None:
                 continue
@@ -241,23 +210,40 @@ class _Runner:
             except codec.CorruptEntry as exc:
                 self.count_corrupt("bars", exc.reason)
                 continue
-            t_ok[i] = True
-            t_n[i] = n_before + rows
-            t_fp[i] = fp_after
-            t_day[i] = dates[-1]            # ms
-            t_bar[i] = cols[:, -1]
-            t_head[i] = bytes(blob[:codec.HEADER.size])
-        # cached states
-        s_ok, bad, s_n, s_day, s_fp, s_rows = codec.decode_states(states, self.store.tag, lay.width)
+            out.ok[i] = True
+            out.n[i] = n_before + rows
+            out.fp[i] = fp_after
+            out.last_ms[i] = dates[-1]
+            out.bar[i] = cols[:, -1]
+            out.head[i] = bytes(blob[:codec.HEADER.size])
+        return out
+
+    def decode_states(self, states: list) -> CachedStates:
+        ok, bad, n, day, fp, rows = codec.decode_states(states, self.store.tag, self.layout.width)
         for reason in bad.values():
             self.count_corrupt("state", reason)
-        s_pos = np.full(m, -1, np.int64)
-        s_pos[s_ok] = np.arange(int(s_ok.sum()))
+        return CachedStates.from_decoded(ok, n, day, fp, rows)
 
-        versioned = getattr(self.src, "content_versions", None)
-        classify = self.classify_versioned if versioned is not None else self.classify
-        hits, advance, rebuild, fetch, new_bar = classify(chunk, t_ok, t_n, t_fp, t_day, t_bar,
-                                                         s_pos, s_n, s_day, s_fp)
+    def plan(self, chunk: list[str], tails: CachedTails, states: CachedStates) -> Plan:
+        versions = getattr(self.src, "content_versions", None)
+        if versions is not None:
+            plan = plan_by_versions(tails, states, versions(chunk))
+        else:
+            verify = self.cache is not None and self.cache.verify_previous
+            plan = plan_by_bars(chunk, tails, states, self.latest(),
+                                self.previous_session if verify else None)
+        self.stats.changed += plan.changed
+        self.stats.stale += plan.stale
+        return plan
+
+    def plan_and_compute(self, chunk: list[str], tail_blobs: list, state_blobs: list) -> None:
+        st = self.stats
+        tails = self.decode_tails(tail_blobs)
+        cached = self.decode_states(state_blobs)
+        plan = self.plan(chunk, tails, cached)
+        hits, advance, rebuild, fetch, new_bar = plan.hits, plan.advance, plan.rebuild, plan.fetch, plan.new_bar
+        s_pos, s_rows, s_n, s_day, s_fp = cached.pos, cached.rows, cached.n, cached.day, cached.fp
+        t_n, t_fp, t_head = tails.n, tails.fp, tails.head
 
         parts: list[tuple[list[int], IndicatorState, np.ndarray, np.ndarray, np.ndarray]] = []
         writes_bars: dict[str, list[bytes]] = {}
@@ -309,84 +295,6 @@ class _Runner:
                 self.out.add_time("cache_write", time.perf_counter() - t0)
             except CacheDown as exc:
                 self.lose(exc)
-
-    def classify(self, chunk, t_ok, t_n, t_fp, t_day, t_bar, s_pos, s_n, s_day, s_fp):
-        """Each symbol's case (see the module docstring), for the whole block at once.
-
-        Returns index lists (hits, advance, rebuild, fetch) and, for symbols with a
-        new session, {index: (day, (5,) bar)}.
-        """
-        st = self.stats
-        found, sd, sbar = self.latest().lookup(chunk)
-        t_day = t_day // DAY_MS           # the cached last bar's session (segments hold ms)
-        ok = t_ok & found
-        same = ok & (sd == t_day)
-        changed = same & ~(sbar == t_bar).all(axis=1)
-        older = ok & (sd < t_day)
-        newer = ok & (sd > t_day)
-        append = newer & _bars_ok(sbar)
-        if append.any():
-            gap = np.busday_count((t_day[append] + 1).astype("datetime64[D]"),
-                                  sd[append].astype("datetime64[D]"))
-            append[np.flatnonzero(append)[gap != 0]] = False
-        if append.any() and self.cache is not None and self.cache.verify_previous:
-            for day in np.unique(t_day[append]):
-                sel = np.flatnonzero(append & (t_day == day))
-                prev = self.previous_session(int(day))
-                if prev is None:           # cannot verify: fetch them
-                    append[sel] = False
-                    continue
-                pf, pd_, pbar = prev.lookup([chunk[i] for i in sel])
-                same_prev = pf & (pd_ == day) & (pbar == t_bar[sel]).all(axis=1)
-                append[sel[~same_prev]] = False
-                st.changed += int((~same_prev).sum())
-        st.changed += int(changed.sum() + older.sum())
-        current = (t_ok & ~found) | (same & ~changed)
-        usable = current | append
-        j = np.where(s_pos >= 0, s_pos, 0)
-        has = s_pos >= 0
-        if len(s_n):
-            matches = has & (s_n[j] == t_n) & (s_day[j] == t_day) & (s_fp[j] == t_fp)
-        else:
-            matches = np.zeros(len(chunk), bool)
-        st.stale += int((usable & has & ~matches).sum())
-        new_bar = {int(i): (int(sd[i]) * DAY_MS, sbar[i]) for i in np.flatnonzero(append)}
-        return (np.flatnonzero(current & matches).tolist(), np.flatnonzero(append & matches).tolist(),
-                np.flatnonzero(usable & ~matches).tolist(), np.flatnonzero(~usable).tolist(), new_bar)
-
-    def classify_versioned(self, chunk, t_ok, t_n, t_fp, t_day, t_bar, s_pos, s_n, s_day, s_fp):
-        """``classify`` against the store's content versions: exact, and no bars read.
-
-        A cached entry is of the store's bars when its fingerprint is the
-        symbol's content version; of the bars but the last when it equals the
-        content version with the last bar retracted.
-        """
-        st = self.stats
-        v = self.src.content_versions(chunk)
-        found, content, n = v["found"], v["content"], v["n_bars"]
-        last_ms, last_bar = v["last"], v["last_bar"]
-        prev = n - 1
-        head = np.zeros(len(chunk), np.uint64)
-        step = found & (n >= 2)
-        if step.any():
-            head[step] = retract(content[step], prev[step], last_ms[step], last_bar[step].T)
-        appendable = step & _bars_ok(last_bar)
-        j = np.where(s_pos >= 0, s_pos, 0)
-        has = s_pos >= 0
-        sn = s_n[j] if len(s_n) else np.zeros(len(chunk), np.int64)
-        sfp = s_fp[j] if len(s_fp) else np.zeros(len(chunk), np.uint64)
-        state_now = found & has & (sn == n) & (sfp == content)
-        state_prev = appendable & has & (sn == prev) & (sfp == head)
-        tail_now = found & t_ok & (t_n == n) & (t_fp == content)
-        tail_prev = appendable & t_ok & (t_n == prev) & (t_fp == head)
-        hits = state_now & tail_now
-        advance = state_prev & tail_prev
-        usable = tail_now | tail_prev
-        st.changed += int((found & t_ok & ~usable).sum())
-        st.stale += int((usable & has & ~hits & ~advance).sum())
-        new_bar = {int(i): (int(last_ms[i]), last_bar[i]) for i in np.flatnonzero(tail_prev)}
-        return (np.flatnonzero(hits).tolist(), np.flatnonzero(advance).tolist(),
-                np.flatnonzero(usable & ~hits & ~advance).tolist(), np.flatnonzero(~usable).tolist(), new_bar)
 
     def count_corrupt(self, kind: str, reason: str) -> None:
         self.stats.corrupt += 1
