@@ -11,6 +11,7 @@ Cold and rescan need a cache in a given state before each measurement, so
 they are ``track_`` benchmarks that prepare it, time the scan themselves and
 report seconds per symbol (the median of ``REPEAT`` scans).
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,9 @@ PHASES = "vectorized,cache"
 
 def _data_dir() -> Path:
     env = os.environ.get("TECHNIC_ASV_DATA")
-    root = (Path(env) if env else Path.home() / ".cache" / "technic-asv") / \
-        f"cache-{N_SYMBOLS}x{N_BARS}-s{SEED}-f{_store_format()}"
+    root = (
+        Path(env) if env else Path.home() / ".cache" / "technic-asv"
+    ) / f"cache-{N_SYMBOLS}x{N_BARS}-s{SEED}-f{_store_format()}"
     root.mkdir(parents=True, exist_ok=True)
     return root
 
@@ -74,8 +76,9 @@ class _Suite:
         except ImportError as exc:
             raise NotImplementedError(f"no cache phase at this commit: {exc}") from None
         try:
-            self.server = EmbeddedRedis(tempfile.mkdtemp(prefix="technic-asv-redis-"),
-                                        persist=False).start()
+            self.server = EmbeddedRedis(
+                tempfile.mkdtemp(prefix="technic-asv-redis-"), persist=False
+            ).start()
         except Exception as exc:  # noqa: BLE001 - no Redis here: skip, never fail
             raise NotImplementedError(f"Redis cannot start here: {exc}") from None
         self.scan = scan
@@ -96,7 +99,9 @@ class _Suite:
         res = self.scan(store, phases=PHASES, cache=cache)
         seconds = time.perf_counter() - t0
         if "failed" in res.info["cache"]:
-            raise RuntimeError(f"the cache failed during the benchmark: {res.info['cache']['failed']}")
+            raise RuntimeError(
+                f"the cache failed during the benchmark: {res.info['cache']['failed']}"
+            )
         return seconds / res.n_symbols
 
     def drop(self, cache) -> None:
@@ -176,7 +181,7 @@ def _advance_inputs():
         fields = ("open", "high", "low", "close", "volume")
         state = build_state({f: getattr(g, f)[:-1] for f in fields})
         bar = [getattr(g, f)[-1].copy() for f in fields]
-        state.advance(*bar)   # compile outside the measurement
+        state.advance(*bar)  # compile outside the measurement
         _ADVANCE_INPUTS.extend((state, bar))
     return _ADVANCE_INPUTS[0], _ADVANCE_INPUTS[1]
 
@@ -190,9 +195,10 @@ def _small_stores() -> tuple[Path, Path]:
     from technic_core.universe.append import append_session
 
     from .common import _locked, _store_format, store_marker, store_path
+
     today = store_path(SMALL)
     tomorrow = today.with_name(today.name + ".plus1")
-    done = tomorrow / store_marker(_store_format())   # the store's own "complete" file, any format
+    done = tomorrow / store_marker(_store_format())  # the store's own "complete" file, any format
     if not done.is_file():
         with _locked(tomorrow):
             if not done.is_file():
@@ -213,18 +219,21 @@ class _SmallCache(_Suite):
     call would outlive asv's forked benchmark process too (it ends with
     ``os._exit``, no atexit), so none is kept between calls.
     """
+
     gate = True
 
     def setup(self):
         super().setup_server()
         self.today, self.tomorrow = _small_stores()
         self.cache = self.fresh()
-        self.scan(self.today, phases=PHASES, cache=self.cache)   # filled: yesterday's states
+        self.scan(self.today, phases=PHASES, cache=self.cache)  # filled: yesterday's states
 
     def run(self, store):
         res = self.scan(store, phases=PHASES, cache=self.cache)
         if "failed" in res.info["cache"]:
-            raise RuntimeError(f"the cache failed during the benchmark: {res.info['cache']['failed']}")
+            raise RuntimeError(
+                f"the cache failed during the benchmark: {res.info['cache']['failed']}"
+            )
 
 
 class CacheWarmSmall(_SmallCache):

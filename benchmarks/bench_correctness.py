@@ -6,6 +6,7 @@ places; every phase returns the baseline's table, row for row.  Deviation is
 ``technic_core.scan.compare`` measures it.  A figure above 1e-9, or any NaN
 placed differently, is a correctness bug, not noise.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,7 +26,7 @@ from .common import (
     store_path,
 )
 
-CHECK_SYMBOLS = 200   # every value of every column is compared: 100,800 per output
+CHECK_SYMBOLS = 200  # every value of every column is compared: 100,800 per output
 BACKENDS = [b for b in KNOWN_BACKENDS if b != "talib"]
 
 
@@ -53,6 +54,7 @@ def _backend_figures() -> dict:
     except NotImplementedError as exc:
         return {"_error": str(exc)}
     from technic_core import indicators as ind
+
     data = arrays(CHECK_SYMBOLS)
     for backend in BACKENDS:
         try:
@@ -63,13 +65,15 @@ def _backend_figures() -> dict:
         for name in INDICATOR_CALLS:
             args, kwargs = indicator_inputs(data, name)
             func = getattr(ind, name)
-            out[(name, backend)] = deviation(func(*args, backend=backend, **kwargs),
-                                             func(*args, backend="talib", **kwargs))
+            out[(name, backend)] = deviation(
+                func(*args, backend=backend, **kwargs), func(*args, backend="talib", **kwargs)
+            )
     return out
 
 
 class BackendVsTALib:
     """Each backend's output against TA-Lib's, every value of (504, CHECK_SYMBOLS) inputs."""
+
     params = [list(INDICATOR_CALLS), BACKENDS]
     param_names = ["indicator", "backend"]
     timeout = 600
@@ -100,6 +104,7 @@ def _phase_figures() -> dict[str, dict]:
     except NotImplementedError as exc:
         return {"_error": {"why": f"no baseline to compare with: {exc}"}}
     from technic_core.scan.compare import max_deviation, results_match
+
     out: dict[str, dict] = {}
     for label in LADDER_LABELS[1:]:
         try:
@@ -109,13 +114,17 @@ def _phase_figures() -> dict[str, dict]:
             continue
         diffs = results_match(base, res)
         dev = max_deviation(base.table, res.table)
-        out[label] = {"differences": len(diffs), "detail": diffs[:5],
-                      "max_deviation": dev if np.isfinite(dev) else None}
+        out[label] = {
+            "differences": len(diffs),
+            "detail": diffs[:5],
+            "max_deviation": dev if np.isfinite(dev) else None,
+        }
     return out
 
 
 class PhaseVsBaseline:
     """Each ladder step's scan against the baseline's, on the same BASELINE_SYMBOLS symbols."""
+
     params = [list(LADDER_LABELS[1:])]
     param_names = ["step"]
     timeout = 900

@@ -10,6 +10,7 @@ client's response parsing alone (JSON to the long frame), on response bodies
 fetched from the server once a process, so that a change in parsing shows
 undiluted by the transport.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -38,11 +39,13 @@ def _url() -> str:
 
 class HttpFetch:
     """Every session of the store through the client: requests, JSON parsing, the long frame."""
+
     timeout = 300
     gate = True
 
     def setup(self):
         from technic_core.sources.http_client import HttpSource
+
         self.src = HttpSource(_url())
         self.symbols = self.src.universe()["symbol"].tolist()
         self.src.meta()
@@ -58,6 +61,7 @@ class HttpFetch:
 
 class HttpScan:
     """prefetch + prescreen + vectorized through the API (a source opened and closed per scan)."""
+
     timeout = 300
     gate = True
 
@@ -77,13 +81,15 @@ def _grouped_bodies() -> tuple[list[str], list[bytes]]:
     """(sessions, the server's raw grouped response for each), fetched once a process."""
     if not _BODIES:
         import urllib.request
+
         url = _url()
         with urllib.request.urlopen(url + "/v1/meta", timeout=30) as r:
             sessions = json.loads(r.read())["sessions"]
         bodies = []
         for d in sessions:
-            with urllib.request.urlopen(f"{url}/v2/aggs/grouped/locale/us/market/stocks/{d}",
-                                        timeout=30) as r:
+            with urllib.request.urlopen(
+                f"{url}/v2/aggs/grouped/locale/us/market/stocks/{d}", timeout=30
+            ) as r:
                 bodies.append(r.read())
         _BODIES.extend((sessions, bodies))
     return _BODIES[0], _BODIES[1]
@@ -91,6 +97,7 @@ def _grouped_bodies() -> tuple[list[str], list[bytes]]:
 
 class HttpParse:
     """The client's parsing of every session's grouped response: JSON, then the long frame."""
+
     timeout = 300
     gate = True
 
@@ -105,8 +112,10 @@ class HttpParse:
             raise NotImplementedError("the HTTP client has no grouped_frame at this commit")
         self.decode = decode
         self.sessions, self.bodies = _grouped_bodies()
-        self.symbols = scan_symbols(store_path(HTTP_UNIVERSE), HTTP_UNIVERSE) or \
-            self.src.universe()["symbol"].tolist()
+        self.symbols = (
+            scan_symbols(store_path(HTTP_UNIVERSE), HTTP_UNIVERSE)
+            or self.src.universe()["symbol"].tolist()
+        )
 
     def teardown(self):
         src = getattr(self, "src", None)

@@ -19,6 +19,7 @@ ratios (README, docs/indicators.md)::
     asv run --python=same --set-commit-hash $(git rev-parse HEAD) \
         --bench "bench_indicators.(SpeedupOverTALib|FusedSpeedupOverTALib|CPUOverTALib|LateStartCost|ValidationShare|TALibPanelCost)"
 """
+
 from __future__ import annotations
 
 import gc
@@ -68,6 +69,7 @@ def set_runner(data: dict, backend: str, names=tuple(INDICATOR_CALLS), use_panel
     reads (its single validation is timed), then every indicator called with it.
     """
     from technic_core import indicators as ind
+
     calls = [(getattr(ind, n), INDICATOR_CALLS[n][0], INDICATOR_CALLS[n][1]) for n in names]
     if use_panel:
         panel = panel_class()
@@ -78,9 +80,11 @@ def set_runner(data: dict, backend: str, names=tuple(INDICATOR_CALLS), use_panel
             for func, _, kwargs in calls:
                 func(p, **kwargs, backend=backend)
     else:
+
         def run():
             for func, inputs, kwargs in calls:
                 func(*(data[f] for f in inputs), **kwargs, backend=backend)
+
     return run
 
 
@@ -135,8 +139,10 @@ def alternate(ref, ours, rounds: int = 7, timer=time.perf_counter) -> float:
 
 # ---------------------------------------------------------------- times
 
+
 class Indicator:
     """One indicator, SPEC's parameters, (504, N) arrays: public API (plain arrays) or a reference."""
+
     params = [list(INDICATOR_CALLS), list(CONTENDERS), list(SIZES)]
     param_names = ["indicator", "contender", "symbols"]
     timeout = 180
@@ -148,6 +154,7 @@ class Indicator:
             return
         backend_module(who)
         from technic_core import indicators as ind
+
         func = getattr(ind, name)
         args, kwargs = indicator_inputs(arrays(n), name)
         self.run = lambda: func(*args, **kwargs, backend=who)
@@ -159,6 +166,7 @@ class Indicator:
 
 class FullSet:
     """All thirteen: one public call each (plain arrays, results kept, as a user gets them) or a reference."""
+
     params = [list(CONTENDERS), list(SIZES)]
     param_names = ["contender", "symbols"]
     timeout = 300
@@ -170,6 +178,7 @@ class FullSet:
             return
         backend_module(who)
         from technic_core import indicators as ind
+
         data = arrays(n)
         self.run = lambda: full_set(ind, data, who)
         self.run()
@@ -180,6 +189,7 @@ class FullSet:
 
 class FullSetPanel:
     """All thirteen with one Panel validated in setup: the steady state of "validate once"."""
+
     params = [list(FAST), list(LAYOUTS)]
     param_names = ["backend", "layout"]
     timeout = 300
@@ -187,12 +197,14 @@ class FullSetPanel:
     def setup(self, backend, layout):
         backend_module(backend)
         from technic_core import indicators as ind
+
         p = panel_class()(**{f: v for f, v in layout_arrays(layout).items() if f in SET_FIELDS})
         calls = [(getattr(ind, n), kw) for n, (_, kw) in INDICATOR_CALLS.items()]
 
         def run():
             for func, kwargs in calls:
                 func(p, **kwargs, backend=backend)
+
         self.run = run
         run()
 
@@ -202,6 +214,7 @@ class FullSetPanel:
 
 class Validation:
     """Building a Panel of the fields the set reads: every check, once, for every later call."""
+
     params = [list(LAYOUTS)]
     param_names = ["layout"]
 
@@ -216,6 +229,7 @@ class Validation:
 
 class Fused:
     """The scan's fused path: every indicator value the scan needs at the last bar, one call."""
+
     params = [list(BACKENDS), list(SIZES)]
     param_names = ["backend", "symbols"]
     timeout = 180
@@ -230,6 +244,7 @@ class Fused:
 
 # ---------------------------------------------------------------- ratios
 
+
 class SpeedupOverTALib:
     """Full set through the public API: TA-Lib at its best / technic, alternately in one process.
 
@@ -237,6 +252,7 @@ class SpeedupOverTALib:
     once per set); "arrays" passes plain arrays (validated on every call).
     Aim (issue 15): at least 4x on every layout (8x stretch), TA-Lib-exact.
     """
+
     params = [list(FAST), list(LAYOUTS), ["panel", "arrays"]]
     param_names = ["backend", "layout", "input"]
     unit = "x"
@@ -259,6 +275,7 @@ class CPUOverTALib:
     shared machine's other load distorts less.  On an otherwise idle two-core
     machine the wall-clock speedup approaches this times the threads' scaling.
     """
+
     params = [list(FAST), list(LAYOUTS)]
     param_names = ["backend", "layout"]
     unit = "x"
@@ -276,6 +293,7 @@ class CPUOverTALib:
 
 class FusedSpeedupOverTALib:
     """TA-Lib's full set at its best / technic's fused last-bar pass (issue 15 aim: 20x)."""
+
     params = [list(FAST), list(LAYOUTS)]
     param_names = ["backend", "layout"]
     unit = "x"
@@ -292,6 +310,7 @@ class FusedSpeedupOverTALib:
 
 class TALibPanelCost:
     """TA-Lib from a (T, N) panel (one transpose) / TA-Lib at its best: what the layout costs TA-Lib."""
+
     params = [list(LAYOUTS)]
     param_names = ["layout"]
     unit = "x"
@@ -308,6 +327,7 @@ class TALibPanelCost:
 
 class LateStartCost:
     """Full set (panel) on the universe with 10% late starts / on the clean one (aim: at most 1.10)."""
+
     params = [list(FAST)]
     param_names = ["backend"]
     unit = "x"
@@ -324,6 +344,7 @@ class LateStartCost:
 
 class ValidationShare:
     """Validating the set's fields (building a Panel) / the full set with that panel (aim: at most 0.10)."""
+
     params = [list(FAST), list(LAYOUTS)]
     param_names = ["backend", "layout"]
     unit = "fraction"
@@ -337,11 +358,13 @@ class ValidationShare:
         self.build = lambda: panel(**fields)
         p = self.build()
         from technic_core import indicators as ind
+
         calls = [(getattr(ind, n), kw) for n, (_, kw) in INDICATOR_CALLS.items()]
 
         def run():
             for func, kwargs in calls:
                 func(p, **kwargs, backend=backend)
+
         self.set = run
 
     def track_share(self, backend, layout):

@@ -9,6 +9,7 @@ machine's noise; here the kernel's own work is most of what is timed, so a
 change in one kernel shows nearly whole.  The panel is the suite's store
 with the columns that have every session (late listings dropped).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,6 +31,7 @@ def full_columns(n: int) -> dict[str, np.ndarray]:
 
 class Kernel:
     """One indicator through a backend module's function (no validation around it)."""
+
     params = [list(INDICATOR_CALLS), ["numba", "numpy"], [SIZE]]
     param_names = ["indicator", "backend", "symbols"]
     timeout = 120

@@ -6,6 +6,7 @@ is scanned once per commit (``setup_cache``), on PHASE_UNIVERSE symbols
 the projection is the measured rate times 5,277, as ``ScanResult`` defines it.
 ``track_budget_fraction`` is projected / 90 s: at or under 1.0 meets the budget.
 """
+
 from __future__ import annotations
 
 from .common import (
@@ -53,7 +54,7 @@ def _ladder_figures(steps, store, source) -> dict[str, dict]:
         try:
             if "gpu" in phases:
                 step_phases(label)  # n/a without a device
-            run_scan(source, phases, symbols=scan_symbols(store, 20))   # warm-up
+            run_scan(source, phases, symbols=scan_symbols(store, 20))  # warm-up
             res = run_scan(source, phases, symbols=symbols)
         except NotImplementedError as exc:
             out[label] = {"why": str(exc)}
@@ -70,6 +71,7 @@ def _ladder_figures(steps, store, source) -> dict[str, dict]:
 
 def _universe(store):
     from technic_core.universe.store import Store
+
     return Store(store).universe()
 
 

@@ -10,6 +10,7 @@ cache; the interpreter's start and the imports are its untimed setup).
 set allocates (tracemalloc: every NumPy buffer, nothing else) over its
 outputs plus one copy of its inputs (aim: at most 1.0).
 """
+
 from __future__ import annotations
 
 import tracemalloc
@@ -33,6 +34,7 @@ from .common import (
 
 class ScanMemory:
     """Peak memory of the fastest CPU ladder step over the default universe, whole or in blocks."""
+
     params = [[0, 1000]]
     param_names = ["block_size"]
     timeout = 300
@@ -44,11 +46,13 @@ class ScanMemory:
 
     def peakmem_vectorized_scan(self, block_size):
         from technic_core.scan import scan
+
         scan(self.store, phases=self.phases, block_size=block_size or None)
 
 
 class BaselineMemory:
     """Peak memory of the per-symbol baseline (pandas), BASELINE_SYMBOLS symbols."""
+
     timeout = 300
 
     def setup(self):
@@ -62,6 +66,7 @@ class BaselineMemory:
 
 class Startup:
     """A new interpreter: import, and the first full indicator set."""
+
     params = [["import", "first_full_set"]]
     param_names = ["what"]
     number = 1
@@ -71,6 +76,7 @@ class Startup:
     def setup(self, what):
         if what == "first_full_set":
             from technic_core import indicators as ind
+
             backend_module(ind.default_backend())
             arrays(FULL)  # made now, so the timed process only loads it
             self.array_dir = str(store_path(FULL)) + ".arrays"
@@ -85,20 +91,24 @@ class Startup:
         # untimed: the interpreter, the imports (the package and its default backend's
         # module, so Numba itself) and the data; timed: the first full set, whose kernels
         # load from Numba's on-disk cache (Numba's own first-use set-up included)
-        setup = (f"import numpy as np, importlib; from technic_core import indicators as ind; "
-                 f"importlib.import_module(ind.registry._BACKENDS[ind.default_backend()].module); "
-                 f"d = {{f: np.load({self.array_dir!r} + '/' + f + '.npy') for f in {FIELDS!r}}}")
+        setup = (
+            f"import numpy as np, importlib; from technic_core import indicators as ind; "
+            f"importlib.import_module(ind.registry._BACKENDS[ind.default_backend()].module); "
+            f"d = {{f: np.load({self.array_dir!r} + '/' + f + '.npy') for f in {FIELDS!r}}}"
+        )
         return calls, setup
 
 
 class IndicatorMemory:
     """Memory of a full set through the public API (a Panel, results kept, as a user holds them)."""
+
     params = [list(LAYOUTS)]
     param_names = ["layout"]
     timeout = 300
 
     def setup(self, layout):
         from technic_core import indicators as ind
+
         backend_module(ind.default_backend())
         self.ind = ind
         self.data = layout_arrays(layout)
@@ -106,8 +116,10 @@ class IndicatorMemory:
 
     def run(self):
         p = self.ind.Panel(**self.data)
-        return {name: getattr(self.ind, name)(p, **kwargs)
-                for name, (_, kwargs) in INDICATOR_CALLS.items()}
+        return {
+            name: getattr(self.ind, name)(p, **kwargs)
+            for name, (_, kwargs) in INDICATOR_CALLS.items()
+        }
 
     def peakmem_full_set(self, layout):
         self.run()
@@ -124,4 +136,3 @@ class IndicatorMemory:
         return peak / (outputs + inputs)
 
     track_peak_ratio.unit = "of outputs + inputs"
-

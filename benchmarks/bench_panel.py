@@ -14,6 +14,7 @@ On the default universe (5,277 symbols x 504 sessions, ``common.store_path``):
 
 A commit without a panel skips the panel side (``NotImplementedError`` in setup).
 """
+
 from __future__ import annotations
 
 import os
@@ -40,7 +41,7 @@ def _store(source: str):
         try:
             return Store(root, panel=False)
         except TypeError:
-            return Store(root)        # before panels every store read Parquet
+            return Store(root)  # before panels every store read Parquet
     try:
         store = Store(root, panel=True)
     except TypeError:
@@ -52,6 +53,7 @@ def _store(source: str):
 
 class LoadAll:
     """All OHLCV of every symbol as ``(T, N)`` float64 blocks, every value read."""
+
     params = [list(SOURCES)]
     param_names = ["source"]
     timeout = 600
@@ -59,10 +61,11 @@ class LoadAll:
     def setup(self, source):
         self.store = _store(source)
         self.symbols = self.store.universe()["symbol"].tolist()
-        self.store.block(self.symbols)           # warm: the index and the page cache
+        self.store.block(self.symbols)  # warm: the index and the page cache
 
     def time_load_all_ohlcv(self, source):
         from technic_core.universe.store import OPENED, Store
+
         # a fresh reader each time (nothing kept from the last call but the OS's page cache)
         OPENED.clear()
         store = Store(self.store.root, panel=(source == "panel"))
@@ -73,6 +76,7 @@ class LoadAll:
 
 class FullScan:
     """``technic scan --phases prefetch,prescreen,vectorized`` in a warm process."""
+
     params = [list(SOURCES)]
     param_names = ["source"]
     timeout = 600
@@ -81,9 +85,10 @@ class FullScan:
         _store(source)
         from technic_core.scan import scan
         from technic_core.sources import LocalSource
+
         self.scan, self.LocalSource = scan, LocalSource
         self.root = store_path(FULL)
-        self.time_full_scan(source)              # compile and warm outside the timing
+        self.time_full_scan(source)  # compile and warm outside the timing
 
     def time_full_scan(self, source):
         src = self.LocalSource(self.root, panel=(source == "panel"))
@@ -92,18 +97,34 @@ class FullScan:
 
 class ColdCli:
     """A new process: ``technic scan --phases prefetch,prescreen,vectorized`` (compiled code cached)."""
+
     timeout = 900
 
     def setup(self):
         _store("panel")
         self.root = str(store_path(FULL))
-        self._run()                              # the JIT cache is filled outside the timing
+        self._run()  # the JIT cache is filled outside the timing
 
     def _run(self) -> float:
         env = {**os.environ, "TECHNIC_DATA": self.root}
         t0 = time.perf_counter()
-        p = subprocess.run([sys.executable, "-m", "technic_core", "scan", "--phases", PHASES, "--quiet",
-                            "--top", "5"], env=env, capture_output=True, text=True, timeout=600)
+        p = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "technic_core",
+                "scan",
+                "--phases",
+                PHASES,
+                "--quiet",
+                "--top",
+                "5",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         seconds = time.perf_counter() - t0
         if p.returncode != 0:
             raise RuntimeError(f"technic scan failed: {p.stderr[-500:]}")

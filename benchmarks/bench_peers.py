@@ -13,6 +13,7 @@ relative deviation from TA-Lib where both give a value (exact means at most
 gives a value, over every value of 200 symbols of the universe with 10% late
 starts.  technic's own figures are ``bench_correctness.BackendVsTALib``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,6 +29,7 @@ CHECK_SYMBOLS = 200
 
 class PeerFullSet:
     """The thirteen indicators, each peer (and the TA-Lib references, from the same run)."""
+
     params = [[*PEER_NAMES, *REFERENCES]]
     param_names = ["contender"]
     timeout = 600
@@ -42,6 +44,7 @@ class PeerFullSet:
 
 class PeerIndicator:
     """One indicator at the scan's parameters (docs/scan.md), each peer, 5,277 symbols."""
+
     params = [list(INDICATOR_CALLS), list(PEER_NAMES)]
     param_names = ["indicator", "peer"]
     timeout = 300
@@ -56,6 +59,7 @@ class PeerIndicator:
 
 class PeerSpeedupOverTALib:
     """TA-Lib at its best / the peer, full set, alternately in one process (below 1: slower)."""
+
     params = [list(PEER_NAMES)]
     param_names = ["peer"]
     unit = "x"
@@ -71,7 +75,9 @@ class PeerSpeedupOverTALib:
 
 
 def _deviations() -> dict:
-    data = {k: np.ascontiguousarray(v[:, :CHECK_SYMBOLS]) for k, v in layout_arrays("late10").items()}
+    data = {
+        k: np.ascontiguousarray(v[:, :CHECK_SYMBOLS]) for k, v in layout_arrays("late10").items()
+    }
     try:
         ref = contender("talib-best")
     except NotImplementedError as exc:
@@ -90,6 +96,7 @@ def _deviations() -> dict:
 
 class PeerDeviation:
     """Each peer's outputs against TA-Lib's (exact: at most 1e-9 and no NaN-placement difference)."""
+
     params = [list(INDICATOR_CALLS), [*PEER_NAMES, "talib-panel"]]
     param_names = ["indicator", "peer"]
     unit = "relative"

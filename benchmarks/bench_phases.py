@@ -6,6 +6,7 @@ pandas baseline costs ~10 ms a symbol; compare steps per symbol in the
 latency suite, which divides by the symbols each step scanned.  A step that
 is not built at the commit under test is skipped (n/a), never timed.
 """
+
 from __future__ import annotations
 
 from .common import (
@@ -26,6 +27,7 @@ from .common import (
 
 class Ladder:
     """One cumulative step of the ladder, the default (fastest) backend."""
+
     params = [list(LADDER_LABELS)]
     param_names = ["step"]
     timeout = 600
@@ -51,6 +53,7 @@ class Ladder:
 
 class VectorizedBackend:
     """prefetch + prescreen + vectorized with each indicator backend (talib: TA-Lib as the engine)."""
+
     params = [list(KNOWN_BACKENDS)]
     param_names = ["backend"]
     timeout = 600
@@ -78,6 +81,7 @@ class HttpLadder:
     measurements; the per-symbol steps pay one round trip per symbol, the
     prefetching ones a few grouped requests.
     """
+
     params = [list(LADDER_LABELS)]
     param_names = ["step"]
     timeout = 900

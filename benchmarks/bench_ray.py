@@ -7,6 +7,7 @@ start skips the Ray benchmarks (``NotImplementedError``), and a Ray scan that
 did not run on Ray fails rather than timing the in-process engine under
 Ray's name.
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,7 +19,7 @@ SIZES = (2_000, 5_277, 20_000)
 BARS = 504
 SEED = 7
 PHASES = "prefetch,prescreen,vectorized"
-BACKEND = None      # the engine's default (numba where it runs), as a user's scan gets
+BACKEND = None  # the engine's default (numba where it runs), as a user's scan gets
 
 
 def _store(root: str, n: int) -> str:
@@ -28,10 +29,16 @@ def _store(root: str, n: int) -> str:
 def _start_ray() -> None:
     try:
         import ray
+
         if not ray.is_initialized():
             from technic_core.scan.phases.ray_phase import local_cpus
-            ray.init(num_cpus=local_cpus(), include_dashboard=False, log_to_driver=False,
-                     logging_level=logging.WARNING)
+
+            ray.init(
+                num_cpus=local_cpus(),
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.WARNING,
+            )
     except Exception as exc:  # not installed, or cannot start here: skip, with the reason
         raise NotImplementedError(f"Ray cannot start here: {type(exc).__name__}: {exc}") from None
 
@@ -44,6 +51,7 @@ class _Stores:
 
     def setup_cache(self):
         from technic_core.universe.make import generate_store
+
         root = Path("ray-stores").resolve()
         for n in SIZES:
             generate_store(root / f"u{n}", symbols_for(n), BARS, SEED, log=lambda *_: None)
@@ -58,6 +66,7 @@ class ScanEngines(_Stores):
 
     def setup(self, root, n, engine):
         from technic_core.scan import scan
+
         self.scan, self.root = scan, _store(root, n)
         self.phases = PHASES + (",ray" if engine == "ray" else "")
         if engine == "ray":
@@ -84,6 +93,7 @@ class RayCosts(_Stores):
 
     def setup(self, root, n):
         from technic_core.scan import scan
+
         _start_ray()
         scan(_store(root, n), phases=PHASES + ",ray", backend=BACKEND, symbols=[])
         self.res = scan(_store(root, n), phases=PHASES + ",ray", backend=BACKEND)
@@ -92,8 +102,10 @@ class RayCosts(_Stores):
 
     def track_idle_pct(self, root, n):
         return self.res.info["ray_idle_pct"]
+
     track_idle_pct.unit = "%"
 
     def track_task_us_per_symbol(self, root, n):
         return 1e6 * self.res.info["ray_task_s"] / max(1, self.res.n_symbols)
+
     track_task_us_per_symbol.unit = "us"

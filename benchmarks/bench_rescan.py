@@ -17,6 +17,7 @@ and A+1 of one store directory.
   alternately in one process on the same symbols (those with at least ``MIN_BARS``
   bars, which every handle can open on).
 """
+
 from __future__ import annotations
 
 import os
@@ -50,6 +51,7 @@ def _two_versions() -> tuple[Path, int]:
     """(a store whose current version is the default universe plus one session, that version)."""
     from technic_core.universe.append import append_session
     from technic_core.universe.writer import read_manifest
+
     root = cache_dir() / f"rescan-f{_store_format()}" / f"u{FULL}x{N_BARS}s{SEED}"
     done = root / "manifest.json"
     if not done.is_file():
@@ -58,7 +60,7 @@ def _two_versions() -> tuple[Path, int]:
                 tmp = Path(tempfile.mkdtemp(dir=cache_dir()))
                 shutil.copytree(store_path(FULL), tmp / "s")
                 old = os.environ.get("TECHNIC_STORE_KEEP_S")
-                os.environ["TECHNIC_STORE_KEEP_S"] = str(10 ** 9)      # keep version A
+                os.environ["TECHNIC_STORE_KEEP_S"] = str(10**9)  # keep version A
                 try:
                     append_session(tmp / "s", seed=SEED)
                 finally:
@@ -89,7 +91,10 @@ class Rescan:
         if state == "redis":
             try:
                 from technic_core.cache import Cache, EmbeddedRedis
-                self.server = EmbeddedRedis(tempfile.mkdtemp(prefix="technic-asv-redis-"), persist=False).start()
+
+                self.server = EmbeddedRedis(
+                    tempfile.mkdtemp(prefix="technic-asv-redis-"), persist=False
+                ).start()
             except Exception as exc:  # noqa: BLE001 - no Redis here: skip, never fail
                 raise NotImplementedError(f"Redis cannot start here: {exc}") from None
             cache = Cache(url=self.server.url, namespace="asv-rescan")
@@ -100,13 +105,21 @@ class Rescan:
         if state == "redis":
             self.live.redis.clear()
         self.live.refresh(version=self.a)
-        self.saved = (self.live.state.slots.copy(), self.live.symbols, self.live.content, self.live.n_bars,
-                      self.live.version, self.live.result)
+        self.saved = (
+            self.live.state.slots.copy(),
+            self.live.symbols,
+            self.live.content,
+            self.live.n_bars,
+            self.live.version,
+            self.live.result,
+        )
         self.saved_redis = (self.live._stored, self.live._shift)
-        self.keys = [self.live.redis.meta_key, *self.live.redis.slot_keys] if state == "redis" else []
+        self.keys = (
+            [self.live.redis.meta_key, *self.live.redis.slot_keys] if state == "redis" else []
+        )
         self.blobs = cache.client().mget(self.keys) if state == "redis" else []
         self.seen = self.live.redis._seen_meta if state == "redis" else None
-        self._rescan()                           # compile and warm outside the timing
+        self._rescan()  # compile and warm outside the timing
 
     def teardown(self, state):
         if self.server is not None:
@@ -115,6 +128,7 @@ class Rescan:
 
     def _restore(self) -> None:
         from technic_core.indicators.state import IndicatorState
+
         live = self.live
         live.state = IndicatorState.from_slots(live.params, self.saved[0].copy())
         live.symbols, live.content, live.n_bars, live.version, live.result = self.saved[1:]
@@ -143,6 +157,7 @@ class Rescan:
 def _talib_handles(fields: dict[str, np.ndarray], cols: np.ndarray):
     """One stream handle per symbol and indicator, opened on the symbol's own contiguous history."""
     import talib.stream as ts
+
     handles = []
     for j in cols:
         col = {f: np.ascontiguousarray(a[:, j][~np.isnan(a[:, j])]) for f, a in fields.items()}
@@ -154,6 +169,7 @@ def _talib_handles(fields: dict[str, np.ndarray], cols: np.ndarray):
 
 class Advance:
     """One new bar for every symbol, every indicator: technic's state against TA-Lib's streams."""
+
     timeout = 900
 
     def setup(self):
@@ -162,12 +178,15 @@ class Advance:
 
             from technic_core.indicators.state import build_state
             from technic_core.universe.store import Store
+
             try:
                 from technic_core.scan.phases.cache_phase import SCAN_STATE
-            except ImportError:       # commits before the phase's module was renamed
+            except ImportError:  # commits before the phase's module was renamed
                 from technic_core.scan.phases.cache import SCAN_STATE
         except ImportError as exc:
-            raise NotImplementedError(f"needs TA-Lib 0.8 streams and the indicator state: {exc}") from None
+            raise NotImplementedError(
+                f"needs TA-Lib 0.8 streams and the indicator state: {exc}"
+            ) from None
         root, b = _two_versions()
         block = Store(root, version=b - 1).block()
         new = Store(root, version=b).block(list(block.symbols))

@@ -11,6 +11,7 @@ runner's own untimed first calls.
 shut down at exit) and times one scan through it; where Ray is not installed
 or cannot start, it is skipped with the reason.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -18,13 +19,14 @@ import logging
 
 from .common import HTTP_UNIVERSE, run_scan, scan_symbols, step_phases, store_path
 
-GATE_UNIVERSE = HTTP_UNIVERSE     # 500 symbols: the store the HTTP suites serve too
-PER_SYMBOL = 12                   # symbols the per-symbol steps (pandas, ~20 ms each) scan
+GATE_UNIVERSE = HTTP_UNIVERSE  # 500 symbols: the store the HTTP suites serve too
+PER_SYMBOL = 12  # symbols the per-symbol steps (pandas, ~20 ms each) scan
 STEPS = ("baseline", "+prefetch", "+prescreen", "+vectorized")
 
 
 class ScanStep:
     """One cumulative step of the ladder on a small store, default backend."""
+
     params = [list(STEPS)]
     param_names = ["step"]
     timeout = 300
@@ -53,9 +55,14 @@ def _ray_up() -> None:
         import ray
 
         from technic_core.scan.phases.ray_phase import local_cpus
+
         if not ray.is_initialized():
-            ray.init(num_cpus=local_cpus(), include_dashboard=False, log_to_driver=False,
-                     logging_level=logging.WARNING)
+            ray.init(
+                num_cpus=local_cpus(),
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.WARNING,
+            )
             atexit.register(ray.shutdown)
     except Exception as exc:  # not installed, or cannot start here: skip, with the reason
         raise NotImplementedError(f"Ray cannot start here: {type(exc).__name__}: {exc}") from None
@@ -64,9 +71,10 @@ def _ray_up() -> None:
 
 class RayScan:
     """One vectorised scan as Ray tasks, Ray already running (the per-scan cost, not Ray's start)."""
+
     timeout = 600
     gate = True
-    gate_children_cpu = True    # the work runs in Ray's worker processes
+    gate_children_cpu = True  # the work runs in Ray's worker processes
 
     def setup(self):
         _ray_up()

@@ -13,6 +13,7 @@ measurement imports into a new temporary store, so the ``track_`` benchmarks
 time themselves and report the median of ``REPEAT`` runs in seconds.
 ``tools/measure_import.py`` runs the same cases at 2,000 symbols (~1M rows).
 """
+
 from __future__ import annotations
 
 import os
@@ -40,6 +41,7 @@ def _csv_dir(n: int) -> Path:
     if (root / ".complete").is_file():
         return root
     from technic_core.universe.store import Store
+
     with _locked(root):
         if not (root / ".complete").is_file():
             tmp = root.with_name(root.name + f".tmp{os.getpid()}")
@@ -48,7 +50,7 @@ def _csv_dir(n: int) -> Path:
             src = Store(store)
             for sym in scan_symbols(store, n):
                 df = src.bars(sym)
-                df = df.rename(columns=str.title)   # Date, Open, ...: a vendor's header
+                df = df.rename(columns=str.title)  # Date, Open, ...: a vendor's header
                 df.to_csv(tmp / f"{sym}.csv", index=False)
             (tmp / ".complete").write_text("")
             shutil.rmtree(root, ignore_errors=True)
@@ -58,6 +60,7 @@ def _csv_dir(n: int) -> Path:
 
 class Import:
     """``technic data import`` of IMPORT_SYMBOLS CSV files into a new store."""
+
     timeout = 300
     gate = True
 
@@ -81,13 +84,15 @@ class Import:
 
 class StoreRead:
     """The read path: the scan's ``(T, N)`` block of READ_SYMBOLS symbols, and per-symbol files."""
+
     timeout = 300
     gate = True
 
     def setup(self):
         from technic_core.universe.store import Store
+
         root = store_path(READ_SYMBOLS)
-        self.store = Store(root)      # a new reader per call: nothing cached between calls
+        self.store = Store(root)  # a new reader per call: nothing cached between calls
         self.symbols = self.store.universe()["symbol"].tolist()
         self.few = self.symbols[:PER_SYMBOL_READS]
 
@@ -101,6 +106,7 @@ class StoreRead:
 
 class ImportPaths:
     """Fresh import, re-import of the same file, a one-session feed: each timed by itself (median of REPEAT)."""
+
     timeout = 600
 
     def setup_cache(self):
@@ -110,19 +116,30 @@ class ImportPaths:
         except ImportError as exc:
             raise NotImplementedError(f"no importer at this commit: {exc}") from None
         import pandas as pd
+
         long = generate_universe(N_SYMBOLS, N_BARS + 1, SEED).long_frame()
         last = long["date"] == long["date"].max()
-        root = Path.cwd()          # asv's setup_cache directory, removed after the suite
+        root = Path.cwd()  # asv's setup_cache directory, removed after the suite
 
         def write(df, name):
-            out = pd.DataFrame({"Symbol": df["symbol"], "Date": pd.to_datetime(df["date"]).dt.strftime("%Y-%m-%d"),
-                                **{c.title(): df[c].to_numpy() for c in ("open", "high", "low", "close", "volume")}})
+            out = pd.DataFrame(
+                {
+                    "Symbol": df["symbol"],
+                    "Date": pd.to_datetime(df["date"]).dt.strftime("%Y-%m-%d"),
+                    **{
+                        c.title(): df[c].to_numpy()
+                        for c in ("open", "high", "low", "close", "volume")
+                    },
+                }
+            )
             out.to_csv(root / name, index=False)
             return str(root / name)
+
         return write(long[~last], "history.csv"), write(long[last], "feed.csv")
 
     def setup(self, files):
         from technic_core.universe.importer import import_store
+
         self.import_store = import_store
         self.history, self.feed = files
 

@@ -12,6 +12,7 @@ test raises ``NotImplementedError`` from ``setup``: asv reports it as skipped
 level except in a guarded pre-import, so that the suite is discovered even at
 commits that cannot import it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -60,6 +61,7 @@ def symbols_for(n: int) -> int:
     """``n``, or at most SMOKE_SYMBOLS in a smoke pass: every benchmark's code runs, on small
     stores made in seconds (the parameters, hence asv's benchmark ids, stay as they are)."""
     return min(n, SMOKE_SYMBOLS) if SMOKE else n
+
 
 # Every backend the project has planned, whether or not this commit has it:
 # asv's parameter grid must not change from one commit to the next.
@@ -125,6 +127,7 @@ def store_path(n_symbols: int, n_bars: int = N_BARS, seed: int = SEED) -> Path:
     if (root / marker).is_file():
         return root
     from technic_core.universe.make import generate_store
+
     with _locked(root):
         if not (root / marker).is_file():
             tmp = root.with_name(root.name + f".tmp{os.getpid()}")
@@ -140,6 +143,7 @@ def arrays(n_symbols: int, n_bars: int = N_BARS, seed: int = SEED) -> dict[str, 
     cache = root.parent / (root.name + ".arrays")
     if not (cache / "close.npy").is_file():
         from technic_core.universe.store import Store
+
         with _locked(cache):
             if not (cache / "close.npy").is_file():
                 store = Store(root)
@@ -148,7 +152,9 @@ def arrays(n_symbols: int, n_bars: int = N_BARS, seed: int = SEED) -> dict[str, 
                 tmp = cache.with_name(cache.name + f".tmp{os.getpid()}")
                 tmp.mkdir(parents=True, exist_ok=True)
                 for f in FIELDS:
-                    np.save(tmp / f"{f}.npy", np.ascontiguousarray(block.fields[f], dtype=np.float64))
+                    np.save(
+                        tmp / f"{f}.npy", np.ascontiguousarray(block.fields[f], dtype=np.float64)
+                    )
                 (tmp / "symbols.json").write_text(json.dumps([str(s) for s in block.symbols]))
                 os.replace(tmp, cache)
     return {f: np.load(cache / f"{f}.npy") for f in FIELDS}
@@ -244,6 +250,7 @@ def phase_steps() -> list[tuple[str, tuple[str, ...] | None, str | None]]:
     on that step alone, as in ``technic bench`` (the cache cannot be combined).
     """
     from technic_core.scan.phases import LADDER, PHASES
+
     steps: list[tuple[str, tuple[str, ...] | None, str | None]] = [("baseline", (), None)]
     on: list[str] = []
     for name in LADDER:
@@ -287,6 +294,7 @@ def step_symbols(label: str, universe: int = PHASE_UNIVERSE) -> int:
 def scan_symbols(store: Path, n: int) -> list[str] | None:
     """The first ``n`` symbols of the store's universe (None: all of them)."""
     from technic_core.universe.store import Store
+
     symbols = Store(store).universe()["symbol"].tolist()
     return None if n >= len(symbols) else symbols[:n]
 
@@ -298,6 +306,7 @@ def stop_embedded_redis() -> None:
     runs: a benchmark whose scan used the cache calls this from ``teardown``.
     """
     import sys
+
     server = getattr(sys.modules.get("technic_core.cache.server"), "_EMBEDDED", None)
     if server is not None and hasattr(server, "stop"):
         server.stop()
@@ -359,13 +368,26 @@ class HttpServer:
         import socket
         import subprocess
         import sys
+
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "technic_core", "serve", "--universe", str(self.store),
-             "--port", str(port), "--latency-ms", str(self.latency_ms)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            [
+                sys.executable,
+                "-m",
+                "technic_core",
+                "serve",
+                "--universe",
+                str(self.store),
+                "--port",
+                str(port),
+                "--latency-ms",
+                str(self.latency_ms),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -20,6 +20,7 @@ maps those names to its own functions here.  ``outputs`` gives a contender's
 results as ``(T, N)`` arrays in TA-Lib's order and units (for the deviation
 figures), NaN where it gives no value.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -42,8 +43,7 @@ def starts_of(close: np.ndarray) -> np.ndarray:
 def own_histories(data: dict[str, np.ndarray]) -> list[dict[str, np.ndarray]]:
     """Per symbol, each field as a contiguous 1-D array of its own history."""
     starts = starts_of(data["close"])
-    return [{f: np.ascontiguousarray(data[f][s:, j]) for f in NEEDED}
-            for j, s in enumerate(starts)]
+    return [{f: np.ascontiguousarray(data[f][s:, j]) for f in NEEDED} for j, s in enumerate(starts)]
 
 
 def _fields(name: str) -> tuple[str, ...]:
@@ -64,7 +64,7 @@ def _right_aligned(per_symbol: list, t: int) -> tuple[np.ndarray, ...]:
         for o, r in zip(outs, res):
             r = np.asarray(r, dtype=np.float64)
             if r.size:
-                o[t - r.size:, j] = r
+                o[t - r.size :, j] = r
     return tuple(outs)
 
 
@@ -74,8 +74,9 @@ def _as_tuple(res) -> tuple:
 
 class Contender:
     """``prepare(data, names)`` untimed, then ``run()`` is the timed work."""
+
     name = ""
-    package = ""   # import name of the optional package, "" when always present
+    package = ""  # import name of the optional package, "" when always present
 
     def reason(self) -> str | None:
         """None when it can run here, else why not."""
@@ -99,15 +100,19 @@ class Contender:
 
 # ---------------------------------------------------------------- TA-Lib
 
+
 class TALibBest(Contender):
     name = "talib-best"
     package = "talib"
 
     def prepare(self, data, names) -> None:
         import talib
+
         per = own_histories(data)
-        self.calls = [(getattr(talib, n.upper()), _kwargs(n),
-                       [tuple(s[f] for f in _fields(n)) for s in per]) for n in names]
+        self.calls = [
+            (getattr(talib, n.upper()), _kwargs(n), [tuple(s[f] for f in _fields(n)) for s in per])
+            for n in names
+        ]
 
     def run(self) -> None:
         for func, kwargs, arglist in self.calls:
@@ -116,9 +121,12 @@ class TALibBest(Contender):
 
     def outputs(self, data, name):
         import talib
+
         func = getattr(talib, name.upper())
-        res = [_as_tuple(func(*(s[f] for f in _fields(name)), **_kwargs(name)))
-               for s in own_histories(data)]
+        res = [
+            _as_tuple(func(*(s[f] for f in _fields(name)), **_kwargs(name)))
+            for s in own_histories(data)
+        ]
         return _right_aligned(res, data["close"].shape[0])
 
 
@@ -128,6 +136,7 @@ class TALibPanel(Contender):
 
     def prepare(self, data, names) -> None:
         import talib
+
         self.data = data
         self.names = list(names)
         self.fields = sorted({f for n in names for f in _fields(n)})
@@ -147,14 +156,17 @@ class TALibPanel(Contender):
 
 # ---------------------------------------------------------------- peers
 
+
 class Tulipy(Contender):
     """Tulip Indicators' C library; outputs start at its lookback (no NaN padding)."""
+
     name = "tulipy"
     package = "tulipy"
 
     @staticmethod
     def _spec(name: str):
         import tulipy as ti
+
         k = _kwargs(name)
         return {
             "sma": (ti.sma, (k.get("timeperiod"),)),
@@ -163,7 +175,10 @@ class Tulipy(Contender):
             "macd": (ti.macd, (k.get("fastperiod"), k.get("slowperiod"), k.get("signalperiod"))),
             "bbands": (ti.bbands, (k.get("timeperiod"), k.get("nbdevup"))),
             "atr": (ti.atr, (k.get("timeperiod"),)),
-            "stoch": (ti.stoch, (k.get("fastk_period"), k.get("slowk_period"), k.get("slowd_period"))),
+            "stoch": (
+                ti.stoch,
+                (k.get("fastk_period"), k.get("slowk_period"), k.get("slowd_period")),
+            ),
             "adx": (ti.adx, (k.get("timeperiod"),)),
             "obv": (ti.obv, ()),
             "roc": (ti.roc, (k.get("timeperiod"),)),
@@ -200,9 +215,9 @@ class Tulipy(Contender):
             r = self._call(name, s)
             if r is not None:
                 r = _as_tuple(r)
-                if name == "bbands":   # tulipy: (lower, middle, upper)
+                if name == "bbands":  # tulipy: (lower, middle, upper)
                     r = r[::-1]
-                if name == "roc":      # tulipy: a fraction; TA-Lib: percent
+                if name == "roc":  # tulipy: a fraction; TA-Lib: percent
                     r = (r[0] * 100.0,)
             res.append(r)
         return _right_aligned(res, data["close"].shape[0])
@@ -210,23 +225,29 @@ class Tulipy(Contender):
 
 class PolarsTALib(Contender):
     """TA-Lib inside polars: one long frame (symbol, date order), each expression over symbols."""
+
     name = "polars-talib"
     package = "polars_talib"
 
     @staticmethod
     def _expr(name: str):
         import polars_talib as plta
+
         return getattr(plta, name)(**_kwargs(name))
 
     @staticmethod
     def long_frame(data):
         import polars as pl
+
         starts = starts_of(data["close"])
         t = data["close"].shape[0]
         cols = np.repeat(np.arange(starts.size), t - starts)
-        rows = np.concatenate([np.arange(s, t) for s in starts]) if starts.size else np.array([], int)
-        return pl.DataFrame({"symbol": cols.astype(np.int32),
-                             **{f: data[f][rows, cols] for f in NEEDED}})
+        rows = (
+            np.concatenate([np.arange(s, t) for s in starts]) if starts.size else np.array([], int)
+        )
+        return pl.DataFrame(
+            {"symbol": cols.astype(np.int32), **{f: data[f][rows, cols] for f in NEEDED}}
+        )
 
     def prepare(self, data, names) -> None:
         self.frame = self.long_frame(data)
@@ -238,11 +259,15 @@ class PolarsTALib(Contender):
 
     def outputs(self, data, name):
         import polars as pl
+
         frame = self.long_frame(data)
         out = frame.select(pl.col("symbol"), self._expr(name).over("symbol").alias("v"))
         col = out["v"]
-        parts = ([col.struct.field(f).to_numpy() for f in col.struct.fields]
-                 if col.dtype == pl.Struct else [col.to_numpy()])
+        parts = (
+            [col.struct.field(f).to_numpy() for f in col.struct.fields]
+            if col.dtype == pl.Struct
+            else [col.to_numpy()]
+        )
         t, n = data["close"].shape
         sym = out["symbol"].to_numpy()
         ends = np.searchsorted(sym, np.arange(n), side="right")
@@ -253,19 +278,27 @@ class PolarsTALib(Contender):
 
 class TANumba(Contender):
     """ta-numba's bulk functions (Numba, 'ta'-library definitions) looped over per-symbol arrays."""
+
     name = "ta-numba"
     package = "ta_numba"
 
     @staticmethod
     def _spec(name: str):
         import ta_numba
+
         b = ta_numba.bulk
         k = _kwargs(name)
         return {
-            "sma": (b.trend.sma, (k.get("timeperiod"), k.get("timeperiod"))),  # min_periods: full windows
+            "sma": (
+                b.trend.sma,
+                (k.get("timeperiod"), k.get("timeperiod")),
+            ),  # min_periods: full windows
             "ema": (b.trend.ema, (k.get("timeperiod"), False)),
             "rsi": (b.momentum.rsi, (k.get("timeperiod"),)),
-            "macd": (b.trend.macd, (k.get("fastperiod"), k.get("slowperiod"), k.get("signalperiod"))),
+            "macd": (
+                b.trend.macd,
+                (k.get("fastperiod"), k.get("slowperiod"), k.get("signalperiod")),
+            ),
             "bbands": (b.volatility.bollinger_bands, (k.get("timeperiod"), k.get("nbdevup"))),
             "atr": (b.volatility.average_true_range, (k.get("timeperiod"),)),
             "stoch": (b.momentum.stoch, (k.get("fastk_period"), k.get("slowd_period"))),
@@ -298,7 +331,7 @@ class TANumba(Contender):
                 res.append(None)
                 continue
             r = _as_tuple(func(*(s[f] for f in _fields(name)), *opts))
-            if name == "adx":     # (adx, +DI, -DI)
+            if name == "adx":  # (adx, +DI, -DI)
                 r = r[:1]
             res.append(r)
         return _right_aligned(res, data["close"].shape[0])

@@ -6,6 +6,7 @@ Every function of ``technic_core.indicators`` gives back the container it was gi
 on the same index (named ``rsi_14``), a DataFrame with the same dates and symbols, a tuple of
 them in TA-Lib's order for the multi-output functions.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,12 +26,12 @@ def closes(n_symbols: int = 50, n_days: int = 260, seed: int = 1) -> pd.DataFram
 
 def main() -> pd.DataFrame:
     close = closes()
-    rsi = ta.rsi(close, 14)                               # DataFrame: same dates, same symbols
-    upper, middle, lower = ta.bbands(close, 20)           # TA-Lib's order
+    rsi = ta.rsi(close, 14)  # DataFrame: same dates, same symbols
+    upper, middle, lower = ta.bbands(close, 20)  # TA-Lib's order
     pctb = (close - lower) / (upper - lower)
     last = pd.DataFrame({"close": close.iloc[-1], "rsi_14": rsi.iloc[-1], "bb_pctb": pctb.iloc[-1]})
     print(last.sort_values("rsi_14", ascending=False).head(5).round(2))
-    one = ta.rsi(close["SYM07"])                          # a Series in, a Series out
+    one = ta.rsi(close["SYM07"])  # a Series in, a Series out
     print(f"{one.name} of SYM07 on {one.index[-1].date()}: {one.iloc[-1]:.2f}")
     return last
 

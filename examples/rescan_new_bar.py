@@ -6,6 +6,7 @@ Imports a demo set of bars into a store (``technic data import`` does the same f
 scans it with ``LiveScan``, then imports one new bar per symbol and refreshes: each symbol's
 indicator state advances by that bar instead of being recomputed from its history.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -37,7 +38,7 @@ def main(root: Path) -> tuple:
     first = live.refresh()
     print(first)
 
-    next_session(long).to_parquet(root / "new_bar.parquet")      # the feed's new session
+    next_session(long).to_parquet(root / "new_bar.parquet")  # the feed's new session
     import_store([root / "new_bar.parquet"], root / "store", log=lambda *_: None)
     second = live.refresh()
     print(f"after the new bar: {live.last_counts}  ({second.wall_s * 1e3:.0f} ms)")

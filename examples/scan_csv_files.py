@@ -6,6 +6,7 @@ Without a folder it writes a small demo set first (synthetic bars, the scanner's
 The frames are checked as ``technic data import`` checks files; bad symbols are reported with
 the reason, the others are scanned.
 """
+
 from __future__ import annotations
 
 import sys
@@ -20,9 +21,12 @@ import technic_core
 def demo_folder(root: Path, n_symbols: int = 40) -> Path:
     """Vendor-style CSVs (one per symbol, a Date column, capitalised fields) from the generator."""
     from technic_core.universe.generate import generate_universe
+
     long = generate_universe(n_symbols, 300, seed=3).long_frame()
     for symbol, bars in long.groupby("symbol", sort=False):
-        bars.drop(columns="symbol").rename(columns=str.title).to_csv(root / f"{symbol}.csv", index=False)
+        bars.drop(columns="symbol").rename(columns=str.title).to_csv(
+            root / f"{symbol}.csv", index=False
+        )
     return root
 
 

@@ -14,6 +14,7 @@ early) is an error naming it and the first missing date.  Symbols with an
 error raise ``PanelInputError`` listing them (``errors="skip"`` leaves them
 out instead; ``panel.errors`` then holds their reasons).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -35,8 +36,10 @@ class PanelInputError(IndicatorInputError):
         self.errors = dict(errors)
         shown = "; ".join(f"{s}: {r}" for s, r in list(self.errors.items())[:5])
         more = f" (and {len(self.errors) - 5} more)" if len(self.errors) > 5 else ""
-        super().__init__(f"{len(self.errors)} symbol(s) cannot go into the panel: {shown}{more}; "
-                         "errors='skip' leaves them out (their reasons in panel.errors)")
+        super().__init__(
+            f"{len(self.errors)} symbol(s) cannot go into the panel: {shown}{more}; "
+            "errors='skip' leaves them out (their reasons in panel.errors)"
+        )
 
 
 class FramePanel(Panel):
@@ -60,8 +63,9 @@ def _gaps(wide_close: pd.DataFrame) -> dict[str, str]:
         day = wide_close.index[i]
         ended = not (~nan[i:, j]).any()
         out[str(wide_close.columns[j])] = (
-            f"no bar on {day.date()} {'or after (its series ends before the others)' if ended else ''}"
-            .rstrip() + " while other symbols have one; a panel aligns symbols by date")
+            f"no bar on {day.date()} {'or after (its series ends before the others)' if ended else ''}".rstrip()
+            + " while other symbols have one; a panel aligns symbols by date"
+        )
     return out
 
 
@@ -70,11 +74,16 @@ def _build(checked: CheckedBars, errors: str) -> FramePanel:
         raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
     bad = dict(checked.errors)
     if checked.frequency != "daily":
-        raise IndicatorInputError(f"the frames hold {checked.frequency} bars; a panel of daily bars "
-                                  "is what the importer accepts")
+        raise IndicatorInputError(
+            f"the frames hold {checked.frequency} bars; a panel of daily bars "
+            "is what the importer accepts"
+        )
     long = checked.usable()
-    wide = {f: long.pivot(index="date", columns="symbol", values=f) for f in BAR_FIELDS} if len(long) \
+    wide = (
+        {f: long.pivot(index="date", columns="symbol", values=f) for f in BAR_FIELDS}
+        if len(long)
         else {}
+    )
     if wide:
         order = [s for s in pd.unique(long["symbol"])]
         wide = {f: w.reindex(columns=order) for f, w in wide.items()}
@@ -98,9 +107,13 @@ def _build(checked: CheckedBars, errors: str) -> FramePanel:
     return panel
 
 
-def panel_from_long(bars: pd.DataFrame | Mapping[str, pd.DataFrame], *,
-                    errors: Literal["raise", "skip"] = "raise", adjusted: bool = False,
-                    session_tz: str = SESSION_TZ) -> FramePanel:
+def panel_from_long(
+    bars: pd.DataFrame | Mapping[str, pd.DataFrame],
+    *,
+    errors: Literal["raise", "skip"] = "raise",
+    adjusted: bool = False,
+    session_tz: str = SESSION_TZ,
+) -> FramePanel:
     """A validated ``Panel`` of wide frames from a long frame or a dict of per-symbol frames.
 
     Parameters
@@ -129,10 +142,15 @@ def panel_from_long(bars: pd.DataFrame | Mapping[str, pd.DataFrame], *,
     return _build(check_frames(bars, adjusted=adjusted, session_tz=session_tz), errors)
 
 
-def panel_from_frames(*, open: pd.DataFrame | None = None, high: pd.DataFrame | None = None,  # noqa: A002
-                      low: pd.DataFrame | None = None, close: pd.DataFrame | None = None,
-                      volume: pd.DataFrame | None = None,
-                      errors: Literal["raise", "skip"] = "raise") -> FramePanel:
+def panel_from_frames(
+    *,
+    open: pd.DataFrame | None = None,
+    high: pd.DataFrame | None = None,  # noqa: A002
+    low: pd.DataFrame | None = None,
+    close: pd.DataFrame | None = None,
+    volume: pd.DataFrame | None = None,
+    errors: Literal["raise", "skip"] = "raise",
+) -> FramePanel:
     """A validated ``Panel`` from wide frames per field (dates as the index, one column per symbol).
 
     All five fields are needed (the importer checks bars whole: high >= low,
@@ -143,18 +161,26 @@ def panel_from_frames(*, open: pd.DataFrame | None = None, high: pd.DataFrame | 
     given = {"open": open, "high": high, "low": low, "close": close, "volume": volume}
     missing = [f for f, v in given.items() if v is None]
     if missing:
-        raise IndicatorInputError(f"panel_from_frames: give every field; missing {', '.join(missing)}")
-    given = {f: (v.to_pandas() if type(v).__module__.split(".")[0] == "polars" else v)
-             for f, v in given.items()}
+        raise IndicatorInputError(
+            f"panel_from_frames: give every field; missing {', '.join(missing)}"
+        )
+    given = {
+        f: (v.to_pandas() if type(v).__module__.split(".")[0] == "polars" else v)
+        for f, v in given.items()
+    }
     cols = given["close"].columns
     for f, v in given.items():
         if not v.columns.equals(cols):
             raise IndicatorInputError(f"panel_from_frames: {f}'s columns differ from close's")
     t, n = given["close"].shape
     # symbol-major long rows: each symbol's dates in order (a frame's own column-major order)
-    long = pd.DataFrame({"symbol": np.repeat(np.asarray([str(c) for c in cols], dtype=object), t),
-                         "date": np.tile(given["close"].index.to_numpy(), n),
-                         **{f: v.to_numpy(np.float64).T.ravel() for f, v in given.items()}})
+    long = pd.DataFrame(
+        {
+            "symbol": np.repeat(np.asarray([str(c) for c in cols], dtype=object), t),
+            "date": np.tile(given["close"].index.to_numpy(), n),
+            **{f: v.to_numpy(np.float64).T.ravel() for f, v in given.items()},
+        }
+    )
     # a symbol's rows before its first bar (NaN in every field) are not bars
     long = long[long[list(BAR_FIELDS)].notna().any(axis=1).to_numpy()]
     return _build(check_frames(long.reset_index(drop=True)), errors)

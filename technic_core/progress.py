@@ -8,6 +8,7 @@ stream is a terminal; anywhere else it writes a plain line every few seconds
 ends before the first interval writes nothing, and a longer one closes with a
 line giving its total time.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,9 +55,17 @@ def _is_terminal(stream) -> bool:
 class LineProgress:
     """tqdm's small interface (iterate, ``update``, ``close``) writing a plain line every ``every`` s."""
 
-    def __init__(self, iterable: Iterable | None = None, *, desc: str = "", unit: str = "it",
-                 total: int | None = None, stream=None, every: float | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        iterable: Iterable | None = None,
+        *,
+        desc: str = "",
+        unit: str = "it",
+        total: int | None = None,
+        stream=None,
+        every: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.iterable = iterable
         self.desc, self.unit = desc, unit
         if total is None and iterable is not None:
@@ -110,27 +119,40 @@ class LineProgress:
         if self.lines:  # a task long enough to have reported says when it ended
             now = self.clock()
             elapsed = max(now - self.t0, 1e-9)
-            self._write(f"{self.desc}: {self.n:,} {self.unit} in {duration(elapsed)} "
-                        f"({self.n / elapsed:,.1f} {self.unit}/s)")
+            self._write(
+                f"{self.desc}: {self.n:,} {self.unit} in {duration(elapsed)} "
+                f"({self.n / elapsed:,.1f} {self.unit}/s)"
+            )
 
     def _write(self, line: str) -> None:
         self.lines += 1
         print(line, file=self.stream, flush=True)
 
 
-def track(iterable: Iterable | None = None, desc: str = "", unit: str = "it", *,
-          total: int | None = None, stream=None, every: float | None = None):
+def track(
+    iterable: Iterable | None = None,
+    desc: str = "",
+    unit: str = "it",
+    *,
+    total: int | None = None,
+    stream=None,
+    every: float | None = None,
+):
     """An iterable wrapper with ``update`` and ``close``: tqdm on a terminal, else ``LineProgress``."""
     stream = stream if stream is not None else sys.stderr
     if _is_terminal(stream):
         from tqdm import tqdm
-        return tqdm(iterable, desc=desc, unit=unit, total=total, file=stream, mininterval=0.5,
-                    leave=False)
+
+        return tqdm(
+            iterable, desc=desc, unit=unit, total=total, file=stream, mininterval=0.5, leave=False
+        )
     return LineProgress(iterable, desc=desc, unit=unit, total=total, stream=stream, every=every)
 
 
 def tracker(desc: str, unit: str, stream=None) -> Callable[[Iterable], object]:
     """``track`` with its labels fixed: what the scan's ``progress`` hook expects."""
+
     def wrap(iterable: Iterable):
         return track(iterable, desc, unit, stream=stream)
+
     return wrap

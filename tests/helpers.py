@@ -1,4 +1,5 @@
 """Small stores for tests, built with the project's own generator and writer."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,8 +11,9 @@ from technic_core.universe.store import Store
 from technic_core.universe.writer import write_store
 
 
-def make_store(root: Path, n_symbols: int = 60, n_bars: int = 300, seed: int = 11,
-               edit=None) -> Path:
+def make_store(
+    root: Path, n_symbols: int = 60, n_bars: int = 300, seed: int = 11, edit=None
+) -> Path:
     """Write a generated store; ``edit(universe, long)`` may change the frames first."""
     g = generate_universe(n_symbols, n_bars, seed)
     uni, long = g.universe.copy(), g.long_frame()
@@ -30,8 +32,12 @@ def update_store(root: Path, edit) -> Path:
     the new frames (how a test corrects bars; files in a store are never edited in place)."""
     store = Store(root)
     long = store.long()
-    long = long.assign(symbol=long["symbol"].astype(str)).copy()   # Arrow's buffers are read-only
+    long = long.assign(symbol=long["symbol"].astype(str)).copy()  # Arrow's buffers are read-only
     uni, long = edit(store.universe(), long)
-    write_store(root, uni, long.reset_index(drop=True), {k: v for k, v in store.meta.items()
-                                                        if k not in ("format", "version")})
+    write_store(
+        root,
+        uni,
+        long.reset_index(drop=True),
+        {k: v for k, v in store.meta.items() if k not in ("format", "version")},
+    )
     return root

@@ -1,4 +1,5 @@
 """Panels from frames: the importer's checks and reasons, labels kept, TA-Lib's values per symbol."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,7 +15,7 @@ from technic_core.universe.validate import check_long
 def long():
     g = generate_universe(24, 280, 9)
     df = g.long_frame()
-    assert df.groupby("symbol").size().nunique() > 1          # late listings are in it
+    assert df.groupby("symbol").size().nunique() > 1  # late listings are in it
     return df
 
 
@@ -23,17 +24,22 @@ def test_panel_from_long_is_talib_per_symbol(long):
     syms = list(pd.unique(long["symbol"]))
     rsi = ind.rsi(panel, 14)
     upper, middle, lower = ind.bbands(panel, 20)
-    assert list(rsi.columns) == syms and rsi.index.equals(pd.DatetimeIndex(sorted(long["date"].unique())))
+    assert list(rsi.columns) == syms and rsi.index.equals(
+        pd.DatetimeIndex(sorted(long["date"].unique()))
+    )
     assert upper.columns.equals(rsi.columns) and lower.index.equals(rsi.index)
     for s in syms:
         g = long[long["symbol"] == s].set_index("date")
-        ref = talib.RSI(g["close"], 14)                      # TA-Lib's Series on the symbol's own dates
+        ref = talib.RSI(g["close"], 14)  # TA-Lib's Series on the symbol's own dates
         got = rsi[s].loc[g.index]
-        assert rsi[s].drop(g.index).isna().all()              # before its listing: NaN
+        assert rsi[s].drop(g.index).isna().all()  # before its listing: NaN
         np.testing.assert_allclose(got.to_numpy(), ref.to_numpy(), rtol=1e-9, equal_nan=True)
-        np.testing.assert_allclose(upper[s].loc[g.index].to_numpy(),
-                                   talib.BBANDS(g["close"], 20, 2.0, 2.0, 0)[0].to_numpy(),
-                                   rtol=1e-9, equal_nan=True)
+        np.testing.assert_allclose(
+            upper[s].loc[g.index].to_numpy(),
+            talib.BBANDS(g["close"], 20, 2.0, 2.0, 0)[0].to_numpy(),
+            rtol=1e-9,
+            equal_nan=True,
+        )
 
 
 def test_panel_from_frames_equals_panel_from_long(long):
@@ -69,8 +75,14 @@ def test_a_missing_session_inside_a_history_is_named(long):
 
 
 def test_per_symbol_vendor_frames_and_repairs(long):
-    frames = {s: g.drop(columns="symbol").rename(columns=str.title).set_index("Date").iloc[::-1]
-              for s, g in long.groupby("symbol", sort=False)}
+    frames = {
+        s: g.drop(columns="symbol").rename(columns=str.title).set_index("Date").iloc[::-1]
+        for s, g in long.groupby("symbol", sort=False)
+    }
     panel = technic_core.panel_from_long(frames)
-    pd.testing.assert_frame_equal(panel.frames["close"], technic_core.panel_from_long(long).frames["close"])
-    assert all(r == "dates sorted" for _, r in panel.repaired) and len(panel.repaired) == len(frames)
+    pd.testing.assert_frame_equal(
+        panel.frames["close"], technic_core.panel_from_long(long).frames["close"]
+    )
+    assert all(r == "dates sorted" for _, r in panel.repaired) and len(panel.repaired) == len(
+        frames
+    )

@@ -1,4 +1,5 @@
 """Progress reaches any log: plain lines off a terminal, a tqdm bar on one."""
+
 import io
 import os
 import subprocess
@@ -23,7 +24,7 @@ def test_lines_every_interval_with_count_rate_and_eta():
     out, clock = io.StringIO(), Clock()
     bar = LineProgress(range(1000), desc="scan", unit="sym", stream=out, every=5.0, clock=clock)
     for _ in bar:
-        clock.t += 0.01                     # 10 ms a symbol: 100 sym/s, a line every 500 symbols
+        clock.t += 0.01  # 10 ms a symbol: 100 sym/s, a line every 500 symbols
     lines = out.getvalue().splitlines()
     assert lines == [
         "scan: 500/1,000 sym (50%), 100.0 sym/s, ETA 5.0s",
@@ -55,7 +56,9 @@ def test_terminal_gets_tqdm_anything_else_plain_lines():
     class Tty(io.StringIO):
         def isatty(self):
             return True
+
     from tqdm import tqdm
+
     assert isinstance(track(range(3), "x", stream=Tty()), tqdm)
     assert isinstance(track(range(3), "x", stream=io.StringIO()), LineProgress)
 
@@ -70,13 +73,23 @@ def test_interval_from_the_environment(monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("argv", [["scan", "--phases", "baseline"],
-                                  ["bench", "--sample", "40", "--repeat", "1", "--no-sweep", "--json", "-"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["scan", "--phases", "baseline"],
+        ["bench", "--sample", "40", "--repeat", "1", "--no-sweep", "--json", "-"],
+    ],
+)
 def test_commands_piped_to_a_log_print_progress_lines_and_no_escape_codes(tmp_path, argv):
     store = make_store(tmp_path / "u", n_symbols=60, n_bars=270, seed=2)
     env = dict(os.environ, TECHNIC_PROGRESS_S="0.05", TECHNIC_CACHE_DIR=str(tmp_path / "cache"))
-    proc = subprocess.run([sys.executable, "-m", "technic_core", *argv, "--universe", str(store)],
-                          capture_output=True, text=True, env=env, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "technic_core", *argv, "--universe", str(store)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert proc.returncode in (0, 1), proc.stderr[-2000:]
     lines = proc.stderr.splitlines()
     progress = [ln for ln in lines if " sym (" in ln and " sym/s" in ln and "ETA" in ln]

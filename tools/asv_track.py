@@ -8,6 +8,7 @@ code: ``git archive OLD technic_core | tar -x -C DIR``.  The package actually
 imported is printed on stderr.  A benchmark that cannot run with that engine
 prints its NotImplementedError (asv's n/a).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -24,9 +25,12 @@ def main(argv: list[str]) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     if engine:
         if (Path(engine) / "benchmarks").exists():
-            raise SystemExit(f"{engine} holds a benchmarks/ folder: give a folder with technic_core only")
+            raise SystemExit(
+                f"{engine} holds a benchmarks/ folder: give a folder with technic_core only"
+            )
         sys.path.insert(0, str(Path(engine).resolve()))
     import technic_core
+
     print(f"engine: {Path(technic_core.__file__).parent}", file=sys.stderr)
     mod = importlib.import_module(f"benchmarks.{module}")
     obj = getattr(mod, cls)()

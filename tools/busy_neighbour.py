@@ -5,6 +5,7 @@
 It computes what the reference computes, so it competes for the same core and
 memory bandwidth that a real second job on a two-core machine would.
 """
+
 from __future__ import annotations
 
 import sys

@@ -7,6 +7,7 @@ per-indicator times of technic against both TA-Lib references and the peers
 at 5,277 symbols, the full sets, and which contenders are TA-Lib-exact.
 Whatever was not measured in that run prints as "-".
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,12 +42,14 @@ def main(argv=None) -> int:
     d = d[d["commit"] == commit]
     print(f"commit {commit}\n")
 
-    for suffix, title in [("SpeedupOverTALib.track_speedup", "full set: TA-Lib at its best / technic (wall)"),
-                          ("CPUOverTALib.track_cpu_speedup", "full set: CPU-time ratio"),
-                          ("FusedSpeedupOverTALib.track_speedup", "TA-Lib full set / fused pass"),
-                          ("TALibPanelCost.track_ratio", "TA-Lib from a panel / TA-Lib at its best"),
-                          ("LateStartCost.track_cost", "10% late / clean (panel)"),
-                          ("ValidationShare.track_share", "validation / full set (panel)")]:
+    for suffix, title in [
+        ("SpeedupOverTALib.track_speedup", "full set: TA-Lib at its best / technic (wall)"),
+        ("CPUOverTALib.track_cpu_speedup", "full set: CPU-time ratio"),
+        ("FusedSpeedupOverTALib.track_speedup", "TA-Lib full set / fused pass"),
+        ("TALibPanelCost.track_ratio", "TA-Lib from a panel / TA-Lib at its best"),
+        ("LateStartCost.track_cost", "10% late / clean (panel)"),
+        ("ValidationShare.track_share", "validation / full set (panel)"),
+    ]:
         g = _pick(d, suffix)
         if g.empty:
             continue
@@ -65,14 +68,22 @@ def main(argv=None) -> int:
         table.setdefault(p[0], {})[p[1]] = v
     cols = ["talib-best", "talib-panel", "numba", "tulipy", "polars-talib", "ta-numba"]
     if table:
-        print("| indicator | " + " | ".join(cols) + " | TA-Lib best / numba | TA-Lib panel / numba |")
+        print(
+            "| indicator | " + " | ".join(cols) + " | TA-Lib best / numba | TA-Lib panel / numba |"
+        )
         print("|---|" + "---:|" * (len(cols) + 2))
         for name, row in table.items():
             cells = [_fmt_ms(row.get(c)) for c in cols]
-            r1 = (f"{row['talib-best'] / row['numba']:.1f}x"
-                  if "talib-best" in row and "numba" in row else "-")
-            r2 = (f"{row['talib-panel'] / row['numba']:.1f}x"
-                  if "talib-panel" in row and "numba" in row else "-")
+            r1 = (
+                f"{row['talib-best'] / row['numba']:.1f}x"
+                if "talib-best" in row and "numba" in row
+                else "-"
+            )
+            r2 = (
+                f"{row['talib-panel'] / row['numba']:.1f}x"
+                if "talib-panel" in row and "numba" in row
+                else "-"
+            )
             print(f"| {name} | " + " | ".join(cells) + f" | {r1} | {r2} |")
         print()
 
@@ -91,15 +102,25 @@ def main(argv=None) -> int:
     nan = _pick(d, "PeerDeviation.track_value_places_differing")
     ours = _pick(d, "BackendVsTALib.track_max_deviation")
     if len(dev) or len(ours):
-        print("| indicator | contender | max relative deviation from TA-Lib | places only one gives a value | exact |")
+        print(
+            "| indicator | contender | max relative deviation from TA-Lib | places only one gives a value | exact |"
+        )
         print("|---|---|---:|---:|---|")
         nanmap = {tuple(p): v for p, v in zip(nan["params"], nan["value"])}
-        for p, v in list(zip(ours["params"], ours["value"])) + list(zip(dev["params"], dev["value"])):
+        for p, v in list(zip(ours["params"], ours["value"])) + list(
+            zip(dev["params"], dev["value"])
+        ):
             n = nanmap.get(tuple(p), 0)
-            print(f"| {p[0]} | {p[1]} | {v:.1e} | {int(n)} | {'yes' if v <= EXACT and not n else 'no'} |")
+            print(
+                f"| {p[0]} | {p[1]} | {v:.1e} | {int(n)} | {'yes' if v <= EXACT and not n else 'no'} |"
+            )
         print()
 
-    other = d[d["benchmark"].str.contains("IndicatorMemory|Startup|Validation.time_panel|Fused.time_fused")]
+    other = d[
+        d["benchmark"].str.contains(
+            "IndicatorMemory|Startup|Validation.time_panel|Fused.time_fused"
+        )
+    ]
     other = other.dropna(subset=["value"])
     for _, r in other.iterrows():
         print(f"- {r['benchmark']} ({', '.join(r['params'])}): {r['value']:.4g}")

@@ -11,6 +11,7 @@ built once from the synthetic generator and reused.  To time another commit's
 importer, put its checkout first on ``PYTHONPATH`` (e.g. one made with
 ``git archive COMMIT | tar -x -C /tmp/old``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,14 +33,21 @@ def build_inputs(work: Path, n_symbols: int, n_bars: int) -> tuple[Path, Path]:
     if full.is_file() and feed.is_file():
         return full, feed
     from technic_core.universe.generate import generate_universe
+
     long = generate_universe(n_symbols, n_bars + 1, seed=11).long_frame()
     last = long["date"] == long["date"].max()
 
     def write(df: pd.DataFrame, path: Path) -> None:
-        out = pd.DataFrame({"Symbol": df["symbol"], "Date": pd.to_datetime(df["date"]).dt.strftime("%Y-%m-%d"),
-                            **{c.title(): df[c].to_numpy() for c in ("open", "high", "low", "close", "volume")}})
+        out = pd.DataFrame(
+            {
+                "Symbol": df["symbol"],
+                "Date": pd.to_datetime(df["date"]).dt.strftime("%Y-%m-%d"),
+                **{c.title(): df[c].to_numpy() for c in ("open", "high", "low", "close", "volume")},
+            }
+        )
         out.to_csv(path.with_suffix(".tmp"), index=False)
         os.replace(path.with_suffix(".tmp"), path)
+
     write(long[~last], full)
     write(long[last], feed)
     return full, feed
@@ -55,11 +63,15 @@ def timed(import_store, path: Path, store: Path) -> tuple[float, str | None]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--symbols", type=int, default=2000)
     ap.add_argument("--bars", type=int, default=504)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "technic-import-timing"))
+    ap.add_argument(
+        "--workdir", default=os.path.join(tempfile.gettempdir(), "technic-import-timing")
+    )
     args = ap.parse_args()
     import technic_core
     from technic_core.universe.importer import import_store
@@ -72,21 +84,40 @@ def main() -> None:
     for r in range(args.repeat):
         store = work / "store"
         shutil.rmtree(store, ignore_errors=True)
-        print(f"run {r + 1}/{args.repeat}: fresh import of {rows:,} rows ...", file=sys.stderr, flush=True)
+        print(
+            f"run {r + 1}/{args.repeat}: fresh import of {rows:,} rows ...",
+            file=sys.stderr,
+            flush=True,
+        )
         runs["fresh"].append(timed(import_store, full, store))
         print(f"run {r + 1}/{args.repeat}: the same file again ...", file=sys.stderr, flush=True)
         runs["reimport_same_file"].append(timed(import_store, full, store))
-        print(f"run {r + 1}/{args.repeat}: one new session ({args.symbols:,} rows) ...", file=sys.stderr, flush=True)
+        print(
+            f"run {r + 1}/{args.repeat}: one new session ({args.symbols:,} rows) ...",
+            file=sys.stderr,
+            flush=True,
+        )
         runs["feed_one_session"].append(timed(import_store, feed, store))
     shutil.rmtree(work / "store", ignore_errors=True)
     out = {
         "technic_core": str(Path(technic_core.__file__).parent),
-        "rows": rows, "symbols": args.symbols, "sessions": args.bars, "repeat": args.repeat,
+        "rows": rows,
+        "symbols": args.symbols,
+        "sessions": args.bars,
+        "repeat": args.repeat,
         "load_avg_after": os.getloadavg(),
-        "median_s": {k: (round(statistics.median(t for t, _ in v), 2) if all(e is None for _, e in v) else None)
-                     for k, v in runs.items()},
+        "median_s": {
+            k: (
+                round(statistics.median(t for t, _ in v), 2)
+                if all(e is None for _, e in v)
+                else None
+            )
+            for k, v in runs.items()
+        },
         "runs_s": {k: [round(t, 2) for t, _ in v] for k, v in runs.items()},
-        "errors": {k: sorted({e for _, e in v if e}) for k, v in runs.items() if any(e for _, e in v)},
+        "errors": {
+            k: sorted({e for _, e in v if e}) for k, v in runs.items() if any(e for _, e in v)
+        },
     }
     print(json.dumps(out, indent=1))
 

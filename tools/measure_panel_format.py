@@ -15,6 +15,7 @@ size; and what a writer must hold when the bars arrive a block of symbols at a
 time (one block for ``.npy``, every field whole for one IPC record batch).
 Prints JSON with the load average.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,6 +33,7 @@ FIELDS = ("open", "high", "low", "close", "volume")
 
 def _bars(n: int, t: int) -> np.ndarray:
     from technic_core.universe.generate import generate_universe
+
     g = generate_universe(n, t, 7)
     return np.stack([getattr(g, f) for f in FIELDS])
 
@@ -39,13 +41,14 @@ def _bars(n: int, t: int) -> np.ndarray:
 def write_npy(arr: np.ndarray, path: Path, block: int = 512) -> None:
     out = np.lib.format.open_memmap(path, mode="w+", dtype="<f8", shape=arr.shape)
     for c in range(0, arr.shape[2], block):
-        out[:, :, c:c + block] = arr[:, :, c:c + block]
+        out[:, :, c : c + block] = arr[:, :, c : c + block]
     out.flush()
     del out
 
 
 def write_ipc(arr: np.ndarray, path: Path) -> None:
     import pyarrow as pa
+
     cols = [pa.array(arr[q].reshape(-1)) for q in range(arr.shape[0])]
     table = pa.Table.from_arrays(cols, names=list(FIELDS))
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
@@ -59,8 +62,11 @@ def open_npy(path: Path, shape) -> list[np.ndarray]:
 
 def open_ipc(path: Path, shape) -> list[np.ndarray]:
     import pyarrow as pa
+
     table = pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
-    return [table.column(f).chunk(0).to_numpy(zero_copy_only=True).reshape(shape[1:]) for f in FIELDS]
+    return [
+        table.column(f).chunk(0).to_numpy(zero_copy_only=True).reshape(shape[1:]) for f in FIELDS
+    ]
 
 
 def main() -> None:
@@ -71,7 +77,10 @@ def main() -> None:
     args = ap.parse_args()
     arr = _bars(args.symbols, args.bars)
     tmp = Path(tempfile.mkdtemp(prefix="technic-panel-format-"))
-    formats = {"npy": (write_npy, open_npy, tmp / "p.npy"), "arrow-ipc": (write_ipc, open_ipc, tmp / "p.arrow")}
+    formats = {
+        "npy": (write_npy, open_npy, tmp / "p.npy"),
+        "arrow-ipc": (write_ipc, open_ipc, tmp / "p.arrow"),
+    }
     res = {k: {"write": [], "open": [], "block": [], "touch": []} for k in formats}
     load = os.getloadavg()
     for _ in range(args.repeat):
@@ -92,13 +101,22 @@ def main() -> None:
             res[name]["touch"].append(time.perf_counter() - t0)
             assert np.isfinite(total) or np.isnan(total)
             del fields
-    out = {"symbols": args.symbols, "bars": args.bars, "load_before": load, "load_after": os.getloadavg()}
+    out = {
+        "symbols": args.symbols,
+        "bars": args.bars,
+        "load_before": load,
+        "load_after": os.getloadavg(),
+    }
     for name, (_, _, path) in formats.items():
         r = res[name]
-        out[name] = {k: round(statistics.median(r[k]) * 1e3, 2) for k in ("write", "open", "block", "touch")}
+        out[name] = {
+            k: round(statistics.median(r[k]) * 1e3, 2) for k in ("write", "open", "block", "touch")
+        }
         # bars arriving a block of symbols at a time (a generator, an import): .npy writes each
         # block where it goes; one IPC record batch needs every field whole first
-        out[name]["held_to_write_mb"] = round((arr[:, :, :512].nbytes if name == "npy" else arr.nbytes) / 1e6, 1)
+        out[name]["held_to_write_mb"] = round(
+            (arr[:, :, :512].nbytes if name == "npy" else arr.nbytes) / 1e6, 1
+        )
         out[name]["size_mb"] = round(path.stat().st_size / 1e6, 1)
     out["unit"] = "ms (medians), MB"
     print(json.dumps(out, indent=1))

@@ -16,6 +16,7 @@ Prints (medians and minima of ``--repeat`` calls, milliseconds, with the load):
 
 To time another commit's kernel, put its checkout first on ``PYTHONPATH``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,28 +65,67 @@ def main() -> None:
         return st, bar, idx
 
     def advance(S, lay, bar, idx):
-        K.advance(S, idx, idx, np.ones(idx.size, np.int64), 1, lay.lay, lay.sma, lay.ema, lay.fp,
-                  lay.inv, *bar)
+        K.advance(
+            S,
+            idx,
+            idx,
+            np.ones(idx.size, np.int64),
+            1,
+            lay.lay,
+            lay.sma,
+            lay.ema,
+            lay.fp,
+            lay.inv,
+            *bar,
+        )
 
     st, bar, idx = setup(args.symbols, SCAN_STATE)
     lay = st.layout
     slot_major = st.slots
-    row_major = np.ascontiguousarray(st.rows)          # (N, width); the kernel gets its .T view
+    row_major = np.ascontiguousarray(st.rows)  # (N, width); the kernel gets its .T view
     t_slot = _timed(lambda: advance(slot_major, lay, bar, idx), args.repeat)
     t_row = _timed(lambda: advance(row_major.T, lay, bar, idx), args.repeat)
     out["layout_ms"] = {"slot-major (width, N)": t_slot, "row-major (N, width)": t_row}
 
     small, sbar, sidx = setup(512, SCAN_STATE)
     t_small = _timed(lambda: advance(small.slots, small.layout, sbar, sidx), args.repeat)
-    out["ns_per_symbol_min"] = {"512 (in L2)": t_small[1] * 1e6 / 512,
-                                f"{args.symbols}": t_slot[1] * 1e6 / args.symbols}
+    out["ns_per_symbol_min"] = {
+        "512 (in L2)": t_small[1] * 1e6 / 512,
+        f"{args.symbols}": t_slot[1] * 1e6 / args.symbols,
+    }
 
-    off = dict(sma=(1,), ema=(1,), rsi=0, macd=(0, 0, 0), bbands=(0, 2.0, 2.0), atr=0, stoch=(0, 0, 0),
-               adx=0, mfi=0, cci=0, willr=0, roc=0, obv=False, keep=SCAN_STATE.keep)
-    alone = {"rings only": {}, "sma 20/50/200": {"sma": (20, 50, 200)}, "ema 21": {"ema": (21,)},
-             "rsi": {"rsi": 14}, "macd": {"macd": (12, 26, 9)}, "bbands": {"bbands": (20, 2.0, 2.0)},
-             "atr": {"atr": 14}, "stoch": {"stoch": (14, 3, 3)}, "adx": {"adx": 14}, "mfi": {"mfi": 14},
-             "cci": {"cci": 14}, "willr": {"willr": 14}, "roc": {"roc": 10}, "obv": {"obv": True}}
+    off = dict(
+        sma=(1,),
+        ema=(1,),
+        rsi=0,
+        macd=(0, 0, 0),
+        bbands=(0, 2.0, 2.0),
+        atr=0,
+        stoch=(0, 0, 0),
+        adx=0,
+        mfi=0,
+        cci=0,
+        willr=0,
+        roc=0,
+        obv=False,
+        keep=SCAN_STATE.keep,
+    )
+    alone = {
+        "rings only": {},
+        "sma 20/50/200": {"sma": (20, 50, 200)},
+        "ema 21": {"ema": (21,)},
+        "rsi": {"rsi": 14},
+        "macd": {"macd": (12, 26, 9)},
+        "bbands": {"bbands": (20, 2.0, 2.0)},
+        "atr": {"atr": 14},
+        "stoch": {"stoch": (14, 3, 3)},
+        "adx": {"adx": 14},
+        "mfi": {"mfi": 14},
+        "cci": {"cci": 14},
+        "willr": {"willr": 14},
+        "roc": {"roc": 10},
+        "obv": {"obv": True},
+    }
     g = generate_universe(args.symbols, 505, 7)
     hist = {f: getattr(g, f)[:-1] for f in FIELDS}
     shares = {}
@@ -93,8 +133,9 @@ def main() -> None:
         s = build_state(hist, StateParams(**{**off, **kw}))
         shares[name] = _timed(lambda s=s: advance(s.slots, s.layout, bar, idx), args.repeat // 2)[1]
     base = shares["rings only"]
-    out["indicator_ms_min"] = {k: round(v - base, 4) if k != "rings only" else round(v, 4)
-                               for k, v in shares.items()}
+    out["indicator_ms_min"] = {
+        k: round(v - base, 4) if k != "rings only" else round(v, 4) for k, v in shares.items()
+    }
     out["load_after"] = os.getloadavg()
     print(json.dumps(out, indent=1))
 

@@ -13,6 +13,7 @@ universe (5,277 symbols); and each store's size on disk, panel against the
 per-symbol Parquet files.  Prints one JSON document; the load average is
 recorded before and after each step.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,37 +62,58 @@ def _du_mb(paths) -> float:
 
 def sizes(root: Path) -> dict:
     from technic_core.universe.store import Store
+
     store = Store(root)
-    return {"panel_mb": _du_mb([store.file("panel"), store.file("panel_columns")]),
-            "symbol_files_mb": float(store.index()["file_size"].sum()) / 1e6,
-            "bars_parquet_mb": _du_mb([store.file("bars")]),
-            "store_mb": _du_mb([root])}
+    return {
+        "panel_mb": _du_mb([store.file("panel"), store.file("panel_columns")]),
+        "symbol_files_mb": float(store.index()["file_size"].sum()) / 1e6,
+        "bars_parquet_mb": _du_mb([store.file("bars")]),
+        "store_mb": _du_mb([root]),
+    }
 
 
 def generate(root: Path, n: int, bars: int, log, force: bool = False) -> dict:
     t0 = time.perf_counter()
     load = _load()
     env = {**os.environ, "TECHNIC_STORE_FSYNC": "0"}
-    cmd = [sys.executable, "-c",
-           "import resource, sys; from technic_core.cli import main; code = main(sys.argv[1:]); "
-           "hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:')); "
-           "print(f'peak_rss_mb={hwm / 1024:.0f}'); sys.exit(code)",
-           "data", "generate", "--symbols", str(n), "--bars", str(bars), "--out", str(root),
-           *(["--force"] if force else [])]
+    cmd = [
+        sys.executable,
+        "-c",
+        "import resource, sys; from technic_core.cli import main; code = main(sys.argv[1:]); "
+        "hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:')); "
+        "print(f'peak_rss_mb={hwm / 1024:.0f}'); sys.exit(code)",
+        "data",
+        "generate",
+        "--symbols",
+        str(n),
+        "--bars",
+        str(bars),
+        "--out",
+        str(root),
+        *(["--force"] if force else []),
+    ]
     p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     if p.returncode != 0:
         raise SystemExit(f"generate failed: {p.stderr[-2000:]}")
     log(p.stdout.strip().splitlines()[-2] if p.stdout.strip() else "")
     rss = [line for line in p.stdout.splitlines() if line.startswith("peak_rss_mb=")]
-    return {"seconds": round(time.perf_counter() - t0, 1), "load_before": load, "load_after": _load(),
-            "peak_rss_mb": float(rss[-1].split("=")[1]) if rss else None,
-            "reused": "reusing it" in p.stdout}
+    return {
+        "seconds": round(time.perf_counter() - t0, 1),
+        "load_before": load,
+        "load_after": _load(),
+        "peak_rss_mb": float(rss[-1].split("=")[1]) if rss else None,
+        "reused": "reusing it" in p.stdout,
+    }
 
 
 def scan_once(root: Path, phases: str, block: int) -> dict:
     load = _load()
-    p = subprocess.run([sys.executable, "-c", SCAN, str(root), phases, str(block)], cwd=ROOT,
-                       capture_output=True, text=True)
+    p = subprocess.run(
+        [sys.executable, "-c", SCAN, str(root), phases, str(block)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     if p.returncode != 0:
         raise SystemExit(f"scan failed: {p.stderr[-2000:]}")
     out = json.loads(p.stdout.strip().splitlines()[-1])
@@ -107,12 +129,17 @@ def main() -> None:
     ap.add_argument("--block-size", type=int, default=512)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--dir", default=str(ROOT / ".cache" / "scale"))
-    ap.add_argument("--ray", action="store_true", help="also scan the large store through a local Ray")
-    ap.add_argument("--regenerate", action="store_true", help="generate the large store again (to time it)")
+    ap.add_argument(
+        "--ray", action="store_true", help="also scan the large store through a local Ray"
+    )
+    ap.add_argument(
+        "--regenerate", action="store_true", help="generate the large store again (to time it)"
+    )
     args = ap.parse_args()
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
+
     base = Path(args.dir)
     base.mkdir(parents=True, exist_ok=True)
     report: dict = {"machine_cpus": os.cpu_count(), "block_size": args.block_size, "phases": PHASES}
@@ -123,20 +150,32 @@ def main() -> None:
         log(f"[{name}] scanning {args.repeat}x in new processes ...")
         runs = [scan_once(root, PHASES, args.block_size) for _ in range(args.repeat)]
         best = min(runs, key=lambda r: r["wall_s"])
-        entry = {"symbols": n, "generate": gen, "scans": runs, "best_wall_s": best["wall_s"],
-                 "best_seconds_per_symbol": best["seconds_per_symbol"],
-                 "peak_rss_mb": max(r["peak_rss_mb"] for r in runs), "size": sizes(root)}
+        entry = {
+            "symbols": n,
+            "generate": gen,
+            "scans": runs,
+            "best_wall_s": best["wall_s"],
+            "best_seconds_per_symbol": best["seconds_per_symbol"],
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+            "size": sizes(root),
+        }
         if args.ray and name == "large":
             log(f"[{name}] scanning through a local Ray ...")
-            entry["ray"] = scan_once(root, PHASES.replace("vectorized", "vectorized,ray"), args.block_size * 4)
+            entry["ray"] = scan_once(
+                root, PHASES.replace("vectorized", "vectorized,ray"), args.block_size * 4
+            )
         report[name] = entry
-        log(f"[{name}] {best['wall_s']:.2f}s, {best['seconds_per_symbol'] * 1e6:.1f} us/symbol, "
-            f"peak RSS {entry['peak_rss_mb']:.0f} MB")
+        log(
+            f"[{name}] {best['wall_s']:.2f}s, {best['seconds_per_symbol'] * 1e6:.1f} us/symbol, "
+            f"peak RSS {entry['peak_rss_mb']:.0f} MB"
+        )
     d, big = report["default"], report["large"]
-    report["ratios"] = {"seconds_per_symbol_large_over_default": big["best_seconds_per_symbol"]
-                        / d["best_seconds_per_symbol"],
-                        "peak_rss_large_over_default": big["peak_rss_mb"] / d["peak_rss_mb"],
-                        "symbols_large_over_default": big["symbols"] / d["symbols"]}
+    report["ratios"] = {
+        "seconds_per_symbol_large_over_default": big["best_seconds_per_symbol"]
+        / d["best_seconds_per_symbol"],
+        "peak_rss_large_over_default": big["peak_rss_mb"] / d["peak_rss_mb"],
+        "symbols_large_over_default": big["symbols"] / d["symbols"],
+    }
     print(json.dumps(report, indent=1))
 
 

@@ -11,6 +11,7 @@ lists every benchmark; results appear once asv has measured some commits
 
 Run as ``python -m technic_core.bench.asv_site [--config asv.conf.json]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,10 @@ def _asv(args: list[str], config: Path | None, cwd: Path | None, env: dict | Non
     cmd = [sys.executable, "-m", "asv", *args, *(["--config", str(config)] if config else [])]
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
     if proc.returncode != 0:
-        raise AsvSiteError(f"`asv {' '.join(args)}` exited {proc.returncode}: "
-                           f"{(proc.stdout + proc.stderr).strip()[-1500:]}")
+        raise AsvSiteError(
+            f"`asv {' '.join(args)}` exited {proc.returncode}: "
+            f"{(proc.stdout + proc.stderr).strip()[-1500:]}"
+        )
     return proc.stdout
 
 
@@ -41,8 +44,14 @@ def read_config(config: Path) -> dict:
     return json.loads("\n".join(lines))
 
 
-def prepare(config: Path | None = None, *, machine: str | None = None, cwd: Path | None = None,
-            env: dict | None = None, publish: bool = True) -> Path:
+def prepare(
+    config: Path | None = None,
+    *,
+    machine: str | None = None,
+    cwd: Path | None = None,
+    env: dict | None = None,
+    publish: bool = True,
+) -> Path:
     """Machine file (if asv has none for this machine), benchmark list, then ``asv publish``.
 
     Returns the published site's directory.
@@ -52,8 +61,18 @@ def prepare(config: Path | None = None, *, machine: str | None = None, cwd: Path
     conf = read_config(conf_path)
     # `asv machine --yes` keeps an existing entry and adds this machine if missing
     _asv(["machine", "--yes", *(["--machine", machine] if machine else [])], config, cwd, env)
-    _asv(["run", "--python=same", "--bench", "just-discover",
-          *(["--machine", machine] if machine else [])], config, cwd, env)
+    _asv(
+        [
+            "run",
+            "--python=same",
+            "--bench",
+            "just-discover",
+            *(["--machine", machine] if machine else []),
+        ],
+        config,
+        cwd,
+        env,
+    )
     results = (conf_path.parent / conf.get("results_dir", "results")).resolve()
     if not (results / "benchmarks.json").is_file():
         raise AsvSiteError(f"asv's discovery wrote no {results / 'benchmarks.json'}")
@@ -64,9 +83,11 @@ def prepare(config: Path | None = None, *, machine: str | None = None, cwd: Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m technic_core.bench.asv_site",
-                                description="make `asv publish` and `asv preview` work in this checkout",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m technic_core.bench.asv_site",
+        description="make `asv publish` and `asv preview` work in this checkout",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     p.add_argument("--config", default="asv.conf.json", help="asv's configuration file")
     args = p.parse_args(argv)
     try:
@@ -74,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     except (AsvSiteError, OSError, subprocess.SubprocessError, ValueError) as exc:
         print(f"[asv] could not prepare asv's site: {exc}", file=sys.stderr)
         return 1
-    print(f"[asv] asv's site published to {html}: `asv preview` serves it; `asv publish` refreshes it")
+    print(
+        f"[asv] asv's site published to {html}: `asv preview` serves it; `asv publish` refreshes it"
+    )
     return 0
 
 

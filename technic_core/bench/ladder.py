@@ -15,6 +15,7 @@ carries its spread: the projection's interval, or the min-max of the runs.
 Every step's answer is checked against the baseline's on the same symbols
 (the sample, or everything with ``--full``).
 """
+
 from __future__ import annotations
 
 import json
@@ -48,22 +49,22 @@ SINGLE_THREADED = ("baseline", "+prefetch", "+prescreen")
 
 @dataclass
 class Step:
-    label: str                       # "baseline", "+prefetch", ...
-    spec_step: str                   # SPEC's name for it
-    claim: float | None              # the plan's projected speedup of this step (a claim)
-    status: str = "pending"          # ran | not built | unavailable | failed
+    label: str  # "baseline", "+prefetch", ...
+    spec_step: str  # SPEC's name for it
+    claim: float | None  # the plan's projected speedup of this step (a claim)
+    status: str = "pending"  # ran | not built | unavailable | failed
     why: str | None = None
-    phases: tuple[str, ...] = ()     # the phases switched on
-    runs_on: str | None = None       # "sample" (projected to the universe) or "all"
-    measured_symbols: int | None = None   # symbols each timed run scanned
-    walls: list[float] = field(default_factory=list)        # the timed runs, as measured
-    cpu_share: list[float] = field(default_factory=list)    # per run: this process's CPU time / wall
+    phases: tuple[str, ...] = ()  # the phases switched on
+    runs_on: str | None = None  # "sample" (projected to the universe) or "all"
+    measured_symbols: int | None = None  # symbols each timed run scanned
+    walls: list[float] = field(default_factory=list)  # the timed runs, as measured
+    cpu_share: list[float] = field(default_factory=list)  # per run: this process's CPU time / wall
     projections: list[float] = field(default_factory=list)  # sampled: each run projected
-    wall_s: float | None = None      # the universe's scan time: median (of runs or projections)
-    wall_lo: float | None = None     # its interval (see ``interval``)
+    wall_s: float | None = None  # the universe's scan time: median (of runs or projections)
+    wall_lo: float | None = None  # its interval (see ``interval``)
     wall_hi: float | None = None
     interval: str | None = None
-    n_symbols: int | None = None     # the universe the figures are for
+    n_symbols: int | None = None  # the universe the figures are for
     seconds_per_symbol: float | None = None
     projected_full_s: float | None = None
     projected_lo: float | None = None
@@ -71,20 +72,20 @@ class Step:
     speedup_prev: float | None = None
     speedup_prev_lo: float | None = None
     speedup_prev_hi: float | None = None
-    within_noise: bool | None = None        # the speedup's interval includes 1x
+    within_noise: bool | None = None  # the speedup's interval includes 1x
     prev_label: str | None = None
     speedup_base: float | None = None
     speedup_base_lo: float | None = None
     speedup_base_hi: float | None = None
-    claim_cumulative: float | None = None   # product of the plan's claims up to this step
-    start_s: float | None = None     # outside the scan's time: Ray's start and worker warm-up
-    stop_s: float | None = None      # and its stop
-    matched: bool | None = None      # None: no baseline to compare with
-    checked_on: str | None = None    # which symbols the comparison covered
+    claim_cumulative: float | None = None  # product of the plan's claims up to this step
+    start_s: float | None = None  # outside the scan's time: Ray's start and worker warm-up
+    stop_s: float | None = None  # and its stop
+    matched: bool | None = None  # None: no baseline to compare with
+    checked_on: str | None = None  # which symbols the comparison covered
     max_deviation: float | None = None
     differences: list[str] = field(default_factory=list)
     backend: str | None = None
-    path: str | None = None          # what ran, in words
+    path: str | None = None  # what ran, in words
     timings: dict[str, float] = field(default_factory=dict)
     info: dict = field(default_factory=dict)
 
@@ -103,11 +104,11 @@ class LadderReport:
     date: str
     machine: dict
     commit: dict
-    mode: str = "sample"             # "sample" or "full"
+    mode: str = "sample"  # "sample" or "full"
     sample: dict | None = None
     sweep: dict | None = None
-    load: dict = field(default_factory=dict)    # 1-minute load average before and after
-    bench_s: float | None = None     # the whole `technic bench`, warm-ups and sweeps included
+    load: dict = field(default_factory=dict)  # 1-minute load average before and after
+    bench_s: float | None = None  # the whole `technic bench`, warm-ups and sweeps included
     budget_s: float = BUDGET_S
     full_universe: int = FULL_UNIVERSE
 
@@ -142,11 +143,16 @@ def describe_run(res) -> str:
     if "prefetch" in res.phases and "vectorized" not in res.phases:
         parts.append("bars prefetched in batch")
     if "prescreen" in res.phases and "history_fetches_saved" in info:
-        parts.append(f"{_plural(info['history_fetches_saved'], 'symbol')} dropped before their history was read")
+        parts.append(
+            f"{_plural(info['history_fetches_saved'], 'symbol')} dropped before their history was read"
+        )
     if "cache" in res.phases:
         c = info.get("cache") or {}
-        counts = [f"{c[k]:,} {k}" for k in ("hits", "incremental", "rebuilt", "fetched", "corrupt")
-                  if c.get(k)]
+        counts = [
+            f"{c[k]:,} {k}"
+            for k in ("hits", "incremental", "rebuilt", "fetched", "corrupt")
+            if c.get(k)
+        ]
         parts.append("Redis cache: " + (", ".join(counts) if counts else "empty"))
     elif "vectorized" in res.phases:
         text = f"{res.backend} kernels"
@@ -155,11 +161,15 @@ def describe_run(res) -> str:
             text += f", {_plural(blocks, 'Ray task')}" if blocks else ""
         elif blocks:
             size = info.get("block_size")
-            text += f", {_plural(blocks, 'block')}" + (f" of up to {size:,} symbols" if size else "")
+            text += f", {_plural(blocks, 'block')}" + (
+                f" of up to {size:,} symbols" if size else ""
+            )
         parts.append(text)
     if info.get("engine") == "ray":
-        parts.append(f"Ray on {_plural(info.get('ray_cpus', 0), 'CPU')}, "
-                     f"{_plural(info.get('ray_nodes', 1), 'node')}; {info.get('ray_bars', '')}")
+        parts.append(
+            f"Ray on {_plural(info.get('ray_cpus', 0), 'CPU')}, "
+            f"{_plural(info.get('ray_nodes', 1), 'node')}; {info.get('ray_bars', '')}"
+        )
     elif str(info.get("engine", "")).startswith("in-process (ray unavailable"):
         parts.append(info["engine"])
     if info.get("backend_fallback"):
@@ -213,6 +223,7 @@ def _start_ray(backend: str | None):
     stop on top of the scan; a long-lived service pays it once.
     """
     from ..scan.phases import ray_phase
+
     session = ray_phase.open_session(None)
     warm = 0.0
     if session.owned:
@@ -222,13 +233,16 @@ def _start_ray(backend: str | None):
 
 def _stop_ray(session) -> float:
     from ..scan.phases import ray_phase
+
     return ray_phase.close_session(session)
 
 
 def _timestamped(log, t0: float):
     """``[bench 12.3s] ...``: every line says when it came, so a slow part shows in any log."""
+
     def say(msg: str) -> None:
         log(msg.replace("[bench]", f"[bench {time.perf_counter() - t0:5.1f}s]", 1))
+
     return say
 
 
@@ -239,9 +253,17 @@ def _loadavg() -> float | None:
         return None
 
 
-def run_ladder(source=None, *, repeat: int = 3, backend: str | None = None,
-               symbols: int | None = None, sample: int | None = DEFAULT_SAMPLE,
-               sweep: bool = True, log=None, progress: bool = False) -> LadderReport:
+def run_ladder(
+    source=None,
+    *,
+    repeat: int = 3,
+    backend: str | None = None,
+    symbols: int | None = None,
+    sample: int | None = DEFAULT_SAMPLE,
+    sweep: bool = True,
+    log=None,
+    progress: bool = False,
+) -> LadderReport:
     """Scan ``source`` once per ladder step (``repeat`` timed runs) and compare with the baseline.
 
     ``sample``: symbols the per-symbol steps scan (a stratified sample; their
@@ -273,17 +295,25 @@ def run_ladder(source=None, *, repeat: int = 3, backend: str | None = None,
     chosen = universe if symbols is not None else None
     n_universe = len(universe)
     steps = plan_steps()
-    report = LadderReport(steps=steps, source=described, n_symbols=n_universe, repeat=repeat,
-                          backend_requested=backend, date=now_utc(), machine=machine_info(),
-                          commit=commit_info(), mode="sample" if smp is not None else "full",
-                          sample=smp.to_json() | {"description": smp.describe()} if smp else None)
+    report = LadderReport(
+        steps=steps,
+        source=described,
+        n_symbols=n_universe,
+        repeat=repeat,
+        backend_requested=backend,
+        date=now_utc(),
+        machine=machine_info(),
+        commit=commit_info(),
+        mode="sample" if smp is not None else "full",
+        sample=smp.to_json() | {"description": smp.describe()} if smp else None,
+    )
     if smp is not None:
         log(f"[bench] per-symbol steps on a sample: {smp.describe()}")
     on: list[str] = []
     base_check = None
     base_step: Step | None = None
     prev: Step | None = None
-    trunk: Step | None = None   # the vectorised step the sibling rungs build on
+    trunk: Step | None = None  # the vectorised step the sibling rungs build on
     claim = 1.0
     for i, step in enumerate(steps):
         name = step.label.lstrip("+")
@@ -310,6 +340,7 @@ def run_ladder(source=None, *, repeat: int = 3, backend: str | None = None,
             if name == "gpu":
                 # no device: say so now instead of after a warm-up scan of the universe
                 from .. import indicators
+
                 reason = indicators.unavailable_reason("cupy")
                 if reason is not None:
                     raise PhaseUnavailable(f"the cupy backend cannot run here: {reason}")
@@ -317,14 +348,22 @@ def run_ladder(source=None, *, repeat: int = 3, backend: str | None = None,
                 session, start, warm = _start_ray(kwargs["backend"])
                 step.start_s = start + warm
                 ray_times = {"ray_start_s": round(start, 3), "ray_warmup_s": round(warm, 3)}
-                log(f"[bench] {step.label:<12} Ray started in {start:.1f} s, workers warmed in {warm:.1f} s")
+                log(
+                    f"[bench] {step.label:<12} Ray started in {start:.1f} s, workers warmed in {warm:.1f} s"
+                )
             warm_syms = (run_syms or universe)[:WARMUP_SYMBOLS] if per_symbol else run_syms
-            log(f"[bench] {step.label:<12} warm-up ({len(warm_syms) if warm_syms else n_universe} symbols)")
+            log(
+                f"[bench] {step.label:<12} warm-up ({len(warm_syms) if warm_syms else n_universe} symbols)"
+            )
             _scan(source, symbols=warm_syms, **kwargs)
             for r in range(repeat):
                 t0, c0 = time.perf_counter(), time.process_time()
                 if per_symbol:
-                    display = tracker(f"[bench] {step.label} run {r + 1}/{repeat}", "sym") if progress else None
+                    display = (
+                        tracker(f"[bench] {step.label} run {r + 1}/{repeat}", "sym")
+                        if progress
+                        else None
+                    )
                     timer = SymbolTimer(display)
                     res = _scan(source, symbols=run_syms, progress=timer, **kwargs)
                     if sampled:
@@ -332,10 +371,18 @@ def run_ladder(source=None, *, repeat: int = 3, backend: str | None = None,
                 else:
                     res = _scan(source, symbols=run_syms, progress=progress, **kwargs)
                 step.walls.append(res.wall_s)
-                step.cpu_share.append(round((time.process_time() - c0) / max(time.perf_counter() - t0, 1e-9), 3))
-                what = (f"on the {smp.size}-symbol sample" if sampled else f"on {res.n_symbols:,} symbols")
-                log(f"[bench] {step.label:<12} run {r + 1}/{repeat}: {res.wall_s:.3f} s {what} "
-                    f"({time.perf_counter() - t0:.1f} s with checks)")
+                step.cpu_share.append(
+                    round((time.process_time() - c0) / max(time.perf_counter() - t0, 1e-9), 3)
+                )
+                what = (
+                    f"on the {smp.size}-symbol sample"
+                    if sampled
+                    else f"on {res.n_symbols:,} symbols"
+                )
+                log(
+                    f"[bench] {step.label:<12} run {r + 1}/{repeat}: {res.wall_s:.3f} s {what} "
+                    f"({time.perf_counter() - t0:.1f} s with checks)"
+                )
                 if first is None:
                     first = res
             check = first
@@ -368,7 +415,8 @@ def run_ladder(source=None, *, repeat: int = 3, backend: str | None = None,
         step.projected_lo, step.projected_hi = step.wall_lo * scale, step.wall_hi * scale
         step.backend = first.backend
         step.path = describe_run(first) + (
-            "; Ray started once for the step, its start and stop timed apart" if session else "")
+            "; Ray started once for the step, its start and stop timed apart" if session else ""
+        )
         step.timings = dict(first.timings)
         step.info.update(_jsonable(first.info))
         if session is not None:  # the scans joined the bench's Ray: its start and stop are these
@@ -379,8 +427,9 @@ def run_ladder(source=None, *, repeat: int = 3, backend: str | None = None,
             step.speedup_prev, step.speedup_prev_lo, step.speedup_prev_hi = sp
             step.within_noise = within_noise(sp)
             step.prev_label = ref.label
-        step.checked_on = (f"the {smp.size}-symbol sample" if smp is not None
-                           else f"all {n_universe:,} symbols")
+        step.checked_on = (
+            f"the {smp.size}-symbol sample" if smp is not None else f"all {n_universe:,} symbols"
+        )
         if not phases:
             base_check, base_step = check, step
             step.matched = True
@@ -389,8 +438,9 @@ def run_ladder(source=None, *, repeat: int = 3, backend: str | None = None,
             step.matched = not step.differences
             dev = max_deviation(base_check.table, check.table)
             step.max_deviation = dev if dev != float("inf") else None
-            step.speedup_base, step.speedup_base_lo, step.speedup_base_hi = ratio(base_step.figure,
-                                                                                   step.figure)
+            step.speedup_base, step.speedup_base_lo, step.speedup_base_hi = ratio(
+                base_step.figure, step.figure
+            )
         prev = step
         if name == "vectorized":
             trunk = step
@@ -401,9 +451,14 @@ def run_ladder(source=None, *, repeat: int = 3, backend: str | None = None,
     return report
 
 
-def _sweeps(source, universe: list[str], chosen, trunk: Step | None, backend, repeat: int, log) -> dict:
+def _sweeps(
+    source, universe: list[str], chosen, trunk: Step | None, backend, repeat: int, log
+) -> dict:
     """The per-indicator sweep and the growth with the universe (``sweep.py``)."""
-    out: dict = {"reference_note": sweeps.REFERENCE_NOTE, "baseline_symbols": sweeps.BASELINE_SYMBOLS}
+    out: dict = {
+        "reference_note": sweeps.REFERENCE_NOTE,
+        "baseline_symbols": sweeps.BASELINE_SYMBOLS,
+    }
     try:
         with open_source(source) as src:
             block = src.block(universe)
@@ -411,7 +466,9 @@ def _sweeps(source, universe: list[str], chosen, trunk: Step | None, backend, re
             samples = {k: sample_source(src, k, universe).symbols for k in sizes}
         rows = sweeps.indicator_sweep(block.fields, block.lengths, repeat=repeat, log=log)
         del block
-        out.update(indicators=rows, full_set=sweeps.full_sets(rows), backends=sweeps.sweep_backends())
+        out.update(
+            indicators=rows, full_set=sweeps.full_sets(rows), backends=sweeps.sweep_backends()
+        )
     except Exception as exc:  # the ladder's figures stand without the sweep; say why it is missing
         out["error"] = f"{type(exc).__name__}: {exc}"
         log(f"[bench] sweep failed: {out['error']}")
@@ -421,6 +478,7 @@ def _sweeps(source, universe: list[str], chosen, trunk: Step | None, backend, re
 
         def scan_at(k: int) -> float:
             return _scan(source, symbols=samples[k], **kwargs).wall_s
+
         rows = sweeps.scan_growth(scan_at, sizes, repeat, log) if sizes else []
         rows.append({"symbols": len(universe), "times": list(trunk.walls)})
         out["scan"] = {"phases": list(kwargs["phases"]), "backend": trunk.backend, "rows": rows}
@@ -428,6 +486,7 @@ def _sweeps(source, universe: list[str], chosen, trunk: Step | None, backend, re
 
 
 # -- presentation ---------------------------------------------------------------
+
 
 def _fmt(x: float | None, spec: str, suffix: str = "") -> str:
     return "-" if x is None else f"{x:{spec}}{suffix}"
@@ -450,16 +509,43 @@ def fmt_interval(est, lo, hi, kind: str = "s") -> str:
 
 
 def format_table(report: LadderReport) -> str:
-    head = ("step", "on", "wall s (interval)", "ms/symbol", f"proj {report.full_universe} s",
-            "vs prev (interval)", "plan", "vs base (interval)", "plan", "start s", "stop s",
-            "matches", "what ran")
+    head = (
+        "step",
+        "on",
+        "wall s (interval)",
+        "ms/symbol",
+        f"proj {report.full_universe} s",
+        "vs prev (interval)",
+        "plan",
+        "vs base (interval)",
+        "plan",
+        "start s",
+        "stop s",
+        "matches",
+        "what ran",
+    )
     rows = [head]
     for s in report.steps:
         plan_step = _fmt(s.claim, ".1f", "x")
         plan_cum = _fmt(s.claim_cumulative, ".1f", "x")
         if s.status != "ran":
-            rows.append((s.label, "-", "-", "-", "-", "-", plan_step, "-", plan_cum, "-", "-", "-",
-                         f"{s.status.upper()}: {s.why}"))
+            rows.append(
+                (
+                    s.label,
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    plan_step,
+                    "-",
+                    plan_cum,
+                    "-",
+                    "-",
+                    "-",
+                    f"{s.status.upper()}: {s.why}",
+                )
+            )
             continue
         match = {True: "yes", False: "NO", None: "n/a"}[s.matched]
         if s.label == "baseline":
@@ -467,17 +553,29 @@ def format_table(report: LadderReport) -> str:
         vs_prev = fmt_interval(s.speedup_prev, s.speedup_prev_lo, s.speedup_prev_hi, "x")
         if s.within_noise:
             vs_prev += " within noise"
-        rows.append((
-            s.label, "sample" if s.runs_on == "sample" else "all",
-            fmt_interval(s.wall_s, s.wall_lo, s.wall_hi), _fmt(s.seconds_per_symbol * 1e3, ".3f"),
-            fmt_interval(s.projected_full_s, s.projected_lo, s.projected_hi), vs_prev, plan_step,
-            fmt_interval(s.speedup_base, s.speedup_base_lo, s.speedup_base_hi, "x"), plan_cum,
-            _fmt(s.start_s, ".1f"), _fmt(s.stop_s, ".1f"), match, s.path or "-",
-        ))
+        rows.append(
+            (
+                s.label,
+                "sample" if s.runs_on == "sample" else "all",
+                fmt_interval(s.wall_s, s.wall_lo, s.wall_hi),
+                _fmt(s.seconds_per_symbol * 1e3, ".3f"),
+                fmt_interval(s.projected_full_s, s.projected_lo, s.projected_hi),
+                vs_prev,
+                plan_step,
+                fmt_interval(s.speedup_base, s.speedup_base_lo, s.speedup_base_hi, "x"),
+                plan_cum,
+                _fmt(s.start_s, ".1f"),
+                _fmt(s.stop_s, ".1f"),
+                match,
+                s.path or "-",
+            )
+        )
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(head) - 1)]
     lines = []
     for j, r in enumerate(rows):
-        cells = [str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths))]
+        cells = [
+            str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths))
+        ]
         lines.append("  ".join(cells) + "  " + str(r[-1]))
         if j == 0:
             lines.append("  ".join("-" * w for w in widths) + "  " + "-" * 9)
@@ -488,8 +586,11 @@ def format_report(report: LadderReport) -> str:
     c = report.commit
     commit = (c.get("commit") or "unknown")[:10] + (" (dirty)" if c.get("dirty") else "")
     m = report.machine
-    how = ("per-symbol steps on a sample, projected to the universe" if report.mode == "sample"
-           else "every step on every symbol")
+    how = (
+        "per-symbol steps on a sample, projected to the universe"
+        if report.mode == "sample"
+        else "every step on every symbol"
+    )
     lines = [
         f"technic bench: {report.source}, {report.n_symbols:,} symbols; {how}; "
         f"{report.repeat} timed run(s) per step",
@@ -513,11 +614,16 @@ def format_report(report: LadderReport) -> str:
     ran = [s for s in report.steps if s.status == "ran"]
     if ran:
         best = min(ran, key=lambda s: s.projected_full_s)
-        verdict = "within" if best.projected_hi <= report.budget_s else (
-            "OVER" if best.projected_lo > report.budget_s else "at the edge of")
-        lines.append(f"fastest step: {best.label}, projected "
-                     f"{fmt_interval(best.projected_full_s, best.projected_lo, best.projected_hi)} s "
-                     f"({verdict} the {report.budget_s:.0f} s budget)")
+        verdict = (
+            "within"
+            if best.projected_hi <= report.budget_s
+            else ("OVER" if best.projected_lo > report.budget_s else "at the edge of")
+        )
+        lines.append(
+            f"fastest step: {best.label}, projected "
+            f"{fmt_interval(best.projected_full_s, best.projected_lo, best.projected_hi)} s "
+            f"({verdict} the {report.budget_s:.0f} s budget)"
+        )
     busy = busy_note(report)
     if busy:
         lines.append(busy)
@@ -544,8 +650,10 @@ def busy_note(report: LadderReport) -> str | None:
     shares = [c for s in report.steps if s.label in SINGLE_THREADED for c in s.cpu_share]
     if not shares or min(shares) >= 0.9:
         return None
-    return (f"busy machine: the single-threaded steps got {100 * min(shares):.0f}-{100 * max(shares):.0f}% "
-            f"of a core (CPU time / wall time); other jobs inflate and scatter their figures")
+    return (
+        f"busy machine: the single-threaded steps got {100 * min(shares):.0f}-{100 * max(shares):.0f}% "
+        f"of a core (CPU time / wall time); other jobs inflate and scatter their figures"
+    )
 
 
 def write_json(report: LadderReport, path: Path | str) -> Path:

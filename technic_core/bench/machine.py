@@ -1,4 +1,5 @@
 """Where a measurement was taken: the machine, the software, the commit."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -43,8 +44,14 @@ def repo_root() -> Path | None:
     """The git work tree this package was imported from, if any."""
     here = Path(__file__).resolve().parent
     try:
-        out = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=here, capture_output=True,
-                             text=True, timeout=10, check=True)
+        out = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return Path(out.stdout.strip())
@@ -56,8 +63,10 @@ def commit_info() -> dict:
         return {"commit": None, "dirty": None}
 
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+
     return {
         "commit": git("rev-parse", "HEAD") or None,
         "branch": git("rev-parse", "--abbrev-ref", "HEAD") or None,
@@ -70,8 +79,15 @@ def machine_info() -> dict:
     gpu = None
     if shutil.which("nvidia-smi"):
         try:
-            gpu = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                                 capture_output=True, text=True, timeout=20).stdout.strip() or None
+            gpu = (
+                subprocess.run(
+                    ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                    capture_output=True,
+                    text=True,
+                    timeout=20,
+                ).stdout.strip()
+                or None
+            )
         except (OSError, subprocess.SubprocessError):
             gpu = None
     return {

@@ -13,6 +13,7 @@ imports), Ray workers' peaks as they report them, and the sum of RSS over
 this process and all its descendants (Ray's daemons and workers) sampled
 every 50 ms.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,10 +41,12 @@ class TreeSampler(threading.Thread):
     def __init__(self, every: float = 0.05):
         super().__init__(daemon=True)
         import psutil
+
         self.me, self.every, self.peak, self.stop = psutil.Process(), every, 0, threading.Event()
 
     def run(self) -> None:
         import psutil
+
         while not self.stop.is_set():
             total = 0
             for p in [self.me, *self.me.children(recursive=True)]:
@@ -58,18 +61,26 @@ class TreeSampler(threading.Thread):
 def run_case(store: str, mode: str, block_size: str, backend: str, ray_cpus: int | None) -> dict:
     """One scan in this process; ``mode`` is inproc or ray."""
     from technic_core.scan import scan
+
     size = None if block_size == "all" else block_size if block_size == "auto" else int(block_size)
     phases = PHASES + (",ray" if mode == "ray" else "")
     if mode == "ray" and ray_cpus:
         import ray
+
         t0 = time.perf_counter()
-        ray.init(num_cpus=ray_cpus, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+        ray.init(
+            num_cpus=ray_cpus, include_dashboard=False, log_to_driver=False, logging_level="WARNING"
+        )
         started = time.perf_counter() - t0
         from technic_core.scan.phases.ray_phase import open_session, warm_up
+
         warm_up(open_session(), backend)  # what a scan that starts its own Ray does
     from technic_core.universe import Store
+
     few = list(Store(store).universe()["symbol"][:20])
-    scan(store, phases=PHASES, backend=backend, block_size=8, symbols=few)  # imports and JIT, not timed
+    scan(
+        store, phases=PHASES, backend=backend, block_size=8, symbols=few
+    )  # imports and JIT, not timed
     rss0 = _status_kb("VmRSS:")
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
@@ -81,13 +92,21 @@ def run_case(store: str, mode: str, block_size: str, backend: str, ray_cpus: int
     sampler.stop.set()
     sampler.join()
     out = {
-        "store": store, "mode": mode, "block_size": block_size, "backend": res.backend,
-        "n_symbols": res.n_symbols, "passed": len(res.table),
+        "store": store,
+        "mode": mode,
+        "block_size": block_size,
+        "backend": res.backend,
+        "n_symbols": res.n_symbols,
+        "passed": len(res.table),
         "bars": int(Store(store).meta.get("max_bars", 0)),
-        "scan_s": res.timings["total"], "call_s": wall, "driver_cpu_s": cpu,
-        "cpu_s": cpu + res.info.get("ray_task_cpu_s", 0.0), "load1": os.getloadavg()[0],
+        "scan_s": res.timings["total"],
+        "call_s": wall,
+        "driver_cpu_s": cpu,
+        "cpu_s": cpu + res.info.get("ray_task_cpu_s", 0.0),
+        "load1": os.getloadavg()[0],
         "stages": {k: v for k, v in res.timings.items() if k != "total"},
-        "rss_before_mb": rss0 / 1024, "driver_peak_mb": _status_kb("VmHWM:") / 1024,
+        "rss_before_mb": rss0 / 1024,
+        "driver_peak_mb": _status_kb("VmHWM:") / 1024,
         "tree_peak_mb": sampler.peak / 2**20,
         "info": {k: v for k, v in res.info.items() if not k.startswith("_")},
     }
@@ -96,6 +115,7 @@ def run_case(store: str, mode: str, block_size: str, backend: str, ray_cpus: int
         out["task_s"] = [w["task_s"] for w in where]
     if mode == "ray" and ray_cpus:
         import ray
+
         out["info"]["ray_start_s"] = started
         ray.shutdown()
     return out
@@ -120,18 +140,38 @@ def _median(runs: list[dict], key: str, sub: str | None = None) -> float:
 def cmd_cases(args) -> None:
     rows = []
     for store in args.stores:
-        for mode, size in (("inproc", "all"), ("inproc", args.block_size), ("ray", args.block_size)):
+        for mode, size in (
+            ("inproc", "all"),
+            ("inproc", args.block_size),
+            ("ray", args.block_size),
+        ):
             runs = [_spawn(store, mode, size, args.backend) for _ in range(args.repeat)]
             row = {
-                "store": store, "mode": mode, "block_size": size, "n_symbols": runs[0]["n_symbols"],
-                "bars": runs[0]["bars"], "runs": runs,
-                "scan_s": _median(runs, "scan_s"), "cpu_s": _median(runs, "cpu_s"),
-                "load1": _median(runs, "load1"), "driver_peak_mb": _median(runs, "driver_peak_mb"),
-                "tree_peak_mb": _median(runs, "tree_peak_mb"), "rss_before_mb": _median(runs, "rss_before_mb"),
+                "store": store,
+                "mode": mode,
+                "block_size": size,
+                "n_symbols": runs[0]["n_symbols"],
+                "bars": runs[0]["bars"],
+                "runs": runs,
+                "scan_s": _median(runs, "scan_s"),
+                "cpu_s": _median(runs, "cpu_s"),
+                "load1": _median(runs, "load1"),
+                "driver_peak_mb": _median(runs, "driver_peak_mb"),
+                "tree_peak_mb": _median(runs, "tree_peak_mb"),
+                "rss_before_mb": _median(runs, "rss_before_mb"),
             }
             if mode == "ray":
-                for k in ("ray_start_s", "ray_warmup_s", "ray_shutdown_s", "ray_wall_s", "ray_task_s",
-                          "ray_idle_pct", "ray_worker_peak_rss_mb", "ray_tasks", "ray_task_cpu_s"):
+                for k in (
+                    "ray_start_s",
+                    "ray_warmup_s",
+                    "ray_shutdown_s",
+                    "ray_wall_s",
+                    "ray_task_s",
+                    "ray_idle_pct",
+                    "ray_worker_peak_rss_mb",
+                    "ray_tasks",
+                    "ray_task_cpu_s",
+                ):
                     row[k] = _median(runs, k, "info")
             rows.append(row)
             print(_line(row), flush=True)
@@ -141,13 +181,17 @@ def cmd_cases(args) -> None:
 
 
 def _line(r: dict) -> str:
-    s = (f"{r['store']:>14} {r['mode']:>6} bs={r['block_size']:>5} N={r['n_symbols']:>6} "
-         f"scan {r['scan_s']:7.2f}s cpu {r['cpu_s']:7.2f}s (load {r['load1']:.1f})  driver peak {r['driver_peak_mb']:7.0f} MB "
-         f"(+{r['driver_peak_mb'] - r['rss_before_mb']:6.0f})  all procs {r['tree_peak_mb']:7.0f} MB")
+    s = (
+        f"{r['store']:>14} {r['mode']:>6} bs={r['block_size']:>5} N={r['n_symbols']:>6} "
+        f"scan {r['scan_s']:7.2f}s cpu {r['cpu_s']:7.2f}s (load {r['load1']:.1f})  driver peak {r['driver_peak_mb']:7.0f} MB "
+        f"(+{r['driver_peak_mb'] - r['rss_before_mb']:6.0f})  all procs {r['tree_peak_mb']:7.0f} MB"
+    )
     if r["mode"] == "ray":
-        s += (f"  | start {r['ray_start_s']:.2f}s warm {r['ray_warmup_s']:.2f}s stop {r['ray_shutdown_s']:.2f}s"
-              f" tasks {r['ray_tasks']:.0f} idle {r['ray_idle_pct']:.1f}% worker peak "
-              f"{r['ray_worker_peak_rss_mb']:.0f} MB")
+        s += (
+            f"  | start {r['ray_start_s']:.2f}s warm {r['ray_warmup_s']:.2f}s stop {r['ray_shutdown_s']:.2f}s"
+            f" tasks {r['ray_tasks']:.0f} idle {r['ray_idle_pct']:.1f}% worker peak "
+            f"{r['ray_worker_peak_rss_mb']:.0f} MB"
+        )
     return s
 
 
@@ -158,6 +202,7 @@ def _noop(x):
 def noop_cost(n: int = 300) -> dict:
     """Round trip of an empty task, one after another and all at once, on a 1-CPU local Ray."""
     import ray
+
     ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
     try:
         f = ray.remote(num_cpus=1, max_retries=3, scheduling_strategy="SPREAD")(_noop)
@@ -176,27 +221,56 @@ def noop_cost(n: int = 300) -> dict:
 
 def cmd_overhead(args) -> None:
     """Ray on one CPU runs tasks one after another: wall minus time inside tasks is overhead."""
-    noop = json.loads(subprocess.run([sys.executable, __file__, "noop"], cwd=ROOT, capture_output=True,
-                                     text=True, timeout=300, check=True).stdout.strip().splitlines()[-1])
-    print(f"empty task: {noop['serial_ms']:.2f} ms one at a time, {noop['batched_ms']:.2f} ms each "
-          "when submitted together", flush=True)
+    noop = json.loads(
+        subprocess.run(
+            [sys.executable, __file__, "noop"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    print(
+        f"empty task: {noop['serial_ms']:.2f} ms one at a time, {noop['batched_ms']:.2f} ms each "
+        "when submitted together",
+        flush=True,
+    )
     rows = [{"noop": noop}]
     for size in args.sizes:
-        runs = [_spawn(args.store, "ray", size, args.backend, ray_cpus=1) for _ in range(args.repeat)]
+        runs = [
+            _spawn(args.store, "ray", size, args.backend, ray_cpus=1) for _ in range(args.repeat)
+        ]
         per = []
         for r in runs:
             n = r["info"]["ray_tasks"]
-            per.append(((r["info"]["ray_wall_s"] - r["info"]["ray_task_s"]) / n, r["info"]["ray_task_s"] / n))
+            per.append(
+                (
+                    (r["info"]["ray_wall_s"] - r["info"]["ray_task_s"]) / n,
+                    r["info"]["ray_task_s"] / n,
+                )
+            )
         over = statistics.median(p[0] for p in per)
         task = statistics.median(p[1] for p in per)
         inproc = [_spawn(args.store, "inproc", size, args.backend) for _ in range(args.repeat)]
-        row = {"block_size": size, "tasks": runs[0]["info"]["ray_tasks"], "overhead_ms": over * 1e3,
-               "task_ms": task * 1e3, "overhead_pct": 100 * over / task,
-               "ray1_scan_s": _median(runs, "scan_s"), "inproc_scan_s": _median(inproc, "scan_s")}
+        row = {
+            "block_size": size,
+            "tasks": runs[0]["info"]["ray_tasks"],
+            "overhead_ms": over * 1e3,
+            "task_ms": task * 1e3,
+            "overhead_pct": 100 * over / task,
+            "ray1_scan_s": _median(runs, "scan_s"),
+            "inproc_scan_s": _median(inproc, "scan_s"),
+        }
         rows.append(row)
-        print(f"block {size:>5}: {row['tasks']:>4} tasks, compute {row['task_ms']:8.1f} ms/task, overhead "
-              f"{row['overhead_ms']:6.2f} ms/task = {row['overhead_pct']:5.2f}%  | scan: Ray(1 CPU) "
-              f"{row['ray1_scan_s']:.2f}s, in-process {row['inproc_scan_s']:.2f}s", flush=True)
+        print(
+            f"block {size:>5}: {row['tasks']:>4} tasks, compute {row['task_ms']:8.1f} ms/task, overhead "
+            f"{row['overhead_ms']:6.2f} ms/task = {row['overhead_pct']:5.2f}%  | scan: Ray(1 CPU) "
+            f"{row['ray1_scan_s']:.2f}s, in-process {row['inproc_scan_s']:.2f}s",
+            flush=True,
+        )
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=1))
 
@@ -204,16 +278,23 @@ def cmd_overhead(args) -> None:
 def cmd_blocksize(args) -> None:
     for size in args.sizes:
         runs = [_spawn(args.store, "inproc", size, args.backend) for _ in range(args.repeat)]
-        stages = {k: statistics.median(r["stages"].get(k, 0.0) for r in runs) for k in ("fetch", "indicators", "scoring")}
-        print(f"block {size:>5}: scan {_median(runs, 'scan_s'):6.2f}s cpu {_median(runs, 'cpu_s'):6.2f}s "
-              f"(load {_median(runs, 'load1'):.1f})  "
-              + "  ".join(f"{k} {v:.2f}s" for k, v in stages.items())
-              + f"  peak +{statistics.median(r['driver_peak_mb'] - r['rss_before_mb'] for r in runs):.0f} MB",
-              flush=True)
+        stages = {
+            k: statistics.median(r["stages"].get(k, 0.0) for r in runs)
+            for k in ("fetch", "indicators", "scoring")
+        }
+        print(
+            f"block {size:>5}: scan {_median(runs, 'scan_s'):6.2f}s cpu {_median(runs, 'cpu_s'):6.2f}s "
+            f"(load {_median(runs, 'load1'):.1f})  "
+            + "  ".join(f"{k} {v:.2f}s" for k, v in stages.items())
+            + f"  peak +{statistics.median(r['driver_peak_mb'] - r['rss_before_mb'] for r in runs):.0f} MB",
+            flush=True,
+        )
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("case")
     c.add_argument("store")
@@ -237,7 +318,11 @@ def main() -> None:
     if args.cmd == "noop":
         print(json.dumps(noop_cost()))
     elif args.cmd == "case":
-        print(json.dumps(run_case(args.store, args.mode, args.block_size, args.backend, args.ray_cpus)))
+        print(
+            json.dumps(
+                run_case(args.store, args.mode, args.block_size, args.backend, args.ray_cpus)
+            )
+        )
     else:
         {"cases": cmd_cases, "overhead": cmd_overhead, "blocksize": cmd_blocksize}[args.cmd](args)
 

@@ -23,6 +23,7 @@ runs at random (run-to-run noise: load, caches) and resamples the sample's
 symbols within each stratum (sampling error), 95% by default, with a fixed
 seed so the same times give the same interval.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -50,7 +51,7 @@ class SymbolTimer:
 
     def __init__(self, display=None, clock=time.perf_counter) -> None:
         self.display = display
-        self.clock = clock      # wall time; time.thread_time gives each symbol's CPU time
+        self.clock = clock  # wall time; time.thread_time gives each symbol's CPU time
         self.seconds: dict[str, float] = {}
 
     def __call__(self, iterable: Iterable) -> Iterator:
@@ -74,20 +75,22 @@ class SymbolTimer:
 
 @dataclass
 class SampledRun:
-    wall: float          # the scan's total seconds on the sample
-    fixed: float         # seconds of stages independent of the sample's size
-    loop: np.ndarray     # per sample symbol (sample order), seconds in the per-symbol loop
+    wall: float  # the scan's total seconds on the sample
+    fixed: float  # seconds of stages independent of the sample's size
+    loop: np.ndarray  # per sample symbol (sample order), seconds in the per-symbol loop
 
     @classmethod
     def from_scan(cls, res, timer: SymbolTimer, symbols: list[str]) -> SampledRun:
-        fixed = sum(res.timings.get(k, 0.0) for k in FIXED_STAGES) + res.info.get("_batch_read_s", 0.0)
+        fixed = sum(res.timings.get(k, 0.0) for k in FIXED_STAGES) + res.info.get(
+            "_batch_read_s", 0.0
+        )
         loop = np.array([timer.seconds.get(s, 0.0) for s in symbols], dtype=np.float64)
         return cls(float(res.wall_s), float(fixed), loop)
 
 
 @dataclass
 class Projection:
-    estimate: float          # median over runs of each run's projection
+    estimate: float  # median over runs of each run's projection
     low: float
     high: float
     per_run: list[float]
@@ -114,8 +117,14 @@ def _project(run: SampledRun, idx, weights, n_universe: int, n_sample: int) -> f
     return run.fixed + rest * n_universe / n_sample + loop
 
 
-def project(runs: list[SampledRun], sample: Sample, *, replicates: int = BOOTSTRAP,
-            level: float = LEVEL, seed: int = SEED) -> Projection:
+def project(
+    runs: list[SampledRun],
+    sample: Sample,
+    *,
+    replicates: int = BOOTSTRAP,
+    level: float = LEVEL,
+    seed: int = SEED,
+) -> Projection:
     """The universe's scan time from timed runs on ``sample`` (see the module's note)."""
     if not runs:
         raise ValueError("no timed runs to project from")
@@ -126,7 +135,7 @@ def project(runs: list[SampledRun], sample: Sample, *, replicates: int = BOOTSTR
     pick = rng.integers(0, len(runs), replicates)
     # one draw of symbol positions per stratum, shared by every run a replicate may pick
     draws = [i[rng.integers(0, len(i), (replicates, len(i)))] for i in idx]
-    loops = np.stack([r.loop for r in runs])                       # (runs, sample)
+    loops = np.stack([r.loop for r in runs])  # (runs, sample)
     rest = np.array([r.wall - r.fixed - r.loop.sum() for r in runs])
     fixed = np.array([r.fixed for r in runs])
     total = fixed[pick] + rest[pick] * n_u / n_s
@@ -134,10 +143,16 @@ def project(runs: list[SampledRun], sample: Sample, *, replicates: int = BOOTSTR
         total += w * loops[pick[:, None], d].mean(axis=1)
     tail = (1.0 - level) / 2.0
     lo, hi = np.quantile(total, [tail, 1.0 - tail])
-    return Projection(statistics.median(per_run), float(lo), float(hi), per_run, level,
-                      f"{level:.0%} bootstrap: {replicates} replicates, each one of the "
-                      f"{len(runs)} runs at random and the sample's symbols resampled within "
-                      f"their strata")
+    return Projection(
+        statistics.median(per_run),
+        float(lo),
+        float(hi),
+        per_run,
+        level,
+        f"{level:.0%} bootstrap: {replicates} replicates, each one of the "
+        f"{len(runs)} runs at random and the sample's symbols resampled within "
+        f"their strata",
+    )
 
 
 def spread(values: list[float]) -> tuple[float, float, float]:
@@ -145,7 +160,9 @@ def spread(values: list[float]) -> tuple[float, float, float]:
     return statistics.median(values), min(values), max(values)
 
 
-def ratio(a: tuple[float, float, float], b: tuple[float, float, float]) -> tuple[float, float, float]:
+def ratio(
+    a: tuple[float, float, float], b: tuple[float, float, float]
+) -> tuple[float, float, float]:
     """Speedup of ``b`` over ``a`` (time a / time b), each (estimate, low, high), with the
     interval of the two ranges: it includes 1 exactly when the two ranges overlap."""
     return a[0] / b[0], a[1] / b[2], a[2] / b[1]

@@ -17,6 +17,7 @@ sector, price class and symbol, and the sample takes evenly spaced ones, so
 it also has the universe's sector and price mix.  Nothing is random: the same
 universe gives the same sample on every run and every machine.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -27,17 +28,17 @@ import pandas as pd
 from ..scan import filters
 
 DEFAULT_SAMPLE = 200
-FULL_HISTORY = 260          # docs/scan.md: SMA 200 and its warm-up
-PRICE_CLASSES = (1.0, 5.0, 20.0, 100.0)   # $ bounds: penny, low, mid, high, very high
+FULL_HISTORY = 260  # docs/scan.md: SMA 200 and its warm-up
+PRICE_CLASSES = (1.0, 5.0, 20.0, 100.0)  # $ bounds: penny, low, mid, high, very high
 
 
 @dataclass
 class Sample:
-    symbols: list[str]                      # the sample, in universe order
-    stratum: dict[str, str]                 # every universe symbol -> its stratum
-    population: dict[str, int]              # symbols per stratum in the universe
-    taken: dict[str, int]                   # symbols per stratum in the sample
-    dimensions: tuple[str, ...]             # what the strata are made of
+    symbols: list[str]  # the sample, in universe order
+    stratum: dict[str, str]  # every universe symbol -> its stratum
+    population: dict[str, int]  # symbols per stratum in the universe
+    taken: dict[str, int]  # symbols per stratum in the sample
+    dimensions: tuple[str, ...]  # what the strata are made of
     ordered_by: tuple[str, ...] = field(default=("sector", "price class", "symbol"))
 
     @property
@@ -50,14 +51,22 @@ class Sample:
 
     def describe(self) -> str:
         parts = [f"{k} {self.taken[k]}/{self.population[k]:,}" for k in self.population]
-        return (f"{self.size} of {self.universe_size:,} symbols, stratified by "
-                f"{' x '.join(self.dimensions)} ({'; '.join(parts)}), evenly spaced within "
-                f"each stratum by {', '.join(self.ordered_by)}")
+        return (
+            f"{self.size} of {self.universe_size:,} symbols, stratified by "
+            f"{' x '.join(self.dimensions)} ({'; '.join(parts)}), evenly spaced within "
+            f"each stratum by {', '.join(self.ordered_by)}"
+        )
 
     def to_json(self) -> dict:
-        return {"size": self.size, "universe_size": self.universe_size, "dimensions": list(self.dimensions),
-                "ordered_by": list(self.ordered_by), "population": self.population, "taken": self.taken,
-                "symbols": self.symbols}
+        return {
+            "size": self.size,
+            "universe_size": self.universe_size,
+            "dimensions": list(self.dimensions),
+            "ordered_by": list(self.ordered_by),
+            "population": self.population,
+            "taken": self.taken,
+            "symbols": self.symbols,
+        }
 
 
 def prescreen_fate(universe: pd.DataFrame, snapshot: pd.DataFrame | None) -> np.ndarray:
@@ -68,16 +77,24 @@ def prescreen_fate(universe: pd.DataFrame, snapshot: pd.DataFrame | None) -> np.
         close = dict(zip(snapshot["symbol"].astype(str), snapshot["close"].to_numpy(np.float64)))
         price = np.array([close.get(s, np.nan) for s in universe["symbol"].astype(str)])
         with np.errstate(invalid="ignore"):
-            cheap = np.array([filters.price_fails(p) if p == p else False for p in price], dtype=bool)
+            cheap = np.array(
+                [filters.price_fails(p) if p == p else False for p in price], dtype=bool
+            )
         out[(out == "kept") & cheap] = "price < $1"
     return out
 
 
 def history_class(lengths: np.ndarray) -> np.ndarray:
     n = np.asarray(lengths, dtype=float)
-    return np.where(n >= FULL_HISTORY, f">={FULL_HISTORY} bars",
-                    np.where(n >= filters.MIN_BARS, f"{filters.MIN_BARS}-{FULL_HISTORY - 1} bars",
-                             f"<{filters.MIN_BARS} bars")).astype(object)
+    return np.where(
+        n >= FULL_HISTORY,
+        f">={FULL_HISTORY} bars",
+        np.where(
+            n >= filters.MIN_BARS,
+            f"{filters.MIN_BARS}-{FULL_HISTORY - 1} bars",
+            f"<{filters.MIN_BARS} bars",
+        ),
+    ).astype(object)
 
 
 def allocate(population: dict[str, int], n: int) -> dict[str, int]:
@@ -99,8 +116,12 @@ def allocate(population: dict[str, int], n: int) -> dict[str, int]:
     return {k: take.get(k, 0) for k in population}
 
 
-def stratified_sample(universe: pd.DataFrame, n: int, snapshot: pd.DataFrame | None = None,
-                      lengths: pd.Series | None = None) -> Sample:
+def stratified_sample(
+    universe: pd.DataFrame,
+    n: int,
+    snapshot: pd.DataFrame | None = None,
+    lengths: pd.Series | None = None,
+) -> Sample:
     """``n`` symbols of ``universe`` with its mix of pre-screening fate and history length.
 
     ``snapshot``: the last session's bars (for the price rule and price class);
@@ -116,17 +137,28 @@ def stratified_sample(universe: pd.DataFrame, n: int, snapshot: pd.DataFrame | N
     if lengths is not None:
         dims.append("history length")
         n_bars = lengths.reindex(symbols).to_numpy(dtype=float)
-        keys = np.array([f"{a}, {b}" for a, b in zip(keys, history_class(np.nan_to_num(n_bars, nan=0)))],
-                        dtype=object)
+        keys = np.array(
+            [f"{a}, {b}" for a, b in zip(keys, history_class(np.nan_to_num(n_bars, nan=0)))],
+            dtype=object,
+        )
     price = np.full(len(uni), np.nan)
     if snapshot is not None and len(snapshot):
         close = dict(zip(snapshot["symbol"].astype(str), snapshot["close"].to_numpy(np.float64)))
         price = np.array([close.get(s, np.nan) for s in symbols])
     price_class = np.searchsorted(PRICE_CLASSES, np.nan_to_num(price, nan=0.0), side="right")
     sector = uni["sector"].astype(str).to_numpy() if "sector" in uni else np.full(len(uni), "")
-    frame = pd.DataFrame({"symbol": symbols, "key": keys, "sector": sector, "price_class": price_class,
-                          "pos": np.arange(len(uni))})
-    population = {str(k): int(v) for k, v in frame["key"].value_counts(sort=False).sort_index().items()}
+    frame = pd.DataFrame(
+        {
+            "symbol": symbols,
+            "key": keys,
+            "sector": sector,
+            "price_class": price_class,
+            "pos": np.arange(len(uni)),
+        }
+    )
+    population = {
+        str(k): int(v) for k, v in frame["key"].value_counts(sort=False).sort_index().items()
+    }
     take = allocate(population, n)
     chosen: list[int] = []
     for key, group in frame.groupby("key", sort=True):
@@ -137,8 +169,13 @@ def stratified_sample(universe: pd.DataFrame, n: int, snapshot: pd.DataFrame | N
         picks = np.minimum(((np.arange(k) + 0.5) * size / k).astype(int), size - 1) if k else []
         chosen.extend(g["pos"].to_numpy()[picks].tolist())
     chosen.sort()
-    return Sample(symbols=[symbols[i] for i in chosen], stratum=dict(zip(symbols, (str(k) for k in keys))),
-                  population=population, taken={k: take[k] for k in population}, dimensions=tuple(dims))
+    return Sample(
+        symbols=[symbols[i] for i in chosen],
+        stratum=dict(zip(symbols, (str(k) for k in keys))),
+        population=population,
+        taken={k: take[k] for k in population},
+        dimensions=tuple(dims),
+    )
 
 
 def sample_source(src, n: int, symbols: list[str] | None = None) -> Sample:

@@ -17,6 +17,7 @@ bench`` itself in a few seconds, so the report is complete without an asv run
 Backends are interleaved inside each repeat, so a change in the machine's
 load touches all of them alike.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -32,12 +33,15 @@ from ..indicators.scan_set import INDICATOR_CALLS
 # The thirteen indicators with the scan's parameters, TA-Lib's keyword names: the one table
 # (indicators/scan_set.py; tests/bench/test_sweep.py asserts the asv suite's copy equals it).
 SWEEP_CALLS: dict[str, tuple[tuple[str, ...], dict]] = {
-    name: (fields, dict(kwargs)) for name, (fields, kwargs) in INDICATOR_CALLS.items()}
-SIZES = (500, 2000)         # plus the whole universe
+    name: (fields, dict(kwargs)) for name, (fields, kwargs) in INDICATOR_CALLS.items()
+}
+SIZES = (500, 2000)  # plus the whole universe
 BASELINE_SYMBOLS = 50
 TALIB = "talib"
-REFERENCE_NOTE = ("TA-Lib at its best: one call per symbol on that symbol's own history as a "
-                  "contiguous 1-D array, built before the timing")
+REFERENCE_NOTE = (
+    "TA-Lib at its best: one call per symbol on that symbol's own history as a "
+    "contiguous 1-D array, built before the timing"
+)
 
 
 def _columns(n_total: int, k: int) -> np.ndarray:
@@ -51,15 +55,20 @@ def _subset(fields: dict[str, np.ndarray], cols: np.ndarray) -> dict[str, np.nda
     return {f: np.ascontiguousarray(a[:, cols]) for f, a in fields.items()}
 
 
-def own_histories(fields: dict[str, np.ndarray], lengths: np.ndarray) -> list[dict[str, np.ndarray]]:
+def own_histories(
+    fields: dict[str, np.ndarray], lengths: np.ndarray
+) -> list[dict[str, np.ndarray]]:
     """Per symbol: its own bars (no padding) as contiguous 1-D float64 arrays."""
     t = next(iter(fields.values())).shape[0]
-    return [{f: np.ascontiguousarray(a[t - int(n):, j], dtype=np.float64) for f, a in fields.items()}
-            for j, n in enumerate(lengths)]
+    return [
+        {f: np.ascontiguousarray(a[t - int(n) :, j], dtype=np.float64) for f, a in fields.items()}
+        for j, n in enumerate(lengths)
+    ]
 
 
 def _talib_runner(name: str, per_symbol: list[dict[str, np.ndarray]]) -> Callable[[], None]:
     import talib
+
     func = getattr(talib, name.upper())
     fields, kwargs = SWEEP_CALLS[name]
     args = [tuple(s[f] for f in fields) for s in per_symbol]
@@ -67,6 +76,7 @@ def _talib_runner(name: str, per_symbol: list[dict[str, np.ndarray]]) -> Callabl
     def run() -> None:
         for a in args:
             func(*a, **kwargs)
+
     return run
 
 
@@ -77,6 +87,7 @@ def _api_runner(name: str, data: dict[str, np.ndarray], backend: str) -> Callabl
 
     def run() -> None:
         func(*args, backend=backend, **kwargs)
+
     return run
 
 
@@ -99,9 +110,15 @@ def sweep_backends() -> list[str]:
     return list(ind.available_backends())
 
 
-def indicator_sweep(fields: dict[str, np.ndarray], lengths: np.ndarray, *, repeat: int = 3,
-                    sizes: tuple[int, ...] = SIZES, backends: list[str] | None = None,
-                    log=None) -> list[dict]:
+def indicator_sweep(
+    fields: dict[str, np.ndarray],
+    lengths: np.ndarray,
+    *,
+    repeat: int = 3,
+    sizes: tuple[int, ...] = SIZES,
+    backends: list[str] | None = None,
+    log=None,
+) -> list[dict]:
     """Rows ``{indicator, backend, symbols, times}``: every indicator, backend and size."""
     log = log or (lambda msg: None)
     backends = sweep_backends() if backends is None else backends
@@ -122,9 +139,11 @@ def indicator_sweep(fields: dict[str, np.ndarray], lengths: np.ndarray, *, repea
                 runners = {name: _api_runner(name, data, b) for name in SWEEP_CALLS}
             for name, run in runners.items():
                 cases.append((name, b, m, run))
-    log(f"[bench] sweep: {len(SWEEP_CALLS)} indicators x {', '.join(backends)} at "
+    log(
+        f"[bench] sweep: {len(SWEEP_CALLS)} indicators x {', '.join(backends)} at "
         f"{', '.join(f'{k:,}' for k in sizes_all)} symbols (baseline at {min(BASELINE_SYMBOLS, n_total)}), "
-        f"{repeat} repeats")
+        f"{repeat} repeats"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # imports, JIT compilation or cache loads, outside the timing: one call of each
@@ -141,7 +160,9 @@ def indicator_sweep(fields: dict[str, np.ndarray], lengths: np.ndarray, *, repea
         for name, b, m, run in cases:
             times[(name, b, m)].append(_timed(run))
         log(f"[bench] sweep: repeat {r + 1}/{repeat} in {time.perf_counter() - t0:.1f} s")
-    return [{"indicator": n, "backend": b, "symbols": m, "times": t} for (n, b, m), t in times.items()]
+    return [
+        {"indicator": n, "backend": b, "symbols": m, "times": t} for (n, b, m), t in times.items()
+    ]
 
 
 def full_sets(rows: list[dict]) -> list[dict]:
@@ -158,7 +179,9 @@ def full_sets(rows: list[dict]) -> list[dict]:
     return out
 
 
-def scan_growth(scan_at: Callable[[int], float], sizes: list[int], repeat: int, log=None) -> list[dict]:
+def scan_growth(
+    scan_at: Callable[[int], float], sizes: list[int], repeat: int, log=None
+) -> list[dict]:
     """``scan_at(k)`` seconds for each size, ``repeat`` times, sizes interleaved."""
     log = log or (lambda msg: None)
     for k in sizes:
@@ -167,6 +190,8 @@ def scan_growth(scan_at: Callable[[int], float], sizes: list[int], repeat: int, 
     for _ in range(repeat):
         for k in sizes:
             times[k].append(scan_at(k))
-    log("[bench] growth: vectorised scan at " + ", ".join(
-        f"{k:,} symbols {statistics.median(t):.3f} s" for k, t in times.items()))
+    log(
+        "[bench] growth: vectorised scan at "
+        + ", ".join(f"{k:,} symbols {statistics.median(t):.3f} s" for k, t in times.items())
+    )
     return [{"symbols": k, "times": t} for k, t in times.items()]

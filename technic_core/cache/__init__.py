@@ -6,8 +6,16 @@ and how long entries are trusted; ``codec`` writes checked binary entries
 ties every entry to the exact bars it was computed from.  The scan phase
 that uses them is ``scan.phases.cache_phase``.
 """
+
 from .codec import CorruptEntry
 from .server import CacheServerError, EmbeddedRedis
 from .store import DEFAULT_TTL_S, Cache, CacheDown
 
-__all__ = ["Cache", "CacheDown", "CacheServerError", "CorruptEntry", "EmbeddedRedis", "DEFAULT_TTL_S"]
+__all__ = [
+    "Cache",
+    "CacheDown",
+    "CacheServerError",
+    "CorruptEntry",
+    "EmbeddedRedis",
+    "DEFAULT_TTL_S",
+]

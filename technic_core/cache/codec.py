@@ -21,6 +21,7 @@ Layouts (all little-endian):
   version, symbols, content versions, bar counts, last dates), one slot row of
   every symbol (float64), the last bar row (5 x N float64).
 """
+
 from __future__ import annotations
 
 import struct
@@ -33,7 +34,7 @@ MAGIC = b"TQCE"
 FORMAT = 2
 KIND_BARS = 1
 KIND_STATE = 2
-KIND_LIVE_META = 3      # a long-lived rescan's state in Redis (cache.live)
+KIND_LIVE_META = 3  # a long-lived rescan's state in Redis (cache.live)
 KIND_LIVE_SLOT = 4
 KIND_LIVE_BAR = 5
 
@@ -64,7 +65,9 @@ def encode(kind: int, tag: int, payload: bytes) -> bytes:
 def decode(blob: bytes, kind: int, tag: int) -> memoryview:
     """The payload of a checked entry; CorruptEntry if it is foreign or damaged."""
     if blob is None or len(blob) < HEADER.size:
-        raise CorruptEntry("corrupt", f"{0 if blob is None else len(blob)} bytes, shorter than a header")
+        raise CorruptEntry(
+            "corrupt", f"{0 if blob is None else len(blob)} bytes, shorter than a header"
+        )
     magic, fmt, k, t, length, crc = HEADER.unpack_from(blob)
     if magic != MAGIC:
         raise CorruptEntry("foreign", f"magic {magic!r} is not {MAGIC!r}")
@@ -73,8 +76,10 @@ def decode(blob: bytes, kind: int, tag: int) -> memoryview:
     if k != kind:
         raise CorruptEntry("foreign", f"kind {k}, expected {kind}")
     if len(blob) != HEADER.size + length:
-        raise CorruptEntry("corrupt", f"payload of {len(blob) - HEADER.size} bytes, header says {length}")
-    view = memoryview(blob)[HEADER.size:]
+        raise CorruptEntry(
+            "corrupt", f"payload of {len(blob) - HEADER.size} bytes, header says {length}"
+        )
+    view = memoryview(blob)[HEADER.size :]
     if _crc(HEADER.pack(magic, fmt, k, t, length, 0), view) != crc:
         raise CorruptEntry("corrupt", "checksum mismatch")
     if t != tag:
@@ -83,13 +88,16 @@ def decode(blob: bytes, kind: int, tag: int) -> memoryview:
 
 
 # -- bar segments ---------------------------------------------------------------
-def encode_segment(n_before: int, fp_before: int, fp_after: int, dates: np.ndarray,
-                   columns: np.ndarray) -> bytes:
+def encode_segment(
+    n_before: int, fp_before: int, fp_after: int, dates: np.ndarray, columns: np.ndarray
+) -> bytes:
     """One segment of a symbol's bars: ``dates`` (m,) int64 ms, ``columns`` (5, m) float64."""
     m = dates.shape[0]
-    body = (SEGMENT.pack(n_before, m, fp_before, fp_after)
-            + np.ascontiguousarray(dates, dtype="<i8").tobytes()
-            + np.ascontiguousarray(columns, dtype="<f8").tobytes())
+    body = (
+        SEGMENT.pack(n_before, m, fp_before, fp_after)
+        + np.ascontiguousarray(dates, dtype="<i8").tobytes()
+        + np.ascontiguousarray(columns, dtype="<f8").tobytes()
+    )
     return encode(KIND_BARS, 0, body)
 
 
@@ -109,8 +117,9 @@ def segment_arrays(payload: memoryview) -> tuple[np.ndarray, np.ndarray]:
 
 
 # -- states ---------------------------------------------------------------------
-def encode_states(tag: int, n_bars: np.ndarray, last_date: np.ndarray, fp: np.ndarray,
-                  rows: np.ndarray) -> list[bytes]:
+def encode_states(
+    tag: int, n_bars: np.ndarray, last_date: np.ndarray, fp: np.ndarray, rows: np.ndarray
+) -> list[bytes]:
     """One entry per state row, in one pass over an (N, 3 + width) word matrix."""
     n = rows.shape[0]
     words = np.empty((n, STATE_META + rows.shape[1]), dtype="<u8")
@@ -120,7 +129,7 @@ def encode_states(tag: int, n_bars: np.ndarray, last_date: np.ndarray, fp: np.nd
     words[:, STATE_META:] = np.ascontiguousarray(rows, dtype="<f8").view("<u8")
     raw = words.tobytes()
     size = words.shape[1] * 8
-    return [encode(KIND_STATE, tag, raw[i * size:(i + 1) * size]) for i in range(n)]
+    return [encode(KIND_STATE, tag, raw[i * size : (i + 1) * size]) for i in range(n)]
 
 
 def decode_states(blobs: list, tag: int, width: int):
@@ -146,5 +155,11 @@ def decode_states(blobs: list, tag: int, width: int):
         ok[i] = True
         payloads.append(view)
     words = np.frombuffer(b"".join(payloads), dtype="<u8").reshape(-1, STATE_META + width)
-    return (ok, bad, words[:, 0].view(np.int64).copy(), words[:, 1].view(np.int64).copy(),
-            words[:, 2].copy(), words[:, STATE_META:].view("<f8").astype(np.float64))
+    return (
+        ok,
+        bad,
+        words[:, 0].view(np.int64).copy(),
+        words[:, 1].view(np.int64).copy(),
+        words[:, 2].copy(),
+        words[:, STATE_META:].view("<f8").astype(np.float64),
+    )

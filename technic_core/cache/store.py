@@ -18,6 +18,7 @@ of Redis (refused, timed out, killed) surfaces as ``CacheDown``; a key of
 another Redis type than ours (WRONGTYPE) is one corrupt entry, read as
 ``WRONGTYPE`` and replaced by the next write, never a failure of Redis.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,7 +30,7 @@ from . import codec
 from .server import CacheServerError, client_for, embedded_server
 
 DEFAULT_TTL_S = 7 * 24 * 3600
-COMPACT_AT = 32          # segments in a bar list before it is rewritten as two
+COMPACT_AT = 32  # segments in a bar list before it is rewritten as two
 
 _APPEND_IF_TAIL = """
 if redis.call('TYPE', KEYS[1]).ok ~= 'list' then
@@ -100,8 +101,13 @@ class Cache:
     (one more snapshot request), which catches split adjustments at once.
     """
 
-    def __init__(self, url: str | None = None, ttl: float | None = None, namespace: str | None = None,
-                 verify_previous: bool = True):
+    def __init__(
+        self,
+        url: str | None = None,
+        ttl: float | None = None,
+        namespace: str | None = None,
+        verify_previous: bool = True,
+    ):
         self.url = url if url is not None else os.environ.get("REDIS_URL") or None
         self.ttl = int(ttl) if ttl is not None else env_ttl()
         if self.ttl <= 0:
@@ -110,7 +116,7 @@ class Cache:
         self.verify_previous = verify_previous
         self._client: redis.Redis | None = None
         self._where = self.url or "embedded redis-server"
-        self.down: str | None = None      # why Redis is not used, once it failed
+        self.down: str | None = None  # why Redis is not used, once it failed
 
     def describe(self) -> str:
         return self._where
@@ -188,6 +194,7 @@ class BarStateStore:
         """(tail segment, state entry) of each symbol, None where absent and ``WRONGTYPE`` where
         the key holds another type: one round trip.  (MGET answers None for a key that is not
         a string: a state key of the wrong type is absent, and overwritten by the next SET.)"""
+
         def go(client):
             pipe = client.pipeline(transaction=False)
             pipe.mget([self.state_key(s) for s in symbols])
@@ -195,12 +202,14 @@ class BarStateStore:
                 pipe.lindex(self.bars_key(s), -1)
             res = _per_key(pipe.execute(raise_on_error=False))
             return res[1:], res[0]
+
         if not symbols:
             return [], []
         return self._run(go)
 
     def read_bars(self, symbols: list[str]) -> tuple[list, list[int]]:
         """(segments or ``WRONGTYPE``, remaining TTL in ms) of each symbol: one round trip."""
+
         def go(client):
             pipe = client.pipeline(transaction=False)
             for s in symbols:
@@ -208,12 +217,18 @@ class BarStateStore:
                 pipe.pttl(self.bars_key(s))
             res = _per_key(pipe.execute(raise_on_error=False))
             return res[0::2], res[1::2]
+
         if not symbols:
             return [], []
         return self._run(go)
 
-    def write(self, bars: dict[str, list[bytes]], appends: dict[str, tuple[bytes, bytes]],
-              states: dict[str, bytes], keep_ttl_ms: dict[str, int] | None = None) -> None:
+    def write(
+        self,
+        bars: dict[str, list[bytes]],
+        appends: dict[str, tuple[bytes, bytes]],
+        states: dict[str, bytes],
+        keep_ttl_ms: dict[str, int] | None = None,
+    ) -> None:
         """One transaction: replace bar lists, append bars after a known tail, set states.
 
         ``bars``: symbol -> segments (the list is replaced; TTL restarts unless
@@ -243,4 +258,5 @@ class BarStateStore:
             for s, blob in states.items():
                 pipe.set(self.state_key(s), blob, ex=ttl)
             pipe.execute()
+
         self._run(go)

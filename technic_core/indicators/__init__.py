@@ -17,6 +17,7 @@ pandas and polars containers give back the same containers (``containers``):
 DataFrame (dates x symbols) gives DataFrames with its index and columns.
 Every function's docstring (numpydoc) is made from one table (``docs``).
 """
+
 from __future__ import annotations
 
 import functools
@@ -37,9 +38,19 @@ from .registry import (
 )
 from .validate import as_2d, check_layout, check_period, check_real
 
-__all__ = [*INDICATORS, "available_backends", "registered_backends", "default_backend",
-           "unavailable_reason", "BackendUnavailable", "IndicatorInputError", "FALLBACK_ORDER",
-           "INDICATORS", "Panel", "OUTPUT_NAMES"]
+__all__ = [
+    *INDICATORS,
+    "available_backends",
+    "registered_backends",
+    "default_backend",
+    "unavailable_reason",
+    "BackendUnavailable",
+    "IndicatorInputError",
+    "FALLBACK_ORDER",
+    "INDICATORS",
+    "Panel",
+    "OUTPUT_NAMES",
+]
 
 if TYPE_CHECKING:
     import numpy as np
@@ -87,6 +98,7 @@ def _run(fname: str, backend: str | None, inputs: dict, **params):
 
 def _takes_panel(*inputs: str):
     """Let ``f(panel, *params)`` stand for ``f(panel.<input>..., *params)`` (TA-Lib's abstract style)."""
+
     def deco(fn):
         names = [n for n in inspect.signature(fn).parameters if n not in inputs and n != "backend"]
 
@@ -96,8 +108,10 @@ def _takes_panel(*inputs: str):
                 return fn(*args, **kwargs)
             panel, rest = args[0], args[1:]
             if len(rest) > len(names):
-                raise TypeError(f"{fn.__name__}() takes at most {len(names)} parameters after "
-                                f"a Panel ({', '.join(names)}), got {len(rest)}")
+                raise TypeError(
+                    f"{fn.__name__}() takes at most {len(names)} parameters after "
+                    f"a Panel ({', '.join(names)}), got {len(rest)}"
+                )
             for n, v in zip(names, rest):
                 if n in kwargs:
                     raise TypeError(f"{fn.__name__}() got multiple values for {n!r}")
@@ -107,7 +121,9 @@ def _takes_panel(*inputs: str):
                     raise TypeError(f"{fn.__name__}(): {n!r} comes from the Panel")
                 kwargs[n] = panel
             return fn(**kwargs)
+
         return wrapper
+
     return deco
 
 
@@ -117,121 +133,182 @@ def _documented(fn):
 
 
 @_documented
-@_takes_panel('close')
+@_takes_panel("close")
 def sma(close: Prices, timeperiod: int = 30, *, backend: str | None = None) -> Output:
     check_period("sma", timeperiod=timeperiod)
     return _run("sma", backend, {"close": close}, timeperiod=int(timeperiod))
 
 
 @_documented
-@_takes_panel('close')
+@_takes_panel("close")
 def ema(close: Prices, timeperiod: int = 30, *, backend: str | None = None) -> Output:
     check_period("ema", timeperiod=timeperiod)
     return _run("ema", backend, {"close": close}, timeperiod=int(timeperiod))
 
 
 @_documented
-@_takes_panel('close')
+@_takes_panel("close")
 def rsi(close: Prices, timeperiod: int = 14, *, backend: str | None = None) -> Output:
     check_period("rsi", 2, timeperiod=timeperiod)
     return _run("rsi", backend, {"close": close}, timeperiod=int(timeperiod))
 
 
 @_documented
-@_takes_panel('close')
-def macd(close: Prices, fastperiod: int = 12, slowperiod: int = 26, signalperiod: int = 9, *,
-         backend: str | None = None) -> tuple[Output, Output, Output]:
+@_takes_panel("close")
+def macd(
+    close: Prices,
+    fastperiod: int = 12,
+    slowperiod: int = 26,
+    signalperiod: int = 9,
+    *,
+    backend: str | None = None,
+) -> tuple[Output, Output, Output]:
     check_period("macd", 2, fastperiod=fastperiod, slowperiod=slowperiod)
     check_period("macd", signalperiod=signalperiod)
     # TA-Lib swaps the periods when fast > slow; so do we, so answers agree.
     if slowperiod < fastperiod:
         fastperiod, slowperiod = slowperiod, fastperiod
-    return _run("macd", backend, {"close": close}, fastperiod=int(fastperiod),
-                slowperiod=int(slowperiod), signalperiod=int(signalperiod))
+    return _run(
+        "macd",
+        backend,
+        {"close": close},
+        fastperiod=int(fastperiod),
+        slowperiod=int(slowperiod),
+        signalperiod=int(signalperiod),
+    )
 
 
 @_documented
-@_takes_panel('close')
-def bbands(close: Prices, timeperiod: int = 20, nbdevup: float = 2.0, nbdevdn: float = 2.0,
-           matype: int = 0, *, backend: str | None = None) -> tuple[Output, Output, Output]:
+@_takes_panel("close")
+def bbands(
+    close: Prices,
+    timeperiod: int = 20,
+    nbdevup: float = 2.0,
+    nbdevdn: float = 2.0,
+    matype: int = 0,
+    *,
+    backend: str | None = None,
+) -> tuple[Output, Output, Output]:
     check_period("bbands", 2, timeperiod=timeperiod)
     check_real("bbands", nbdevup=nbdevup, nbdevdn=nbdevdn)
     if matype != 0:
         raise IndicatorInputError("bbands: only matype=0 (SMA) is supported")
-    return _run("bbands", backend, {"close": close}, timeperiod=int(timeperiod),
-                nbdevup=float(nbdevup), nbdevdn=float(nbdevdn))
+    return _run(
+        "bbands",
+        backend,
+        {"close": close},
+        timeperiod=int(timeperiod),
+        nbdevup=float(nbdevup),
+        nbdevdn=float(nbdevdn),
+    )
 
 
 @_documented
-@_takes_panel('high', 'low', 'close')
-def atr(high: Prices, low: Prices, close: Prices, timeperiod: int = 14, *,
-        backend: str | None = None) -> Output:
+@_takes_panel("high", "low", "close")
+def atr(
+    high: Prices, low: Prices, close: Prices, timeperiod: int = 14, *, backend: str | None = None
+) -> Output:
     check_period("atr", timeperiod=timeperiod)
-    return _run("atr", backend, {"high": high, "low": low, "close": close},
-                timeperiod=int(timeperiod))
+    return _run(
+        "atr", backend, {"high": high, "low": low, "close": close}, timeperiod=int(timeperiod)
+    )
 
 
 @_documented
-@_takes_panel('high', 'low', 'close')
-def stoch(high: Prices, low: Prices, close: Prices, fastk_period: int = 5, slowk_period: int = 3,
-          slowk_matype: int = 0, slowd_period: int = 3, slowd_matype: int = 0, *,
-          backend: str | None = None) -> tuple[Output, Output]:
-    check_period("stoch", fastk_period=fastk_period, slowk_period=slowk_period,
-                 slowd_period=slowd_period)
+@_takes_panel("high", "low", "close")
+def stoch(
+    high: Prices,
+    low: Prices,
+    close: Prices,
+    fastk_period: int = 5,
+    slowk_period: int = 3,
+    slowk_matype: int = 0,
+    slowd_period: int = 3,
+    slowd_matype: int = 0,
+    *,
+    backend: str | None = None,
+) -> tuple[Output, Output]:
+    check_period(
+        "stoch", fastk_period=fastk_period, slowk_period=slowk_period, slowd_period=slowd_period
+    )
     if slowk_matype != 0 or slowd_matype != 0:
-        raise IndicatorInputError("stoch: only slowk_matype=0 and slowd_matype=0 (SMA) are supported")
-    return _run("stoch", backend, {"high": high, "low": low, "close": close},
-                fastk_period=int(fastk_period), slowk_period=int(slowk_period),
-                slowd_period=int(slowd_period))
+        raise IndicatorInputError(
+            "stoch: only slowk_matype=0 and slowd_matype=0 (SMA) are supported"
+        )
+    return _run(
+        "stoch",
+        backend,
+        {"high": high, "low": low, "close": close},
+        fastk_period=int(fastk_period),
+        slowk_period=int(slowk_period),
+        slowd_period=int(slowd_period),
+    )
 
 
 @_documented
-@_takes_panel('high', 'low', 'close')
-def adx(high: Prices, low: Prices, close: Prices, timeperiod: int = 14, *,
-        backend: str | None = None) -> Output:
+@_takes_panel("high", "low", "close")
+def adx(
+    high: Prices, low: Prices, close: Prices, timeperiod: int = 14, *, backend: str | None = None
+) -> Output:
     check_period("adx", 2, timeperiod=timeperiod)
-    return _run("adx", backend, {"high": high, "low": low, "close": close},
-                timeperiod=int(timeperiod))
+    return _run(
+        "adx", backend, {"high": high, "low": low, "close": close}, timeperiod=int(timeperiod)
+    )
 
 
 @_documented
-@_takes_panel('close', 'volume')
+@_takes_panel("close", "volume")
 def obv(close: Prices, volume: Prices, *, backend: str | None = None) -> Output:
     return _run("obv", backend, {"close": close, "volume": volume})
 
 
 @_documented
-@_takes_panel('close')
+@_takes_panel("close")
 def roc(close: Prices, timeperiod: int = 10, *, backend: str | None = None) -> Output:
     check_period("roc", timeperiod=timeperiod)
     return _run("roc", backend, {"close": close}, timeperiod=int(timeperiod))
 
 
 @_documented
-@_takes_panel('high', 'low', 'close')
-def willr(high: Prices, low: Prices, close: Prices, timeperiod: int = 14, *,
-          backend: str | None = None) -> Output:
+@_takes_panel("high", "low", "close")
+def willr(
+    high: Prices, low: Prices, close: Prices, timeperiod: int = 14, *, backend: str | None = None
+) -> Output:
     check_period("willr", 2, timeperiod=timeperiod)
-    return _run("willr", backend, {"high": high, "low": low, "close": close},
-                timeperiod=int(timeperiod))
+    return _run(
+        "willr", backend, {"high": high, "low": low, "close": close}, timeperiod=int(timeperiod)
+    )
 
 
 @_documented
-@_takes_panel('high', 'low', 'close')
-def cci(high: Prices, low: Prices, close: Prices, timeperiod: int = 14, *,
-        backend: str | None = None) -> Output:
+@_takes_panel("high", "low", "close")
+def cci(
+    high: Prices, low: Prices, close: Prices, timeperiod: int = 14, *, backend: str | None = None
+) -> Output:
     check_period("cci", 2, timeperiod=timeperiod)
-    return _run("cci", backend, {"high": high, "low": low, "close": close},
-                timeperiod=int(timeperiod))
+    return _run(
+        "cci", backend, {"high": high, "low": low, "close": close}, timeperiod=int(timeperiod)
+    )
 
 
 @_documented
-@_takes_panel('high', 'low', 'close', 'volume')
-def mfi(high: Prices, low: Prices, close: Prices, volume: Prices, timeperiod: int = 14, *,
-        backend: str | None = None) -> Output:
+@_takes_panel("high", "low", "close", "volume")
+def mfi(
+    high: Prices,
+    low: Prices,
+    close: Prices,
+    volume: Prices,
+    timeperiod: int = 14,
+    *,
+    backend: str | None = None,
+) -> Output:
     check_period("mfi", 2, timeperiod=timeperiod)
-    return _run("mfi", backend, {"high": high, "low": low, "close": close, "volume": volume},
-                timeperiod=int(timeperiod))
+    return _run(
+        "mfi",
+        backend,
+        {"high": high, "low": low, "close": close, "volume": volume},
+        timeperiod=int(timeperiod),
+    )
 
 
 assert tuple(SPECS) == INDICATORS

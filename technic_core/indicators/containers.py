@@ -17,6 +17,7 @@ in column tiles (about three times faster than numpy's strided copy of the
 whole array).  Results are wrapped without a copy for pandas; polars holds
 each column contiguous, so a polars DataFrame result is copied once into it.
 """
+
 from __future__ import annotations
 
 import re
@@ -53,7 +54,7 @@ def c_order(a: np.ndarray) -> np.ndarray:
     if a.ndim == 2 and a.dtype == np.float64 and a.flags.f_contiguous and a.shape[1] > _TILE:
         out = np.empty(a.shape)
         for j in range(0, a.shape[1], _TILE):
-            out[:, j:j + _TILE] = a[:, j:j + _TILE]
+            out[:, j : j + _TILE] = a[:, j : j + _TILE]
         return out
     return np.ascontiguousarray(a, dtype=np.float64)
 
@@ -82,10 +83,11 @@ def _real(a: np.ndarray) -> np.ndarray:
 # -- pandas -------------------------------------------------------------------
 def _pandas_series_values(s) -> np.ndarray:
     import pandas as pd
+
     if isinstance(s.dtype, np.dtype):
-        return _real(s.to_numpy())               # a view of a numpy-backed Series
+        return _real(s.to_numpy())  # a view of a numpy-backed Series
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-        return s.to_numpy(dtype=np.float64, na_value=np.nan)   # nullable / Arrow: <NA> -> NaN
+        return s.to_numpy(dtype=np.float64, na_value=np.nan)  # nullable / Arrow: <NA> -> NaN
     return np.asarray(s.to_numpy())
 
 
@@ -94,15 +96,17 @@ def _pandas_frame_values(fname: str, arg: str, df) -> np.ndarray:
 
     def numeric(t) -> bool:
         return pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
-    dtypes = set(df.dtypes)       # a few distinct dtypes, however many columns
+
+    dtypes = set(df.dtypes)  # a few distinct dtypes, however many columns
     if not all(numeric(t) for t in dtypes):
         bad = [c for c, t in df.dtypes.items() if not numeric(t)]
         shown = ", ".join(f"{c!r} ({df.dtypes[c]})" for c in bad[:3])
         raise IndicatorInputError(
             f"{fname}: {arg} has non-numeric column(s) {shown}; a wide frame holds one column "
-            "per symbol, with the dates as its index (df.set_index('date'))")
+            "per symbol, with the dates as its index (df.set_index('date'))"
+        )
     if len(dtypes) == 1 and isinstance(next(iter(dtypes)), np.dtype):
-        return _real(df.to_numpy())              # one block: a column-major view, copied once
+        return _real(df.to_numpy())  # one block: a column-major view, copied once
     return c_order(df.to_numpy(dtype=np.float64, na_value=np.nan))
 
 
@@ -111,6 +115,7 @@ def _wrap_pandas_series(index):
 
     def wrap(names, outs):
         return tuple(pd.Series(o, index=index, name=n, copy=False) for n, o in zip(names, outs))
+
     return wrap
 
 
@@ -119,6 +124,7 @@ def _wrap_pandas_frame(index, columns):
 
     def wrap(names, outs):
         return tuple(pd.DataFrame(o, index=index, columns=columns, copy=False) for o in outs)
+
     return wrap
 
 
@@ -126,9 +132,14 @@ def _wrap_pandas_frame(index, columns):
 def _polars_split(df) -> tuple[list[str], list[str]]:
     """(key columns carried through: dates, text; value columns: numbers) of a wide polars frame."""
     import polars as pl
+
     keys, values = [], []
     for name, dtype in df.schema.items():
-        if dtype.is_temporal() or dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+        if (
+            dtype.is_temporal()
+            or dtype in (pl.String, pl.Categorical)
+            or isinstance(dtype, pl.Enum)
+        ):
             keys.append(name)
         else:
             values.append(name)
@@ -136,13 +147,14 @@ def _polars_split(df) -> tuple[list[str], list[str]]:
 
 
 def _polars_frame_values(fname: str, arg: str, df, values: list[str]) -> np.ndarray:
-    schema = df.schema            # built on each access: once here, not per column
+    schema = df.schema  # built on each access: once here, not per column
     bad = [c for c in values if not schema[c].is_numeric()]
     if bad:
         shown = ", ".join(f"{c!r} ({schema[c]})" for c in bad[:3])
         raise IndicatorInputError(
             f"{fname}: {arg} has non-numeric column(s) {shown}; a wide frame holds one column "
-            "per symbol (plus date or text key columns, carried through)")
+            "per symbol (plus date or text key columns, carried through)"
+        )
     if not values:
         return np.empty((df.height, 0))
     return _real(df.select(values).to_numpy(order="c"))
@@ -153,6 +165,7 @@ def _wrap_polars_series():
 
     def wrap(names, outs):
         return tuple(pl.Series(n, o) for n, o in zip(names, outs))
+
     return wrap
 
 
@@ -165,6 +178,7 @@ def _wrap_polars_frame(key_frame, values: list[str], order: list[str]):
             vals = pl.from_numpy(o, schema=values, orient="row")
             res.append(key_frame.hstack(vals).select(order) if key_frame.width else vals)
         return tuple(res)
+
     return wrap
 
 
@@ -177,7 +191,7 @@ class Wrapper:
     def __init__(self, kind: str, wrap: Callable, columns=None):
         self.kind = kind
         self._wrap = wrap
-        self.columns = columns     # labels of a wide frame's columns (errors name them)
+        self.columns = columns  # labels of a wide frame's columns (errors name them)
 
     def __call__(self, fname: str, params: Mapping[str, object], out):
         names = output_names(fname, params)
@@ -201,7 +215,8 @@ def unwrap(fname: str, inputs: dict[str, object]) -> tuple[dict[str, object], Wr
     for arg in given[1:]:
         if kinds[arg] != kind:
             raise IndicatorInputError(
-                f"{fname}: {first} is a {kind} but {arg} is a {kinds[arg]}; give one kind of container")
+                f"{fname}: {first} is a {kind} but {arg} is a {kinds[arg]}; give one kind of container"
+            )
     ref = inputs[first]
     arrays: dict[str, object] = {}
     if kind.startswith("pandas"):
@@ -210,9 +225,13 @@ def unwrap(fname: str, inputs: dict[str, object]) -> tuple[dict[str, object], Wr
             if v.index is not ref.index and not v.index.equals(ref.index):
                 raise IndicatorInputError(
                     f"{fname}: {arg}'s index differs from {first}'s; align them first "
-                    "(e.g. DataFrame.align)")
-            if kind == "pandas.DataFrame" and v.columns is not ref.columns \
-                    and not v.columns.equals(ref.columns):
+                    "(e.g. DataFrame.align)"
+                )
+            if (
+                kind == "pandas.DataFrame"
+                and v.columns is not ref.columns
+                and not v.columns.equals(ref.columns)
+            ):
                 raise IndicatorInputError(f"{fname}: {arg}'s columns differ from {first}'s")
         for arg, v in inputs.items():
             if kinds[arg] is None:
@@ -237,7 +256,8 @@ def unwrap(fname: str, inputs: dict[str, object]) -> tuple[dict[str, object], Wr
             raise IndicatorInputError(f"{fname}: {arg}'s columns differ from {first}'s")
         if k != keys or not inputs[arg].select(k).equals(ref.select(keys)):
             raise IndicatorInputError(
-                f"{fname}: {arg}'s key columns ({', '.join(k) or 'none'}) differ from {first}'s")
+                f"{fname}: {arg}'s key columns ({', '.join(k) or 'none'}) differ from {first}'s"
+            )
     for arg, v in inputs.items():
         arrays[arg] = v if kinds[arg] is None else _polars_frame_values(fname, arg, v, values)
     wrap = _wrap_polars_frame(ref.select(keys), values, list(ref.columns))
@@ -260,4 +280,5 @@ def labelled_errors(wrapper: Wrapper | None) -> Iterator[None]:
         def label(m):
             j = int(m.group(1))
             return f"{m.group(0)} ({columns[j]!r})" if j < len(columns) else m.group(0)
+
         raise IndicatorInputError(_COLUMN.sub(label, str(exc))) from None

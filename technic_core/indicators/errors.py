@@ -4,6 +4,7 @@ Backends, the registry, the GPU probe and the public API all raise these; keepin
 here lets each import them without importing the others (the registry imports the GPU
 probe, and the GPU backend must not import the registry back for an exception class).
 """
+
 from __future__ import annotations
 
 

@@ -21,6 +21,7 @@ their labels: every call with it gives back frames with the same index and
 columns.  ``technic_core.panel_from_long`` and ``panel_from_frames`` build
 one from long or wide frames with the importer's checks of the bars.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -55,7 +56,7 @@ class Panel:
         self.shape = next(iter(arrays.values())).shape
         self.one_dimensional = one_d
 
-    wrapper: Wrapper | None     # how results go back into the frames it was built from
+    wrapper: Wrapper | None  # how results go back into the frames it was built from
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -84,5 +85,4 @@ class Panel:
     def __repr__(self) -> str:
         t, n = self.shape
         late = int(np.count_nonzero((self.starts > 0) & (self.starts < t)))
-        return (f"Panel({', '.join(self._fields)}; {t} rows x {n} columns, "
-                f"{late} starting late)")
+        return f"Panel({', '.join(self._fields)}; {t} rows x {n} columns, {late} starting late)"

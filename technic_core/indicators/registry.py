@@ -9,6 +9,7 @@ Adding a backend is adding a module and one ``register`` line below: the
 probe says whether it can run on this machine (an importable package is not
 enough for a GPU; the probe must talk to the device).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -19,8 +20,19 @@ from .backends.cupy_probe import cuda_device_reason
 from .errors import BackendUnavailable
 
 INDICATORS = (
-    "sma", "ema", "rsi", "macd", "bbands", "atr", "stoch",
-    "adx", "obv", "roc", "willr", "cci", "mfi",
+    "sma",
+    "ema",
+    "rsi",
+    "macd",
+    "bbands",
+    "atr",
+    "stoch",
+    "adx",
+    "obv",
+    "roc",
+    "willr",
+    "cci",
+    "mfi",
 )
 
 # The order a fallback walks when a backend cannot run (fastest first).
@@ -42,6 +54,7 @@ def _probe_module(mod: str) -> Callable[[], str | None]:
         except ImportError as exc:  # a missing optional package
             return f"{exc.name or mod} is not installed ({exc})"
         return None
+
     return probe
 
 
@@ -61,9 +74,7 @@ def registered_backends() -> list[str]:
 def unavailable_reason(name: str) -> str | None:
     """None if ``name`` can run on this machine, else why not (cached)."""
     if name not in _BACKENDS:
-        raise ValueError(
-            f"unknown indicator backend {name!r}; registered: {', '.join(_BACKENDS)}"
-        )
+        raise ValueError(f"unknown indicator backend {name!r}; registered: {', '.join(_BACKENDS)}")
     if name not in _PROBED:
         try:
             _PROBED[name] = _BACKENDS[name].probe()
@@ -85,18 +96,44 @@ def load_backend(name: str):
     return importlib.import_module(_BACKENDS[name].module)
 
 
-register(Backend("baseline", "technic_core.indicators.backends.baseline_backend",
-                 _probe_module("technic_core.indicators.backends.baseline_backend"),
-                 "per-symbol pandas, as the original scanner computed indicators"))
-register(Backend("numpy", "technic_core.indicators.backends.numpy_backend",
-                 _probe_module("technic_core.indicators.backends.numpy_backend"),
-                 "whole-universe NumPy on (T, N) arrays"))
-register(Backend("numba", "technic_core.indicators.backends.numba_backend",
-                 _probe_module("technic_core.indicators.backends.numba_backend"),
-                 "Numba kernels over (T, N) arrays, parallel over symbol blocks"))
-register(Backend("cupy", "technic_core.indicators.backends.cupy_backend", cuda_device_reason,
-                 "CUDA kernels (Numba) on CuPy device arrays, one thread per symbol"))
-register(Backend("talib", "technic_core.indicators.backends.talib_backend",
-                 _probe_module("technic_core.indicators.backends.talib_backend"),
-                 "TA-Lib (C) per symbol from and to (T, N) panels: a reference engine for tests "
-                 "and scans, not in the fallback chain and not the speed yardstick"))
+register(
+    Backend(
+        "baseline",
+        "technic_core.indicators.backends.baseline_backend",
+        _probe_module("technic_core.indicators.backends.baseline_backend"),
+        "per-symbol pandas, as the original scanner computed indicators",
+    )
+)
+register(
+    Backend(
+        "numpy",
+        "technic_core.indicators.backends.numpy_backend",
+        _probe_module("technic_core.indicators.backends.numpy_backend"),
+        "whole-universe NumPy on (T, N) arrays",
+    )
+)
+register(
+    Backend(
+        "numba",
+        "technic_core.indicators.backends.numba_backend",
+        _probe_module("technic_core.indicators.backends.numba_backend"),
+        "Numba kernels over (T, N) arrays, parallel over symbol blocks",
+    )
+)
+register(
+    Backend(
+        "cupy",
+        "technic_core.indicators.backends.cupy_backend",
+        cuda_device_reason,
+        "CUDA kernels (Numba) on CuPy device arrays, one thread per symbol",
+    )
+)
+register(
+    Backend(
+        "talib",
+        "technic_core.indicators.backends.talib_backend",
+        _probe_module("technic_core.indicators.backends.talib_backend"),
+        "TA-Lib (C) per symbol from and to (T, N) panels: a reference engine for tests "
+        "and scans, not in the fallback chain and not the speed yardstick",
+    )
+)

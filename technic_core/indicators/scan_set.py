@@ -12,6 +12,7 @@ must also run against older commits that have no such module).
 
 Plain data, no imports: any module of the package may read it.
 """
+
 from __future__ import annotations
 
 # name -> (function, TA-Lib keyword parameters in the function's positional order, output)
@@ -42,12 +43,19 @@ FEATURE_KEYS = tuple(k for k in SCAN_SET if k != "obv")
 
 # Which of (high, low, close, volume) each function takes, in order.
 INPUTS: dict[str, tuple[str, ...]] = {
-    "sma": ("close",), "ema": ("close",), "rsi": ("close",), "macd": ("close",),
-    "bbands": ("close",), "roc": ("close",),
-    "atr": ("high", "low", "close"), "adx": ("high", "low", "close"),
-    "willr": ("high", "low", "close"), "cci": ("high", "low", "close"),
+    "sma": ("close",),
+    "ema": ("close",),
+    "rsi": ("close",),
+    "macd": ("close",),
+    "bbands": ("close",),
+    "roc": ("close",),
+    "atr": ("high", "low", "close"),
+    "adx": ("high", "low", "close"),
+    "willr": ("high", "low", "close"),
+    "cci": ("high", "low", "close"),
     "stoch": ("high", "low", "close"),
-    "obv": ("close", "volume"), "mfi": ("high", "low", "close", "volume"),
+    "obv": ("close", "volume"),
+    "mfi": ("high", "low", "close", "volume"),
 }
 
 # EMA is not a feature; the state carries one and the benchmarks time it at 21 bars.
@@ -55,8 +63,21 @@ EMA_PERIOD = 21
 
 # One call of each of the thirteen functions at the scan's parameters (the set's first call
 # of it; EMA at EMA_PERIOD): what the benchmarks and the bench's sweep time.
-FUNCTIONS = ("sma", "ema", "rsi", "macd", "bbands", "atr", "stoch", "adx", "obv", "roc",
-             "willr", "cci", "mfi")
+FUNCTIONS = (
+    "sma",
+    "ema",
+    "rsi",
+    "macd",
+    "bbands",
+    "atr",
+    "stoch",
+    "adx",
+    "obv",
+    "roc",
+    "willr",
+    "cci",
+    "mfi",
+)
 
 
 def _first_call(fname: str) -> tuple[tuple[str, ...], dict]:

@@ -23,6 +23,7 @@ and one advanced bar by bar are the same computation.
 indicators need (the scan's features read the last 64 closes, say);
 ``tail`` returns them right-aligned like a ``BarBlock``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -46,30 +47,44 @@ PARALLEL_MIN_BARS = 100_000
 @dataclass(frozen=True)
 class StateParams:
     """Which indicators a state carries, with TA-Lib's parameters (0 switches one off)."""
+
     sma: tuple[int, ...] = (20, 50, 200)
     ema: tuple[int, ...] = (21,)
     rsi: int = 14
-    macd: tuple[int, int, int] = (12, 26, 9)       # fast, slow, signal
+    macd: tuple[int, int, int] = (12, 26, 9)  # fast, slow, signal
     bbands: tuple[int, float, float] = (20, 2.0, 2.0)  # timeperiod, nbdevup, nbdevdn
     atr: int = 14
-    stoch: tuple[int, int, int] = (14, 3, 3)        # fastk, slowk, slowd (SMA lines)
+    stoch: tuple[int, int, int] = (14, 3, 3)  # fastk, slowk, slowd (SMA lines)
     adx: int = 14
     mfi: int = 14
     cci: int = 14
     willr: int = 14
     roc: int = 10
     obv: bool = True
-    keep: tuple[tuple[str, int], ...] = field(default=())  # (field, bars) to keep beyond the indicators' needs
+    keep: tuple[tuple[str, int], ...] = field(
+        default=()
+    )  # (field, bars) to keep beyond the indicators' needs
 
     def __post_init__(self) -> None:
         def pos(name, *values):
             for x in values:
                 if isinstance(x, bool) or int(x) != x or x < 0:
-                    raise IndicatorInputError(f"state: {name} periods must be non-negative integers, got {x!r}")
+                    raise IndicatorInputError(
+                        f"state: {name} periods must be non-negative integers, got {x!r}"
+                    )
+
         pos("sma", *self.sma)
         pos("ema", *self.ema)
-        pos("rsi/atr/adx/mfi/cci/willr/roc", self.rsi, self.atr, self.adx, self.mfi, self.cci,
-            self.willr, self.roc)
+        pos(
+            "rsi/atr/adx/mfi/cci/willr/roc",
+            self.rsi,
+            self.atr,
+            self.adx,
+            self.mfi,
+            self.cci,
+            self.willr,
+            self.roc,
+        )
         pos("macd", *self.macd)
         pos("stoch", *self.stoch)
         pos("bbands", self.bbands[0])
@@ -82,7 +97,9 @@ class StateParams:
             raise IndicatorInputError("state: stoch needs every period >= 1")
         for name, k in self.keep:
             if name not in FIELDS:
-                raise IndicatorInputError(f"state: keep names unknown field {name!r}; fields: {FIELDS}")
+                raise IndicatorInputError(
+                    f"state: keep names unknown field {name!r}; fields: {FIELDS}"
+                )
             pos("keep", k)
 
     @property
@@ -106,9 +123,13 @@ class StateLayout:
         fk = p.stoch[0]
         need_close = max([2, *p.sma, p.bbands[0], p.roc + 1 if p.roc else 0, keep.get("close", 0)])
         need_hl = max(2, fk, p.willr, keep.get("high", 0), keep.get("low", 0))
-        self.rings = {"close": need_close, "high": max(need_hl, keep.get("high", 0)),
-                      "low": max(need_hl, keep.get("low", 0)), "open": max(2, keep.get("open", 0)),
-                      "volume": max(2, keep.get("volume", 0))}
+        self.rings = {
+            "close": need_close,
+            "high": max(need_hl, keep.get("high", 0)),
+            "low": max(need_hl, keep.get("low", 0)),
+            "open": max(2, keep.get("open", 0)),
+            "volume": max(2, keep.get("volume", 0)),
+        }
         lay = np.zeros(len(_k.SLOTS), dtype=np.int64)
         width = 1  # column 0: bar count
         self.ring_offset: dict[str, int] = {}
@@ -119,9 +140,10 @@ class StateLayout:
             width += k
             return at
 
-        for fld, (rslot, oslot) in zip(("close", "high", "low", "open", "volume"),
-                                       ((_k.RC, _k.OC), (_k.RH, _k.OH), (_k.RL, _k.OL),
-                                        (_k.RO, _k.OO), (_k.RV, _k.OV))):
+        for fld, (rslot, oslot) in zip(
+            ("close", "high", "low", "open", "volume"),
+            ((_k.RC, _k.OC), (_k.RH, _k.OH), (_k.RL, _k.OL), (_k.RO, _k.OO), (_k.RV, _k.OV)),
+        ):
             lay[rslot] = self.rings[fld]
             lay[oslot] = self.ring_offset[fld] = take(self.rings[fld])
         self._nan_cols: list[tuple[int, int]] = [(1, width)]  # rings start empty (NaN)
@@ -140,8 +162,14 @@ class StateLayout:
             keys.append(f"rsi_{p.rsi}")
         if s:
             lay[_k.MACD_F], lay[_k.MACD_S], lay[_k.MACD_SIG] = f, s, g
-            for slot in (_k.MACD_ACCF, _k.MACD_ACCS, _k.MACD_EF, _k.MACD_ES, _k.MACD_ACCSIG,
-                         _k.MACD_ESIG):
+            for slot in (
+                _k.MACD_ACCF,
+                _k.MACD_ACCS,
+                _k.MACD_EF,
+                _k.MACD_ES,
+                _k.MACD_ACCSIG,
+                _k.MACD_ESIG,
+            ):
                 lay[slot] = take(1)
             keys += ["macd", "macd_signal", "macd_hist"]
         if p.bbands[0]:
@@ -193,11 +221,19 @@ class StateLayout:
             sma_spec[q, 2] = col[f"sma_{per}"]
         for q, per in enumerate(p.ema):
             ema_spec[q, 3] = col[f"ema_{per}"]
-        for slot, key in ((_k.RSI_OUT, f"rsi_{p.rsi}"), (_k.MACD_OUT, "macd"), (_k.BB_OUT, "bb_upper"),
-                          (_k.ATR_OUT, f"atr_{p.atr}"), (_k.ST_OUT, "stoch_k"),
-                          (_k.ADX_OUT, f"adx_{p.adx}"), (_k.MFI_OUT, f"mfi_{p.mfi}"),
-                          (_k.CCI_OUT, f"cci_{p.cci}"), (_k.WILLR_OUT, f"willr_{p.willr}"),
-                          (_k.ROC_OUT, f"roc_{p.roc}"), (_k.OBV_OUT, "obv")):
+        for slot, key in (
+            (_k.RSI_OUT, f"rsi_{p.rsi}"),
+            (_k.MACD_OUT, "macd"),
+            (_k.BB_OUT, "bb_upper"),
+            (_k.ATR_OUT, f"atr_{p.atr}"),
+            (_k.ST_OUT, "stoch_k"),
+            (_k.ADX_OUT, f"adx_{p.adx}"),
+            (_k.MFI_OUT, f"mfi_{p.mfi}"),
+            (_k.CCI_OUT, f"cci_{p.cci}"),
+            (_k.WILLR_OUT, f"willr_{p.willr}"),
+            (_k.ROC_OUT, f"roc_{p.roc}"),
+            (_k.OBV_OUT, "obv"),
+        ):
             if key in col:
                 lay[slot] = col[key]
         self._nan_cols.append((self.out_offset, width))
@@ -206,7 +242,9 @@ class StateLayout:
         self.width = width
         self.lay = lay
         # every ring as (first slot, size): its slots hold a symbol's values by bar count
-        rings = [(self.ring_offset[f], self.rings[f]) for f in ("close", "high", "low", "open", "volume")]
+        rings = [
+            (self.ring_offset[f], self.rings[f]) for f in ("close", "high", "low", "open", "volume")
+        ]
         if fk:
             rings += [(int(lay[_k.ST_KRING]), p.stoch[1]), (int(lay[_k.ST_DRING]), p.stoch[2])]
         if p.mfi:
@@ -240,7 +278,9 @@ def layout_for(params: StateParams) -> StateLayout:
     return lay
 
 
-def _time_major_runs(arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+def _time_major_runs(
+    arrays: dict[str, np.ndarray],
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Right-aligned (T, N) arrays as runs of their flattened rows: column j's bars start at
     ``first_j * N + j`` and step by N (no copy when the arrays are C-contiguous)."""
     close = arrays["close"]
@@ -269,16 +309,20 @@ def _check_bars(arrays: dict[str, np.ndarray], where: str, gaps_allowed: bool) -
     nan = np.isnan(arrays["close"])
     for f in FIELDS:
         if not np.array_equal(np.isnan(arrays[f]), nan):
-            raise IndicatorInputError(f"{where}: {f} and close are not NaN in the same places "
-                                      "(a bar is all five fields or none)")
+            raise IndicatorInputError(
+                f"{where}: {f} and close are not NaN in the same places "
+                "(a bar is all five fields or none)"
+            )
     if not gaps_allowed and nan.any():
         t = nan.shape[0]
         first = np.where((~nan).any(axis=0), np.argmax(~nan, axis=0), t)
         gaps = nan.sum(axis=0) != first
         if gaps.any():
             col = int(np.flatnonzero(gaps)[0])
-            raise IndicatorInputError(f"{where}: column {col} has a NaN after its series started; "
-                                      "interior gaps are not supported (leading NaNs mark a short history)")
+            raise IndicatorInputError(
+                f"{where}: column {col} has a NaN after its series started; "
+                "interior gaps are not supported (leading NaNs mark a short history)"
+            )
 
 
 class IndicatorState:
@@ -289,8 +333,13 @@ class IndicatorState:
     rows)`` takes rows (a per-symbol cache's entries); ``from_slots`` takes slots.
     """
 
-    def __init__(self, params: StateParams, rows: np.ndarray | None = None, *,
-                 slots: np.ndarray | None = None):
+    def __init__(
+        self,
+        params: StateParams,
+        rows: np.ndarray | None = None,
+        *,
+        slots: np.ndarray | None = None,
+    ):
         self.params = params
         self.layout = layout_for(params)
         width = self.layout.width
@@ -298,12 +347,14 @@ class IndicatorState:
             rows = np.asarray(rows)
             if rows.ndim != 2 or rows.shape[1] != width or rows.dtype != np.float64:
                 raise IndicatorInputError(
-                    f"state rows must be float64 (N, {width}); got {rows.dtype} {rows.shape}")
+                    f"state rows must be float64 (N, {width}); got {rows.dtype} {rows.shape}"
+                )
             slots = rows.T
         slots = np.asarray(slots)
         if slots.ndim != 2 or slots.shape[0] != width or slots.dtype != np.float64:
             raise IndicatorInputError(
-                f"state slots must be float64 ({width}, N); got {slots.dtype} {slots.shape}")
+                f"state slots must be float64 ({width}, N); got {slots.dtype} {slots.shape}"
+            )
         self.slots = np.ascontiguousarray(slots)
 
     @classmethod
@@ -332,13 +383,17 @@ class IndicatorState:
 
         NaN in a column means no bar for that symbol at that row.
         """
-        arrays = {f: np.asarray(a, dtype=np.float64) for f, a in
-                  zip(FIELDS, (open, high, low, close, volume))}
+        arrays = {
+            f: np.asarray(a, dtype=np.float64)
+            for f, a in zip(FIELDS, (open, high, low, close, volume))
+        }
         arrays = {f: a[None, :] if a.ndim == 1 else a for f, a in arrays.items()}
         _check_bars(arrays, "state.advance", gaps_allowed=True)
         if arrays["close"].shape[1] != len(self):
-            raise IndicatorInputError(f"state.advance: bars for {arrays['close'].shape[1]} symbols, "
-                                      f"state holds {len(self)}")
+            raise IndicatorInputError(
+                f"state.advance: bars for {arrays['close'].shape[1]} symbols, "
+                f"state holds {len(self)}"
+            )
         if arrays["close"].shape[0] == 1:
             flat = {f: np.ascontiguousarray(a[0]) for f, a in arrays.items()}
             has = ~np.isnan(flat["close"])
@@ -349,8 +404,15 @@ class IndicatorState:
         self.advance_runs(np.arange(len(self), dtype=np.int64), starts, lengths, flat, checked=True)
         return self
 
-    def advance_runs(self, which: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
-                     flat: dict[str, np.ndarray], step: int = 1, checked: bool = False) -> None:
+    def advance_runs(
+        self,
+        which: np.ndarray,
+        starts: np.ndarray,
+        lengths: np.ndarray,
+        flat: dict[str, np.ndarray],
+        step: int = 1,
+        checked: bool = False,
+    ) -> None:
         """Low-level: symbol ``which[g]`` takes bars ``starts[g] + k * step`` for
         ``k < lengths[g]`` of 1-D ``flat`` (step 1: a long frame's runs; step N: the
         flattened rows of a ``(T, N)`` array).
@@ -372,8 +434,19 @@ class IndicatorState:
         # takes ~1 ms on one core, and on a busy machine a parallel region waits for a
         # descheduled worker (measured: 5-14 ms medians under load, against 1-2 ms serial).
         kernel = _k.advance if int(lengths.sum()) >= PARALLEL_MIN_BARS else _k.advance_serial
-        kernel(self.slots, which, np.ascontiguousarray(starts, dtype=np.int64), lengths, int(step), lay.lay,
-               lay.sma, lay.ema, lay.fp, lay.inv, *(np.ascontiguousarray(flat[f], dtype=np.float64) for f in FIELDS))
+        kernel(
+            self.slots,
+            which,
+            np.ascontiguousarray(starts, dtype=np.int64),
+            lengths,
+            int(step),
+            lay.lay,
+            lay.sma,
+            lay.ema,
+            lay.fp,
+            lay.inv,
+            *(np.ascontiguousarray(flat[f], dtype=np.float64) for f in FIELDS),
+        )
 
     def values(self) -> dict[str, np.ndarray]:
         """Indicator values at each symbol's last bar, by key (``layout.keys``)."""
@@ -384,8 +457,10 @@ class IndicatorState:
         """The last ``k`` bars of ``fld`` as right-aligned ``(k, N)``, NaN before a symbol's first bar."""
         ring = self.layout.rings[fld]
         if k > ring:
-            raise IndicatorInputError(f"state keeps {ring} bars of {fld}; asked for {k} "
-                                      f"(add ('{fld}', {k}) to StateParams.keep)")
+            raise IndicatorInputError(
+                f"state keeps {ring} bars of {fld}; asked for {k} "
+                f"(add ('{fld}', {k}) to StateParams.keep)"
+            )
         out = np.empty((k, len(self)), dtype=np.float64)
         _k.ring_tail(self.slots, self.layout.ring_offset[fld], ring, k, out)
         return out
@@ -412,13 +487,23 @@ def build_state(fields: dict[str, np.ndarray], params: StateParams | None = None
     _check_bars(arrays, "build_state", gaps_allowed=False)
     state = IndicatorState.empty(arrays["close"].shape[1], params)
     flat, starts, lengths = _time_major_runs(arrays)
-    state.advance_runs(np.arange(len(state), dtype=np.int64), starts, lengths, flat,
-                       step=arrays["close"].shape[1], checked=True)
+    state.advance_runs(
+        np.arange(len(state), dtype=np.int64),
+        starts,
+        lengths,
+        flat,
+        step=arrays["close"].shape[1],
+        checked=True,
+    )
     return state
 
 
-def build_state_runs(flat: dict[str, np.ndarray], starts: np.ndarray, lengths: np.ndarray,
-                     params: StateParams | None = None) -> IndicatorState:
+def build_state_runs(
+    flat: dict[str, np.ndarray],
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    params: StateParams | None = None,
+) -> IndicatorState:
     """State of symbols whose bars are runs of 1-D arrays (a long frame's columns), run g -> row g."""
     state = IndicatorState.empty(len(starts), params)
     state.advance_runs(np.arange(len(starts), dtype=np.int64), starts, lengths, flat, checked=True)

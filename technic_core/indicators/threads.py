@@ -4,6 +4,7 @@ Column ranges of a ``(T, N)`` array are cut into a few chunks per thread and
 handed to the pool: when a neighbour slows one core, the other thread takes
 more of the chunks (a static two-way split would wait for the slowed half).
 """
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,15 @@ def executor() -> ThreadPoolExecutor:
     return _pool
 
 
-def in_chunks(kernel, args: tuple, n: int, *tail, threads: int = THREADS,
-              chunks_per_thread: int = 4, min_chunk: int = 64) -> None:
+def in_chunks(
+    kernel,
+    args: tuple,
+    n: int,
+    *tail,
+    threads: int = THREADS,
+    chunks_per_thread: int = 4,
+    min_chunk: int = 64,
+) -> None:
     """``kernel(*args, col0, col1, *tail)`` over columns 0..n, in parallel chunks.
 
     At most ``numba.get_num_threads()`` threads: ``numba.set_num_threads`` limits
@@ -42,7 +50,10 @@ def in_chunks(kernel, args: tuple, n: int, *tail, threads: int = THREADS,
         kernel(*args, 0, n, *tail)
         return
     edges = np.linspace(0, n, chunks + 1).astype(np.int64)
-    futures = [executor().submit(kernel, *args, int(a), int(b), *tail)
-               for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    futures = [
+        executor().submit(kernel, *args, int(a), int(b), *tail)
+        for a, b in zip(edges[:-1], edges[1:])
+        if b > a
+    ]
     for f in futures:
         f.result()

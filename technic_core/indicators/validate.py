@@ -11,6 +11,7 @@ The layout check is one multi-threaded pass per array (``kernels/layout.py``);
 the slower scan that names the first defect runs only when there is one.
 A ``Panel`` runs it once for all its fields and is reused across calls.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,8 +26,6 @@ MAX_PERIOD = 100_000
 REAL_MAX = 3e37
 
 
-
-
 def as_float_array(name: str, arg: str, value) -> np.ndarray:
     """``value`` as a C-contiguous float64 array; real numbers only (ints are widened)."""
     a = value if isinstance(value, np.ndarray) else np.asarray(value)
@@ -34,10 +33,12 @@ def as_float_array(name: str, arg: str, value) -> np.ndarray:
     if kind == "c":
         raise IndicatorInputError(
             f"{name}: {arg} is complex ({a.dtype}); indicators take real prices and volumes "
-            "(pass .real explicitly if the imaginary part is meaningless)")
+            "(pass .real explicitly if the imaginary part is meaningless)"
+        )
     if kind not in "fiu":
         raise IndicatorInputError(
-            f"{name}: {arg} has dtype {a.dtype}; indicators take real numbers (float64)")
+            f"{name}: {arg} has dtype {a.dtype}; indicators take real numbers (float64)"
+        )
     return np.ascontiguousarray(a, dtype=np.float64)
 
 
@@ -67,23 +68,34 @@ def as_2d(name: str, arrays: dict[str, object]) -> tuple[dict[str, np.ndarray], 
 def check_period(name: str, minimum: int = 1, **periods) -> None:
     """Periods must be integers from ``minimum`` to 100000 (TA-Lib's own ranges)."""
     for arg, p in periods.items():
-        ok = (not isinstance(p, bool) and isinstance(p, (int, np.integer, float, np.floating))
-              and math.isfinite(p) and int(p) == p and minimum <= p <= MAX_PERIOD)
+        ok = (
+            not isinstance(p, bool)
+            and isinstance(p, (int, np.integer, float, np.floating))
+            and math.isfinite(p)
+            and int(p) == p
+            and minimum <= p <= MAX_PERIOD
+        )
         if not ok:
             raise IndicatorInputError(
                 f"{name}: {arg} must be an integer from {minimum} to {MAX_PERIOD} "
-                f"(TA-Lib's range), got {p!r}")
+                f"(TA-Lib's range), got {p!r}"
+            )
 
 
 def check_real(name: str, **values) -> None:
     """Real parameters (band widths) must be finite and within TA-Lib's +-3e37."""
     for arg, x in values.items():
-        ok = (not isinstance(x, bool) and isinstance(x, (int, np.integer, float, np.floating))
-              and math.isfinite(x) and -REAL_MAX <= x <= REAL_MAX)
+        ok = (
+            not isinstance(x, bool)
+            and isinstance(x, (int, np.integer, float, np.floating))
+            and math.isfinite(x)
+            and -REAL_MAX <= x <= REAL_MAX
+        )
         if not ok:
             raise IndicatorInputError(
                 f"{name}: {arg} must be a finite number within +-{REAL_MAX:g} (TA-Lib's range), "
-                f"got {x!r}")
+                f"got {x!r}"
+            )
 
 
 # Column block the counting pass walks at once (its per-column counters stay in L1).
@@ -94,6 +106,7 @@ def column_counts(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(first non-NaN row, NaN count, inf count) of every column, on the thread pool."""
     from . import threads
     from .kernels.layout import count_columns  # compiled once, cached on disk
+
     n = a.shape[1]
     starts = np.empty(n, np.int64)
     nans = np.empty(n, np.int64)
@@ -111,13 +124,16 @@ def first_valid(a: np.ndarray) -> np.ndarray:
 def layout_scan(a: np.ndarray):
     """(starts, first bad column or -1, its row, 1 for inf / 2 for an interior NaN), one pass."""
     from .kernels.layout import scan_layout  # compiled once, cached on disk
+
     return scan_layout(a)
 
 
 def _raise_first_defect(name: str, arg: str, a: np.ndarray) -> None:
     s, col, row, kind = layout_scan(a)
     if kind == 1:
-        raise IndicatorInputError(f"{name}: {arg} column {col} holds an infinite value at row {row}")
+        raise IndicatorInputError(
+            f"{name}: {arg} column {col} holds an infinite value at row {row}"
+        )
     if kind == 2:
         raise IndicatorInputError(
             f"{name}: {arg} column {col} has a NaN at row {row} after its "

@@ -1,4 +1,5 @@
 """Results files in, tidy tables out: ``technic bench`` JSON and asv's results database."""
+
 from __future__ import annotations
 
 import json
@@ -20,6 +21,7 @@ def load_bench(path: Path | str) -> dict | None:
 def load_asv(results_dir: Path | str) -> pd.DataFrame:
     """One row per (machine, commit, benchmark, parameter set) with its value, via asv's own reader."""
     from asv import results as asv_results
+
     root = Path(results_dir)
     rows = []
     if not root.is_dir():
@@ -31,9 +33,16 @@ def load_asv(results_dir: Path | str) -> pd.DataFrame:
                 values = res.get_result_value(key, params)
                 combos = _combinations(params)
                 for combo, value in zip(combos, values):
-                    rows.append({"machine": machine_dir.name, "commit": res.commit_hash[:8],
-                                 "date": pd.to_datetime(res.date, unit="ms"), "benchmark": key,
-                                 "params": combo, "value": value})
+                    rows.append(
+                        {
+                            "machine": machine_dir.name,
+                            "commit": res.commit_hash[:8],
+                            "date": pd.to_datetime(res.date, unit="ms"),
+                            "benchmark": key,
+                            "params": combo,
+                            "value": value,
+                        }
+                    )
     return pd.DataFrame(rows, columns=["machine", "commit", "date", "benchmark", "params", "value"])
 
 

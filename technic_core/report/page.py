@@ -1,4 +1,5 @@
 """The HTML page: everything inline, so it opens from file:// with no server."""
+
 from __future__ import annotations
 
 import html
@@ -25,5 +26,7 @@ def table(rows: list[list], head: list[str] | None) -> str:
 
 def page(title: str, header: str, sections: list[tuple[str, str]]) -> str:
     body = "".join(f"<h2>{html.escape(t)}</h2>{content}" for t, content in sections)
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{header}{body}</body></html>")
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{header}{body}</body></html>"
+    )

@@ -1,11 +1,22 @@
 """The scan: features, scores, filters, the table, and the phase pipeline."""
+
 from .compare import results_match, table_differences
 from .phases import LADDER, PHASES, PhaseUnavailable, parse_phases
 from .pipeline import scan
 from .result import BUDGET_S, FULL_UNIVERSE, ScanResult
 
-__all__ = ["scan", "ScanResult", "LADDER", "PHASES", "PhaseUnavailable", "parse_phases",
-           "results_match", "table_differences", "BUDGET_S", "FULL_UNIVERSE"]
+__all__ = [
+    "scan",
+    "ScanResult",
+    "LADDER",
+    "PHASES",
+    "PhaseUnavailable",
+    "parse_phases",
+    "results_match",
+    "table_differences",
+    "BUDGET_S",
+    "FULL_UNIVERSE",
+]
 
 
 # ``technic_core.scan(...)`` is the documented entry point, yet ``technic_core.scan``

@@ -1,4 +1,5 @@
 """Whether two scan results give the same answer (docs/scan.md: the same, row for row)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +8,9 @@ import pandas as pd
 RTOL = 1e-9
 
 
-def table_differences(a: pd.DataFrame, b: pd.DataFrame, rtol: float = RTOL, limit: int = 10) -> list[str]:
+def table_differences(
+    a: pd.DataFrame, b: pd.DataFrame, rtol: float = RTOL, limit: int = 10
+) -> list[str]:
     """Human-readable differences; empty when the tables agree.
 
     Text, integer and boolean columns must be equal; float columns equal to
@@ -18,8 +21,10 @@ def table_differences(a: pd.DataFrame, b: pd.DataFrame, rtol: float = RTOL, limi
         return [f"columns differ: {list(a.columns)} vs {list(b.columns)}"]
     if len(a) != len(b):
         sa, sb = set(a["symbol"]), set(b["symbol"])
-        return [f"row counts differ: {len(a)} vs {len(b)}; only in first: {sorted(sa - sb)[:limit]}, "
-                f"only in second: {sorted(sb - sa)[:limit]}"]
+        return [
+            f"row counts differ: {len(a)} vs {len(b)}; only in first: {sorted(sa - sb)[:limit]}, "
+            f"only in second: {sorted(sb - sa)[:limit]}"
+        ]
     for col in a.columns:
         x, y = a[col].to_numpy(), b[col].to_numpy()
         if x.dtype.kind == "f" or y.dtype.kind == "f":
@@ -31,7 +36,9 @@ def table_differences(a: pd.DataFrame, b: pd.DataFrame, rtol: float = RTOL, limi
         else:
             bad = np.asarray(x != y, dtype=bool)
         for i in np.flatnonzero(bad)[: max(0, limit - len(out))]:
-            out.append(f"row {i} ({a['symbol'].iat[i]} vs {b['symbol'].iat[i]}) {col}: {x[i]!r} vs {y[i]!r}")
+            out.append(
+                f"row {i} ({a['symbol'].iat[i]} vs {b['symbol'].iat[i]}) {col}: {x[i]!r} vs {y[i]!r}"
+            )
         if len(out) >= limit:
             break
     return out
@@ -39,7 +46,11 @@ def table_differences(a: pd.DataFrame, b: pd.DataFrame, rtol: float = RTOL, limi
 
 def max_deviation(a: pd.DataFrame, b: pd.DataFrame) -> float:
     """Largest relative deviation over the float columns of two aligned tables (inf if not aligned)."""
-    if list(a.columns) != list(b.columns) or len(a) != len(b) or not (a["symbol"].to_numpy() == b["symbol"].to_numpy()).all():
+    if (
+        list(a.columns) != list(b.columns)
+        or len(a) != len(b)
+        or not (a["symbol"].to_numpy() == b["symbol"].to_numpy()).all()
+    ):
         return float("inf")
     worst = 0.0
     for col in a.columns:

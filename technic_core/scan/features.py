@@ -5,6 +5,7 @@ Two implementations of one definition: ``block_features`` over right-aligned
 symbol's pandas frame for the baseline.  A rolling feature is NaN when the
 symbol has fewer bars than its window needs.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,11 +18,37 @@ from ..indicators.scan_set import FEATURE_KEYS, INPUTS, calls
 INDICATOR_KEYS = FEATURE_KEYS
 
 FEATURE_COLUMNS = (
-    "close", "ret_1", "ret_5", "ret_21", "ret_63", "vol_20", "atr_pct",
-    "sma_20", "sma_50", "sma_200", "pct_from_high_20", "rsi_14",
-    "macd", "macd_signal", "macd_hist", "bb_upper", "bb_middle", "bb_lower", "bb_pctb", "bb_width",
-    "stoch_k", "stoch_d", "adx_14", "mfi_14", "cci_14", "willr_14", "roc_10",
-    "dollar_vol_20", "vol_spike", "gap_mean_10", "cv_20",
+    "close",
+    "ret_1",
+    "ret_5",
+    "ret_21",
+    "ret_63",
+    "vol_20",
+    "atr_pct",
+    "sma_20",
+    "sma_50",
+    "sma_200",
+    "pct_from_high_20",
+    "rsi_14",
+    "macd",
+    "macd_signal",
+    "macd_hist",
+    "bb_upper",
+    "bb_middle",
+    "bb_lower",
+    "bb_pctb",
+    "bb_width",
+    "stoch_k",
+    "stoch_d",
+    "adx_14",
+    "mfi_14",
+    "cci_14",
+    "willr_14",
+    "roc_10",
+    "dollar_vol_20",
+    "vol_spike",
+    "gap_mean_10",
+    "cv_20",
 )
 
 
@@ -57,7 +84,9 @@ def _tail(a: np.ndarray, k: int) -> np.ndarray:
     return np.full((k, a.shape[1]), np.nan)
 
 
-def block_features(fields: dict[str, np.ndarray], last: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def block_features(
+    fields: dict[str, np.ndarray], last: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
     """Features of every column of a right-aligned block, given indicator values at the last row."""
     close, open_, volume = fields["close"], fields["open"], fields["volume"]
     c = close[-1]

@@ -12,6 +12,7 @@ first that applies, in this order:
 
 A phase may evaluate them in any order, but must classify by this one.
 """
+
 from __future__ import annotations
 
 import re
@@ -41,8 +42,9 @@ def universe_failures(universe: pd.DataFrame) -> np.ndarray:
     fmt_ok = np.array([bool(_SYMBOL.fullmatch(s)) for s in sym], dtype=bool)
     lev = universe["is_leveraged"].fillna(False).to_numpy(dtype=bool)
     cap = universe["market_cap"].to_numpy(dtype=np.float64)
-    floor = np.where(universe["sector"].isin(STRICT_SECTORS).to_numpy(), MIN_MARKET_CAP_STRICT,
-                     MIN_MARKET_CAP)
+    floor = np.where(
+        universe["sector"].isin(STRICT_SECTORS).to_numpy(), MIN_MARKET_CAP_STRICT, MIN_MARKET_CAP
+    )
     small = ~np.isnan(cap) & (cap < floor)
     out = np.full(len(sym), "", dtype=object)
     out[small] = "market_cap"

@@ -25,6 +25,7 @@ MGET), reconciles it with the store as above, and writes back only the slot
 rows that changed and the new bar (one transaction).  A state in Redis that
 is missing, corrupt or of other symbols is rebuilt from the store.
 """
+
 from __future__ import annotations
 
 import time
@@ -59,8 +60,14 @@ class LiveScan:
     server).  ``refresh()`` returns the table of the store's current version.
     """
 
-    def __init__(self, source: Path | str | None = None, *, state: str = "memory", cache=None,
-                 params: StateParams = SCAN_STATE):
+    def __init__(
+        self,
+        source: Path | str | None = None,
+        *,
+        state: str = "memory",
+        cache=None,
+        params: StateParams = SCAN_STATE,
+    ):
         if state not in ("memory", "redis"):
             raise ValueError(f"state must be 'memory' or 'redis', not {state!r}")
         self.root = Path(source) if source is not None else default_store_dir()
@@ -68,7 +75,7 @@ class LiveScan:
         self.mode = state
         self.result: ScanResult | None = None
         self.version: int | None = None
-        self.symbols = np.array([], dtype=object)      # the state's columns
+        self.symbols = np.array([], dtype=object)  # the state's columns
         self.content = np.array([], dtype=np.uint64)
         self.n_bars = np.array([], dtype=np.int64)
         self.state: IndicatorState | None = None
@@ -76,14 +83,19 @@ class LiveScan:
         if state == "redis":
             from ..cache.live import LiveStateStore
             from ..cache.store import Cache
+
             cache = cache if isinstance(cache, Cache) else Cache(url=cache)
-            self.redis = LiveStateStore(cache, f"local store {self.root.resolve()}", params.ident(),
-                                        layout_for(params).width)
+            self.redis = LiveStateStore(
+                cache,
+                f"local store {self.root.resolve()}",
+                params.ident(),
+                layout_for(params).width,
+            )
         self.last_counts: dict[str, int] = {}
-        self.redis_failed: str | None = None      # why Redis was not used in the last refresh
+        self.redis_failed: str | None = None  # why Redis was not used in the last refresh
         # each symbol's calendar position of its first bar: how far its rings are turned in Redis
         self._shift = np.array([], dtype=np.int64)
-        self._stored = None         # (symbols, slots) as Redis holds them, when known
+        self._stored = None  # (symbols, slots) as Redis holds them, when known
         self._bar = None
         self._redis_warned = False
 
@@ -99,7 +111,9 @@ class LiveScan:
         with clock("universe"):
             uni = store.universe()
             if store.frequency != "daily":
-                raise ValueError(f"{store.describe()} holds {store.frequency} bars; scans need daily bars")
+                raise ValueError(
+                    f"{store.describe()} holds {store.frequency} bars; scans need daily bars"
+                )
             all_symbols = uni["symbol"].tolist()
             ufail = filters.universe_failures(uni)
         out = BlockOutcome()
@@ -117,24 +131,39 @@ class LiveScan:
         fate = {s: r for s, r in zip(all_symbols, ufail) if r}
         table, rejections, errors = finish(uni, all_symbols, fate, out, clock)
         clock["total"] = time.perf_counter() - t_start
-        info = {"source": f"local store {self.root}", "store_version": store.version, "engine": ENGINE,
-                "state": self.mode, "live": dict(counts)}
+        info = {
+            "source": f"local store {self.root}",
+            "store_version": store.version,
+            "engine": ENGINE,
+            "state": self.mode,
+            "live": dict(counts),
+        }
         if self.redis is not None:
             info["redis_lost_races"] = self.redis.lost_races
             if self.redis_failed:
                 info["redis_failed"] = self.redis_failed
         self.version = store.version
         self.last_counts = counts
-        self.result = ScanResult(table=table, rejections=rejections, errors=errors, timings=dict(clock),
-                                 n_symbols=len(all_symbols), phases=("live",), backend=ENGINE, info=info)
+        self.result = ScanResult(
+            table=table,
+            rejections=rejections,
+            errors=errors,
+            timings=dict(clock),
+            n_symbols=len(all_symbols),
+            phases=("live",),
+            backend=ENGINE,
+            info=info,
+        )
         return self.result
 
-    def watch(self, interval_s: float = 1.0, on_result=None, max_results: int | None = None,
-              stop=None) -> ScanResult | None:
+    def watch(
+        self, interval_s: float = 1.0, on_result=None, max_results: int | None = None, stop=None
+    ) -> ScanResult | None:
         """Refresh now and whenever the store's version changes, polling its manifest every
         ``interval_s``; ``on_result(result)`` after each new table.  Stops after ``max_results``
         tables, when ``stop()`` is true, or on KeyboardInterrupt."""
         from ..universe.writer import read_manifest
+
         shown = 0
         seen = None
         try:
@@ -156,7 +185,9 @@ class LiveScan:
         return self.result
 
     # -- the state ----------------------------------------------------------------
-    def _reconcile(self, store: Store, all_symbols: list[str], out: BlockOutcome, clock) -> dict[str, int]:
+    def _reconcile(
+        self, store: Store, all_symbols: list[str], out: BlockOutcome, clock
+    ) -> dict[str, int]:
         """Bring the state to ``store``'s version; fills ``out``'s errors and bad symbols' closes."""
         counts = {"unchanged": 0, "advanced": 0, "built": 0, "dropped": 0}
         with clock("fetch"):
@@ -168,11 +199,16 @@ class LiveScan:
             with clock("fetch"):
                 block = store.block(all_symbols)
             with clock("indicators"):
-                self.state = build_state(block.fields, self.params) if len(block.symbols) else \
-                    IndicatorState.empty(0, self.params)
+                self.state = (
+                    build_state(block.fields, self.params)
+                    if len(block.symbols)
+                    else IndicatorState.empty(0, self.params)
+                )
             self.symbols = np.asarray(block.symbols, dtype=object)
             pos = idx.index.get_indexer(self.symbols)
-            self.content = idx["content"].to_numpy(np.uint64)[pos] if len(pos) else np.zeros(0, np.uint64)
+            self.content = (
+                idx["content"].to_numpy(np.uint64)[pos] if len(pos) else np.zeros(0, np.uint64)
+            )
             self.n_bars = block.lengths.astype(np.int64)
             self._shift = np.zeros(len(self.symbols), np.int64)
             self._bar = None
@@ -196,11 +232,18 @@ class LiveScan:
             new_syms = np.asarray(all_symbols, dtype=object)[keep]
             content = panel.content[new_cols]
             n_new = panel.n_bars[new_cols]
-            old = pd.Index(self.symbols).get_indexer(new_syms) if len(self.symbols) else \
-                np.full(len(new_syms), -1)
+            old = (
+                pd.Index(self.symbols).get_indexer(new_syms)
+                if len(self.symbols)
+                else np.full(len(new_syms), -1)
+            )
             has = old >= 0
             o = np.where(has, old, 0)
-            same = has & (self.content[o] == content) & (self.n_bars[o] == n_new) if len(self.symbols) else has
+            same = (
+                has & (self.content[o] == content) & (self.n_bars[o] == n_new)
+                if len(self.symbols)
+                else has
+            )
             # one bar more: the new content less its last bar is the old content
             step = has & ~same & (n_new == (self.n_bars[o] + 1 if len(self.symbols) else 0))
             k = np.flatnonzero(step)
@@ -218,9 +261,12 @@ class LiveScan:
         counts["dropped"] = int(len(self.symbols) - has.sum())
 
         with clock("indicators"):
-            if self.state is not None and len(new_syms) == len(self.symbols) and np.array_equal(
-                    new_syms, self.symbols):
-                slots = self.state.slots                      # same columns: in place
+            if (
+                self.state is not None
+                and len(new_syms) == len(self.symbols)
+                and np.array_equal(new_syms, self.symbols)
+            ):
+                slots = self.state.slots  # same columns: in place
             else:
                 slots = layout_for(self.params).empty_slots(len(new_syms))
                 if self.state is not None and has.any():
@@ -229,7 +275,9 @@ class LiveScan:
             state = IndicatorState.from_slots(self.params, slots)
             if k.size:
                 flat = {f: np.ascontiguousarray(bars[q]) for q, f in enumerate(BAR_FIELDS)}
-                state.advance_runs(k, np.arange(k.size), np.ones(k.size, np.int64), flat, checked=True)
+                state.advance_runs(
+                    k, np.arange(k.size), np.ones(k.size, np.int64), flat, checked=True
+                )
             if build.size:
                 block = store.block(list(new_syms[build]))
                 built = build_state(block.fields, self.params)
@@ -238,7 +286,9 @@ class LiveScan:
         self.symbols = new_syms
         self.content = content.astype(np.uint64)
         self.n_bars = n_new.astype(np.int64)
-        self._shift = (np.searchsorted(panel.calendar, panel.last[new_cols]) - self.n_bars + 1).astype(np.int64)
+        self._shift = (
+            np.searchsorted(panel.calendar, panel.last[new_cols]) - self.n_bars + 1
+        ).astype(np.int64)
         self._bar = None
         if k.size:
             self._bar = np.full((5, len(new_syms)), np.nan)
@@ -262,19 +312,28 @@ class LiveScan:
         """Redis failing costs speed, never the answer: the state stays in this process."""
         from ..cache.store import CacheDown
         from .phases.cache_phase import CacheUnavailable
+
         try:
             fn()
         except CacheDown as exc:
             if not self._redis_warned:
                 self._redis_warned = True
-                warnings.warn(f"Redis unavailable for the live state ({exc}); keeping it in this process, "
-                              "the answer is the same", CacheUnavailable, stacklevel=3)
+                warnings.warn(
+                    f"Redis unavailable for the live state ({exc}); keeping it in this process, "
+                    "the answer is the same",
+                    CacheUnavailable,
+                    stacklevel=3,
+                )
             self.redis_failed = str(exc)
             self.redis.cache.reset()
 
     def _load_from_redis(self) -> None:
-        if self.state is not None and self._stored is not None and self.redis.unchanged_since_written():
-            return                  # Redis holds exactly the state this process holds
+        if (
+            self.state is not None
+            and self._stored is not None
+            and self.redis.unchanged_since_written()
+        ):
+            return  # Redis holds exactly the state this process holds
         got = self.redis.read()
         self._stored = None
         if got is None:
@@ -289,6 +348,7 @@ class LiveScan:
 
     def _save_to_redis(self, version: int, counts: dict[str, int]) -> None:
         from ..cache.live import LiveState, changed_rows
+
         stored = self.state.slots.copy()
         _k.rotate_rings(stored, layout_for(self.params).ring_slots, self._shift, 1)
         rows = None

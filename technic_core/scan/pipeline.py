@@ -6,6 +6,7 @@ Whatever the phases, every symbol is classified by the one order in
 ``filters`` and the table is built by ``table.build_table``; phases only
 change how bars arrive and where the arithmetic runs.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -48,6 +49,7 @@ def _progress(enabled, desc: str, unit: str):
     if not enabled:
         return None
     from ..progress import tracker
+
     return tracker(desc, unit)
 
 
@@ -56,8 +58,8 @@ def _progress(enabled, desc: str, unit: str):
 # chosen is the per-symbol loop of phases 0-2.  Every engine is ``run(source, symbols,
 # options) -> BlockOutcome`` (``phases/outcome.py``).
 ENGINES: tuple[tuple[str, str], ...] = (
-    ("cache", "cache_phase"),      # 3B: computes with its own state kernel, whatever the backend
-    ("ray", "ray_phase"),          # 3C
+    ("cache", "cache_phase"),  # 3B: computes with its own state kernel, whatever the backend
+    ("ray", "ray_phase"),  # 3C
     ("vectorized", "vectorized"),  # 3A (and the gpu phase's cupy backend)
 )
 
@@ -69,8 +71,9 @@ def engine_for(chosen: tuple[str, ...]) -> Engine:
     return _per_symbol.run
 
 
-def _classify(all_symbols: list[str], fate: dict[str, str], out: BlockOutcome,
-              computed: pd.DataFrame) -> tuple[np.ndarray, dict[str, int], dict[str, str]]:
+def _classify(
+    all_symbols: list[str], fate: dict[str, str], out: BlockOutcome, computed: pd.DataFrame
+) -> tuple[np.ndarray, dict[str, int], dict[str, str]]:
     """Apply the scan's order (docs/scan.md): universe rules (already in ``fate``), price, bad data, history.
 
     Returns the rows of ``computed`` that pass (in ``all_symbols`` order), the rejection
@@ -81,6 +84,7 @@ def _classify(all_symbols: list[str], fate: dict[str, str], out: BlockOutcome,
 
     def among(keys) -> np.ndarray:
         return syms.isin(list(keys)) if keys else np.zeros(n, bool)
+
     open_ = ~among(fate)
     latest = np.full(n, np.nan)
     if out.latest:
@@ -100,9 +104,11 @@ def _classify(all_symbols: list[str], fate: dict[str, str], out: BlockOutcome,
     passing = np.flatnonzero(open_ & ~price & ~is_bad & ~lost)
     kept = row[passing]
     if passing.size:
-        hist = filters.history_failures(computed["n_bars"].to_numpy()[kept],
-                                        computed["dollar_vol_20"].to_numpy()[kept],
-                                        computed["cv_20"].to_numpy()[kept])
+        hist = filters.history_failures(
+            computed["n_bars"].to_numpy()[kept],
+            computed["dollar_vol_20"].to_numpy()[kept],
+            computed["cv_20"].to_numpy()[kept],
+        )
         fails = hist != ""
         fate.update(zip(syms[passing[fails]], hist[fails]))
         kept = kept[~fails]
@@ -113,8 +119,9 @@ def _classify(all_symbols: list[str], fate: dict[str, str], out: BlockOutcome,
     return kept, counts, errors
 
 
-def finish(uni: pd.DataFrame, all_symbols: list[str], fate: dict[str, str], out: BlockOutcome,
-           clock) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame]:
+def finish(
+    uni: pd.DataFrame, all_symbols: list[str], fate: dict[str, str], out: BlockOutcome, clock
+) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame]:
     """Filters and ranking over what an engine computed: (table, rejections, errors table).
     Every engine ends here (the pipeline's phases, the long-lived ``scan.live.LiveScan``)."""
     with clock("filtering"):
@@ -123,7 +130,11 @@ def finish(uni: pd.DataFrame, all_symbols: list[str], fate: dict[str, str], out:
 
     with clock("ranking"):
         frame = computed.iloc[kept].reset_index() if len(kept) else computed.iloc[:0].reset_index()
-        at = pd.Index(uni["symbol"]).get_indexer(frame["symbol"]) if len(kept) else np.zeros(0, np.int64)
+        at = (
+            pd.Index(uni["symbol"]).get_indexer(frame["symbol"])
+            if len(kept)
+            else np.zeros(0, np.int64)
+        )
         ids = [c for c in ID_COLUMNS[1:] if c != "n_bars"]
         # taken column by column as they are (no round trip of the text columns through objects)
         frame = pd.concat([frame, uni[ids].take(at).reset_index(drop=True)], axis=1)
@@ -134,11 +145,19 @@ def finish(uni: pd.DataFrame, all_symbols: list[str], fate: dict[str, str], out:
     return table, counts, err
 
 
-def scan(source: str | Path | Source | pd.DataFrame | Mapping[str, pd.DataFrame] | None = None,
-         universe: pd.DataFrame | None = None, *, phases: str | Iterable[str] | None = "baseline",
-         backend: str | None = None, strict: bool = False, progress: bool = False,
-         symbols: Iterable[str] | None = None, block_size: int | str | None = AUTO,
-         ray_address: str | None = None, cache=None) -> ScanResult:
+def scan(
+    source: str | Path | Source | pd.DataFrame | Mapping[str, pd.DataFrame] | None = None,
+    universe: pd.DataFrame | None = None,
+    *,
+    phases: str | Iterable[str] | None = "baseline",
+    backend: str | None = None,
+    strict: bool = False,
+    progress: bool = False,
+    symbols: Iterable[str] | None = None,
+    block_size: int | str | None = AUTO,
+    ray_address: str | None = None,
+    cache=None,
+) -> ScanResult:
     """Scan a universe and return the ranked table, rejections, errors and timings.
 
     ``source``: a store directory, an ``http://`` API address, or a Source
@@ -169,11 +188,14 @@ def scan(source: str | Path | Source | pd.DataFrame | Mapping[str, pd.DataFrame]
     """
     chosen = parse_phases(phases)
     from ..sources.memory import MemorySource, is_frames
+
     if is_frames(source):
         src = MemorySource(source, universe)
     elif universe is not None:
-        raise TypeError("universe= goes with bars in memory (a DataFrame or a dict of frames); "
-                        "a store or an API has its own universe")
+        raise TypeError(
+            "universe= goes with bars in memory (a DataFrame or a dict of frames); "
+            "a store or an API has its own universe"
+        )
     else:
         src = open_source(source)
     refused = {p: why for p, why in getattr(src, "refused_phases", {}).items() if p in chosen}
@@ -181,14 +203,25 @@ def scan(source: str | Path | Source | pd.DataFrame | Mapping[str, pd.DataFrame]
         p, why = next(iter(refused.items()))
         raise PhaseUnavailable(f"phase {p} cannot scan {src.describe()}: {why}")
     try:
-        return _scan(src, chosen, backend, strict, progress, symbols, block_size, ray_address, cache)
+        return _scan(
+            src, chosen, backend, strict, progress, symbols, block_size, ray_address, cache
+        )
     finally:
         if src is not source:  # a source this call opened (e.g. an HTTP session) is closed here
             src.close()
 
 
-def _scan(src: Source, chosen: tuple[str, ...], backend, strict, progress, symbols,
-          block_size, ray_address, cache) -> ScanResult:
+def _scan(
+    src: Source,
+    chosen: tuple[str, ...],
+    backend,
+    strict,
+    progress,
+    symbols,
+    block_size,
+    ray_address,
+    cache,
+) -> ScanResult:
     block_progress = progress if callable(progress) else (progress and block_size is not None)
     clock = _Clock()
     t_start = time.perf_counter()
@@ -197,7 +230,7 @@ def _scan(src: Source, chosen: tuple[str, ...], backend, strict, progress, symbo
     fallback_before = len(getattr(src, "fallback_sessions", []))
     version = getattr(src, "store_version", None)
     if version is not None:
-        info["store_version"] = version     # every read of this scan came from this version
+        info["store_version"] = version  # every read of this scan came from this version
 
     with clock("universe"):
         uni = src.universe()
@@ -215,10 +248,16 @@ def _scan(src: Source, chosen: tuple[str, ...], backend, strict, progress, symbo
         with clock("prescreen"):
             to_fetch = [s for s in all_symbols if s not in fate]
             snap = src.snapshot().drop_duplicates("symbol", keep="last")
-            at = pd.Index(snap["symbol"].astype(object)).get_indexer(to_fetch) if len(snap) else \
-                np.full(len(to_fetch), -1)
-            close = np.where(at >= 0, snap["close"].to_numpy(np.float64)[np.maximum(at, 0)] if len(snap)
-                             else np.nan, np.nan)
+            at = (
+                pd.Index(snap["symbol"].astype(object)).get_indexer(to_fetch)
+                if len(snap)
+                else np.full(len(to_fetch), -1)
+            )
+            close = np.where(
+                at >= 0,
+                snap["close"].to_numpy(np.float64)[np.maximum(at, 0)] if len(snap) else np.nan,
+                np.nan,
+            )
             fails = filters.price_fails(close)
             fate.update((s, filters.PRICE_RULE) for s in np.asarray(to_fetch, dtype=object)[fails])
             to_fetch = [s for s, f in zip(to_fetch, fails.tolist()) if not f]
@@ -229,15 +268,24 @@ def _scan(src: Source, chosen: tuple[str, ...], backend, strict, progress, symbo
     engine = engine_for(chosen)
     per_symbol = engine is _per_symbol.run
     options = EngineOptions(
-        backend=backend, strict=strict, block_size=block_size, ray_address=ray_address, cache=cache,
-        prefetch="prefetch" in chosen, snapshot=snap,
+        backend=backend,
+        strict=strict,
+        block_size=block_size,
+        ray_address=ray_address,
+        cache=cache,
+        prefetch="prefetch" in chosen,
+        snapshot=snap,
         # a callable `progress` wraps the iterable of blocks, or of symbols in the per-symbol loop
-        progress=(_progress(progress, "scan", "sym") if per_symbol else
-                  _progress(block_progress, "blocks", "block")))
+        progress=(
+            _progress(progress, "scan", "sym")
+            if per_symbol
+            else _progress(block_progress, "blocks", "block")
+        ),
+    )
     out = engine(src, to_fetch, options)
     info.update(out.engine_info)
     if per_symbol:
-        info["_batch_read_s"] = out.batch_read_s   # technic bench: a fixed cost in its projection
+        info["_batch_read_s"] = out.batch_read_s  # technic bench: a fixed cost in its projection
     for stage, seconds in out.timings.items():
         clock.add(stage, seconds)
     if out.notes:
@@ -246,9 +294,17 @@ def _scan(src: Source, chosen: tuple[str, ...], backend, strict, progress, symbo
     table, counts, err = finish(uni, all_symbols, fate, out, clock)
     fallback = getattr(src, "fallback_sessions", [])[fallback_before:]
     if fallback:
-        info["fallback_sessions"] = sorted(set(fallback))    # fetched symbol by symbol
-    clock.update(out.outside_s)       # Ray's start and stop: reported, not in the total
+        info["fallback_sessions"] = sorted(set(fallback))  # fetched symbol by symbol
+    clock.update(out.outside_s)  # Ray's start and stop: reported, not in the total
     clock["total"] = time.perf_counter() - t_start - sum(out.outside_s.values())
     info["requests"] = src.requests - requests_before
-    return ScanResult(table=table, rejections=counts, errors=err, timings=dict(clock),
-                      n_symbols=len(all_symbols), phases=chosen, backend=out.backend, info=info)
+    return ScanResult(
+        table=table,
+        rejections=counts,
+        errors=err,
+        timings=dict(clock),
+        n_symbols=len(all_symbols),
+        phases=chosen,
+        backend=out.backend,
+        info=info,
+    )

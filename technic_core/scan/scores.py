@@ -11,12 +11,22 @@ a close of 7.95 against an SMA 20 of exactly 7.95 (pandas) or 7.950000000000001
 (TA-Lib) scored 0 or -1, and the table differed by phase.  A difference inside the
 tolerance is a tie (0 points), the answer exact arithmetic gives.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-SCORE_COLUMNS = ("trend", "momentum", "volume_score", "volatility", "oscillator", "breakout",
-                 "tech_raw", "tech_rating", "signal")
+SCORE_COLUMNS = (
+    "trend",
+    "momentum",
+    "volume_score",
+    "volatility",
+    "oscillator",
+    "breakout",
+    "tech_raw",
+    "tech_rating",
+    "signal",
+)
 TOL = 1e-9  # SPEC: indicators equal TA-Lib to 1e-9 relative
 
 
@@ -48,23 +58,38 @@ def _sign_cmp(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def compute_scores(f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     rsi, close = f["rsi_14"], f["close"]
-    trend = _sign_cmp(f["sma_20"], f["sma_50"]) + _sign_cmp(f["sma_50"], f["sma_200"]) \
+    trend = (
+        _sign_cmp(f["sma_20"], f["sma_50"])
+        + _sign_cmp(f["sma_50"], f["sma_200"])
         + _sign_cmp(close, f["sma_20"])
+    )
     trend = np.clip(trend, -3, 3)
 
-    hist = f["macd_hist"]   # in price units: its tie with 0 is judged against the close
-    momentum = (_gt(rsi, 55).astype(np.int64) + _gt(rsi, 65) - _lt(rsi, 45) - _lt(rsi, 40)
-                + _gt(hist, 0.0, close) - _lt(hist, 0.0, close) + _ge(f["pct_from_high_20"], -0.03))
+    hist = f["macd_hist"]  # in price units: its tie with 0 is judged against the close
+    momentum = (
+        _gt(rsi, 55).astype(np.int64)
+        + _gt(rsi, 65)
+        - _lt(rsi, 45)
+        - _lt(rsi, 40)
+        + _gt(hist, 0.0, close)
+        - _lt(hist, 0.0, close)
+        + _ge(f["pct_from_high_20"], -0.03)
+    )
     momentum = np.clip(momentum, -3, 3)
 
     spike = f["vol_spike"]
-    volume = np.where(_gt(spike, 1.5), 2, np.where(_gt(spike, 1.2), 1, np.where(_lt(spike, 0.7), -1, 0)))
+    volume = np.where(
+        _gt(spike, 1.5), 2, np.where(_gt(spike, 1.2), 1, np.where(_lt(spike, 0.7), -1, 0))
+    )
 
     atr_pct = f["atr_pct"]
     volatility = _lt(atr_pct, 0.01).astype(np.int64) - _gt(atr_pct, 0.03)
     oscillator = (_ge(rsi, 55) & _le(rsi, 65)).astype(np.int64) - (_gt(rsi, 70) | _lt(rsi, 40))
-    breakout = (_ge(f["pct_from_high_20"], -0.01).astype(np.int64) + _gt(f["ret_5"], 0.02)
-                + _gt(close, f["bb_upper"]))
+    breakout = (
+        _ge(f["pct_from_high_20"], -0.01).astype(np.int64)
+        + _gt(f["ret_5"], 0.02)
+        + _gt(close, f["bb_upper"])
+    )
 
     tech_raw = 3 * trend + 3 * momentum + 2 * volume + volatility + oscillator + breakout
     # A missing ATR takes the least favourable weight (0.7) rather than erasing the rating.
@@ -77,9 +102,13 @@ def compute_scores(f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     signal[(tech_rating <= -14) & (trend <= -2) & (momentum <= -1)] = "Strong Short"
     signal[(tech_rating >= 14) & (trend >= 2) & (momentum >= 1)] = "Strong Long"
     return {
-        "trend": trend.astype(np.int64), "momentum": momentum.astype(np.int64),
-        "volume_score": volume.astype(np.int64), "volatility": volatility.astype(np.int64),
-        "oscillator": oscillator.astype(np.int64), "breakout": breakout.astype(np.int64),
-        "tech_raw": tech_raw.astype(np.int64), "tech_rating": tech_rating.astype(np.float64),
+        "trend": trend.astype(np.int64),
+        "momentum": momentum.astype(np.int64),
+        "volume_score": volume.astype(np.int64),
+        "volatility": volatility.astype(np.int64),
+        "oscillator": oscillator.astype(np.int64),
+        "breakout": breakout.astype(np.int64),
+        "tech_raw": tech_raw.astype(np.int64),
+        "tech_rating": tech_rating.astype(np.float64),
         "signal": signal,
     }

@@ -1,4 +1,5 @@
 """The output table: sector percentiles, ranking, the columns of docs/scan.md in order."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,7 +19,7 @@ def sector_percentiles(sector: np.ndarray, values: np.ndarray) -> np.ndarray:
     out = np.full(len(values), np.nan)
     if not len(values):
         return out
-    codes, _ = pd.factorize(sector)                # a missing sector is no group (-1)
+    codes, _ = pd.factorize(sector)  # a missing sector is no group (-1)
     ok = ~np.isnan(values) & (codes >= 0)
     if not ok.any():
         return out
@@ -29,7 +30,7 @@ def sector_percentiles(sector: np.ndarray, values: np.ndarray) -> np.ndarray:
     new_group = np.r_[True, c[1:] != c[:-1]]
     new_run = new_group | np.r_[True, v[1:] != v[:-1]]
     group_start = np.maximum.accumulate(np.where(new_group, np.arange(len(c)), 0))
-    pos = np.arange(len(c)) - group_start + 1                       # 1-based rank in the group
+    pos = np.arange(len(c)) - group_start + 1  # 1-based rank in the group
     run_id = np.cumsum(new_run) - 1
     run_first = pos[new_run]
     run_len = np.diff(np.r_[np.flatnonzero(new_run), len(c)])
@@ -45,8 +46,11 @@ def build_table(rows: pd.DataFrame) -> pd.DataFrame:
     dollar = rows["dollar_vol_20"].to_numpy(np.float64)
     pct = sector_percentiles(rows["sector"].to_numpy(dtype=object), tech)
     # tech_rating and dollar_vol_20 descending (NaN last), then symbol
-    order = np.lexsort((rows["symbol"].to_numpy(dtype=object), -dollar, -tech)) if len(rows) \
+    order = (
+        np.lexsort((rows["symbol"].to_numpy(dtype=object), -dollar, -tech))
+        if len(rows)
         else np.zeros(0, np.int64)
+    )
     df = rows.take(order).reset_index(drop=True)
     df.insert(0, "rank", np.arange(1, len(df) + 1, dtype=np.int64))
     df["sector_pct"] = pct[order]

@@ -1,4 +1,5 @@
 """Where bars come from: one Source interface, the local store, the HTTP API."""
+
 from .base import Source
 from .local import LocalSource, open_source
 

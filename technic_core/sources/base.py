@@ -1,4 +1,5 @@
 """The one interface every bar source offers the scan."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod

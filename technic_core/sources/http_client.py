@@ -14,6 +14,7 @@ range request for that one day), and only a symbol whose own request fails
 too becomes an error, naming the session.  If most sessions fail, the API is
 unavailable (one ``SourceUnavailable``), not every symbol's problem.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -53,8 +54,15 @@ class HttpSource(Source):
     # long() asks for whole sessions of the market: the block engine fetches once, then cuts blocks.
     grouped_fetch = True
 
-    def __init__(self, url: str, concurrency: int = 32, timeout_s: float = 10.0,
-                 retries: int = 5, backoff_s: float = 0.05, seed: int = 0):
+    def __init__(
+        self,
+        url: str,
+        concurrency: int = 32,
+        timeout_s: float = 10.0,
+        retries: int = 5,
+        backoff_s: float = 0.05,
+        seed: int = 0,
+    ):
         super().__init__()
         self.url = url.rstrip("/")
         self.concurrency, self.timeout_s = concurrency, timeout_s
@@ -62,12 +70,14 @@ class HttpSource(Source):
         self.retried = 0
         self._rng = random.Random(seed)
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="technic-http")
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, daemon=True, name="technic-http"
+        )
         self._thread.start()
         self._session: aiohttp.ClientSession | None = None
         self._sem: asyncio.Semaphore | None = None
         self._meta: dict | None = None
-        self.fallback_sessions: list[str] = []   # sessions fetched symbol by symbol
+        self.fallback_sessions: list[str] = []  # sessions fetched symbol by symbol
 
     # -- plumbing -----------------------------------------------------------
     def _run(self, coro):
@@ -77,7 +87,8 @@ class HttpSource(Source):
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self.timeout_s),
-                connector=aiohttp.TCPConnector(limit=self.concurrency))
+                connector=aiohttp.TCPConnector(limit=self.concurrency),
+            )
             self._sem = asyncio.Semaphore(self.concurrency)
 
     async def _get(self, path: str, what: str):
@@ -123,12 +134,17 @@ class HttpSource(Source):
         if self._meta is None:
             try:
                 doc = self._sync_get("/v1/meta", "meta")
-                self._meta = {"sessions": list(doc["sessions"]), "frequency": str(doc["frequency"]),
-                              "last_session": doc.get("last_session")}
+                self._meta = {
+                    "sessions": list(doc["sessions"]),
+                    "frequency": str(doc["frequency"]),
+                    "last_session": doc.get("last_session"),
+                }
             except RequestFailed as exc:
                 raise SourceUnavailable(f"{self.url}: {exc}") from None
             except (KeyError, TypeError) as exc:
-                raise SourceUnavailable(f"{self.url}/v1/meta: malformed response (missing {exc})") from None
+                raise SourceUnavailable(
+                    f"{self.url}/v1/meta: malformed response (missing {exc})"
+                ) from None
         return self._meta
 
     # -- the Source interface -----------------------------------------------
@@ -147,7 +163,9 @@ class HttpSource(Source):
         df = pd.DataFrame(doc)
         miss = [c for c in UNIVERSE_COLUMNS if c not in df.columns]
         if miss:
-            raise SourceUnavailable(f"{self.url}/v3/reference/tickers: universe lacks {', '.join(miss)}")
+            raise SourceUnavailable(
+                f"{self.url}/v3/reference/tickers: universe lacks {', '.join(miss)}"
+            )
         df["market_cap"] = pd.to_numeric(df["market_cap"], errors="coerce").astype(np.float64)
         for c in ("is_etf", "is_leveraged"):
             df[c] = df[c].fillna(False).astype(bool)
@@ -164,7 +182,9 @@ class HttpSource(Source):
             if "n" in df:
                 out["n"] = df["n"].astype(np.int64)
         except (KeyError, ValueError, TypeError) as exc:
-            raise SymbolDataError(symbol, f"malformed response from the API ({type(exc).__name__}: {exc})") from None
+            raise SymbolDataError(
+                symbol, f"malformed response from the API ({type(exc).__name__}: {exc})"
+            ) from None
         return out
 
     def bars(self, symbol: str) -> pd.DataFrame:
@@ -185,15 +205,20 @@ class HttpSource(Source):
         return df.sort_values("n", kind="mergesort").drop(columns="n").reset_index(drop=True)
 
     async def _grouped_all(self, dates: list[str]):
-        return await asyncio.gather(*(self._get(f"/v2/aggs/grouped/locale/us/market/stocks/{d}", d)
-                                      for d in dates), return_exceptions=True)
+        return await asyncio.gather(
+            *(self._get(f"/v2/aggs/grouped/locale/us/market/stocks/{d}", d) for d in dates),
+            return_exceptions=True,
+        )
 
     async def _one_day_each(self, symbols: list[str], day: str):
-        return await asyncio.gather(*(self._get(f"/v2/aggs/ticker/{s}/range/1/day/{day}/{day}", s)
-                                      for s in symbols), return_exceptions=True)
+        return await asyncio.gather(
+            *(self._get(f"/v2/aggs/ticker/{s}/range/1/day/{day}/{day}", s) for s in symbols),
+            return_exceptions=True,
+        )
 
-    def _session_by_symbol(self, day: str, why: str, symbols: list[str], rows: list,
-                           errors: dict[str, str]) -> None:
+    def _session_by_symbol(
+        self, day: str, why: str, symbols: list[str], rows: list, errors: dict[str, str]
+    ) -> None:
         """One session's bars fetched per symbol, after its grouped request failed."""
         self.fallback_sessions.append(day)
         docs = self._run(self._one_day_each(symbols, day))
@@ -204,9 +229,13 @@ class HttpSource(Source):
                 rows.extend({**r, "T": sym} for r in doc["results"])
             except RequestFailed as exc:
                 # the server's own verdict on a bad symbol (422/404) is that symbol's error
-                errors.setdefault(sym, exc.reason if not exc.reason.startswith(("HTTP", "connection"))
-                                  else f"session {day} missing: the whole-market request failed ({why}) "
-                                       f"and so did this symbol's own ({exc.reason})")
+                errors.setdefault(
+                    sym,
+                    exc.reason
+                    if not exc.reason.startswith(("HTTP", "connection"))
+                    else f"session {day} missing: the whole-market request failed ({why}) "
+                    f"and so did this symbol's own ({exc.reason})",
+                )
             except (KeyError, TypeError, AttributeError):
                 errors.setdefault(sym, f"session {day}: malformed response from the API")
 
@@ -237,8 +266,10 @@ class HttpSource(Source):
                 failed.append((d, "malformed response"))
         wanted_set = set(wanted)
         if failed and len(failed) * 2 > len(sessions):
-            raise SourceUnavailable(f"{self.url}: {len(failed)} of {len(sessions)} sessions could not be "
-                                    f"fetched, e.g. {', '.join(f'{d} ({w})' for d, w in failed[:3])}")
+            raise SourceUnavailable(
+                f"{self.url}: {len(failed)} of {len(sessions)} sessions could not be "
+                f"fetched, e.g. {', '.join(f'{d} ({w})' for d, w in failed[:3])}"
+            )
         for day, why in failed:
             self._session_by_symbol(day, why, [s for s in wanted if s not in errors], rows, errors)
         frame = pd.DataFrame(rows, columns=["T", "t", "o", "h", "l", "c", "v", "n"])
@@ -252,8 +283,13 @@ class HttpSource(Source):
             out = self._frame(frame, "<grouped>")
         except SymbolDataError as exc:
             raise SourceUnavailable(f"{self.url}: grouped bars: {exc.reason}") from None
-        out.insert(0, "symbol", frame["T"].cat.remove_unused_categories().to_numpy()
-                   if len(frame) else pd.Categorical([]))
+        out.insert(
+            0,
+            "symbol",
+            frame["T"].cat.remove_unused_categories().to_numpy()
+            if len(frame)
+            else pd.Categorical([]),
+        )
         out["symbol"] = pd.Categorical(out["symbol"])
         out = out.drop(columns="n", errors="ignore").reset_index(drop=True)
         out.attrs["errors"] = {s: r for s, r in errors.items() if s in wanted_set}
@@ -267,9 +303,13 @@ class HttpSource(Source):
         except (RequestFailed, KeyError, TypeError) as exc:
             raise SourceUnavailable(f"{self.url}: snapshot of {day}: {exc}") from None
         if not rows:
-            return pd.DataFrame({"symbol": [], "date": pd.to_datetime([]), **{f: [] for f in BAR_FIELDS}})
+            return pd.DataFrame(
+                {"symbol": [], "date": pd.to_datetime([]), **{f: [] for f in BAR_FIELDS}}
+            )
         df = pd.DataFrame(rows).sort_values(["T", "n"], kind="mergesort")
-        out = self._frame(df.to_dict(orient="list"), "<snapshot>").drop(columns="n", errors="ignore")
+        out = self._frame(df.to_dict(orient="list"), "<snapshot>").drop(
+            columns="n", errors="ignore"
+        )
         out.insert(0, "symbol", df["T"].astype(str).to_numpy())
         return out.drop_duplicates("symbol", keep="last").reset_index(drop=True)
 
@@ -281,4 +321,4 @@ class HttpSource(Source):
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5)
         if not self._loop.is_running() and not self._loop.is_closed():
-            self._loop.close()   # else its self-pipe sockets are left to the garbage collector
+            self._loop.close()  # else its self-pipe sockets are left to the garbage collector

@@ -18,6 +18,7 @@ JSON with NaN and Infinity kept, as Python's json module writes them.
 concurrent requests overlap as they would against a remote vendor), and
 ``--error-rate`` answers that share of requests with 429 or 503.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -45,15 +46,22 @@ def _ms(dates: pd.Series) -> np.ndarray:
 class BarServer:
     """The data a server answers from, prepared once at start."""
 
-    def __init__(self, root: Path | str, latency_ms: float = 0.0, jitter_ms: float = 0.0,
-                 error_rate: float = 0.0, seed: int = 0):
+    def __init__(
+        self,
+        root: Path | str,
+        latency_ms: float = 0.0,
+        jitter_ms: float = 0.0,
+        error_rate: float = 0.0,
+        seed: int = 0,
+    ):
         self.store = Store(root)
         self.latency_ms, self.jitter_ms, self.error_rate = latency_ms, jitter_ms, error_rate
         self.rng = random.Random(seed)
         self.requests = 0
         uni = self.store.universe()
         self.universe_body = json.dumps(
-            uni.replace({np.nan: None}).to_dict(orient="records")).encode()
+            uni.replace({np.nan: None}).to_dict(orient="records")
+        ).encode()
         long = self.store.long()
         self.errors = dict(long.attrs.get("errors", {}))
         long = long.assign(symbol=long["symbol"].astype(str))
@@ -62,16 +70,26 @@ class BarServer:
         self.by_symbol = {s: g for s, g in long.groupby("symbol", sort=False)}
         self.by_date = {int(t): g for t, g in long.groupby("t", sort=True)}
         sessions = sorted(self.by_date)
-        self.meta_body = json.dumps({
-            "sessions": [str(np.datetime64(t, "ms").astype("datetime64[D]")) for t in sessions],
-            "frequency": self.store.frequency,
-            "last_session": self.store.meta.get("last_session"),
-        }).encode()
+        self.meta_body = json.dumps(
+            {
+                "sessions": [str(np.datetime64(t, "ms").astype("datetime64[D]")) for t in sessions],
+                "frequency": self.store.frequency,
+                "last_session": self.store.meta.get("last_session"),
+            }
+        ).encode()
         self._grouped_cache: dict[int, bytes] = {}
 
     @staticmethod
     def _rows(g: pd.DataFrame, with_symbol: bool) -> list[dict]:
-        names = {"t": "t", "open": "o", "high": "h", "low": "l", "close": "c", "volume": "v", "n": "n"}
+        names = {
+            "t": "t",
+            "open": "o",
+            "high": "h",
+            "low": "l",
+            "close": "c",
+            "volume": "v",
+            "n": "n",
+        }
         if with_symbol:
             names["symbol"] = "T"
         return g[list(names)].rename(columns=names).to_dict(orient="records")
@@ -87,20 +105,27 @@ class BarServer:
 
     def range_body(self, symbol: str, t0: int, t1: int) -> tuple[int, bytes]:
         if symbol in self.errors:
-            return 422, json.dumps({"status": "ERROR", "ticker": symbol, "error": self.errors[symbol]}).encode()
+            return 422, json.dumps(
+                {"status": "ERROR", "ticker": symbol, "error": self.errors[symbol]}
+            ).encode()
         g = self.by_symbol.get(symbol)
         if g is None:
-            return 404, json.dumps({"status": "NOT_FOUND", "ticker": symbol, "error": "no bars"}).encode()
+            return 404, json.dumps(
+                {"status": "NOT_FOUND", "ticker": symbol, "error": "no bars"}
+            ).encode()
         g = g[(g["t"] >= t0) & (g["t"] <= t1)]
         rows = self._rows(g, False)
-        return 200, json.dumps({"status": "OK", "ticker": symbol, "resultsCount": len(rows),
-                                "results": rows}).encode()
+        return 200, json.dumps(
+            {"status": "OK", "ticker": symbol, "resultsCount": len(rows), "results": rows}
+        ).encode()
 
     # -- the web app ---------------------------------------------------------
     async def _shape(self, request: web.Request):
         """Latency and injected faults, applied to every request."""
         self.requests += 1
-        delay = self.latency_ms + (self.rng.uniform(-1, 1) * self.jitter_ms if self.jitter_ms else 0.0)
+        delay = self.latency_ms + (
+            self.rng.uniform(-1, 1) * self.jitter_ms if self.jitter_ms else 0.0
+        )
         if delay > 0:
             await asyncio.sleep(delay / 1000.0)
         if self.error_rate and self.rng.random() < self.error_rate:
@@ -154,9 +179,12 @@ class BarServer:
 def run_server(root=None, host="127.0.0.1", port=8765, **shape) -> None:
     """Serve until interrupted (the ``technic serve`` command)."""
     server = BarServer(root or default_store_dir(), **shape)
-    print(f"serving {server.store.root} on http://{host}:{port} "
-          f"(latency {server.latency_ms:g} ms, jitter {server.jitter_ms:g} ms, "
-          f"error rate {server.error_rate:g}); Ctrl-C stops", flush=True)
+    print(
+        f"serving {server.store.root} on http://{host}:{port} "
+        f"(latency {server.latency_ms:g} ms, jitter {server.jitter_ms:g} ms, "
+        f"error rate {server.error_rate:g}); Ctrl-C stops",
+        flush=True,
+    )
     web.run_app(server.app(), host=host, port=port, print=None)
 
 
@@ -194,4 +222,3 @@ def serve_in_thread(root, host="127.0.0.1", port=0, **shape):
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
-

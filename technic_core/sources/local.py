@@ -1,4 +1,5 @@
 """The local Parquet store as a Source."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,7 +19,9 @@ class LocalSource(Source):
 
     name = "local"
 
-    def __init__(self, root: Path | str | None = None, version: int | None = None, panel: bool | None = None):
+    def __init__(
+        self, root: Path | str | None = None, version: int | None = None, panel: bool | None = None
+    ):
         super().__init__()
         self.store = Store(root or default_store_dir(), version=version, panel=panel)
 
@@ -71,5 +74,6 @@ def open_source(spec: str | Path | Source | None = None) -> Source:
         return spec
     if isinstance(spec, str) and spec.startswith(("http://", "https://")):
         from .http_client import HttpSource  # optional: aiohttp
+
         return HttpSource(spec)
     return LocalSource(spec)

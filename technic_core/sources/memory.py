@@ -15,6 +15,7 @@ vectorized, ray, gpu).  The cache phase keeps indicator state in Redis tied
 to a store's content versions: frames in memory have none, so it is refused
 in one line.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -32,16 +33,21 @@ from .base import Source
 # Phases a memory source cannot serve, and why (the pipeline says so before scanning).
 REFUSED_PHASES = {
     "cache": "the Redis cache keeps indicator state per store version and symbol content "
-             "version; frames in memory have neither: import them (technic data import) to "
-             "rescan incrementally, or drop the cache phase",
+    "version; frames in memory have neither: import them (technic data import) to "
+    "rescan incrementally, or drop the cache phase",
 }
 
 
 def is_frames(obj) -> bool:
     """Whether ``obj`` is bars in memory: a pandas/polars DataFrame or a dict of them."""
+
     def frame(x):
-        return isinstance(x, pd.DataFrame) or type(x).__module__.split(".")[0] == "polars" \
+        return (
+            isinstance(x, pd.DataFrame)
+            or type(x).__module__.split(".")[0] == "polars"
             and type(x).__name__ == "DataFrame"
+        )
+
     if isinstance(obj, Mapping):
         return bool(obj) and all(frame(v) for v in obj.values())
     return frame(obj)
@@ -53,15 +59,26 @@ class MemorySource(Source):
     name = "memory"
     refused_phases = REFUSED_PHASES
 
-    def __init__(self, bars, universe: pd.DataFrame | None = None, *, adjusted: bool = False,
-                 session_tz: str = SESSION_TZ):
+    def __init__(
+        self,
+        bars,
+        universe: pd.DataFrame | None = None,
+        *,
+        adjusted: bool = False,
+        session_tz: str = SESSION_TZ,
+    ):
         super().__init__()
-        self.checked: CheckedBars = bars if isinstance(bars, CheckedBars) else check_frames(
-            bars, adjusted=adjusted, session_tz=session_tz)
+        self.checked: CheckedBars = (
+            bars
+            if isinstance(bars, CheckedBars)
+            else check_frames(bars, adjusted=adjusted, session_tz=session_tz)
+        )
         long = self.checked.long
         names = pd.unique(long["symbol"]).tolist() if len(long) else []
         # the symbol as a category, as the store gives it (the block layout groups on its codes)
-        self._long = long.assign(symbol=pd.Categorical(long["symbol"], categories=pd.Index(names, dtype=object)))
+        self._long = long.assign(
+            symbol=pd.Categorical(long["symbol"], categories=pd.Index(names, dtype=object))
+        )
         if len(long):
             starts, lengths, groups, _ = group_bounds(self._long["symbol"])
             self._at = {str(s): (int(a), int(n)) for s, a, n in zip(groups, starts, lengths)}
@@ -75,16 +92,22 @@ class MemorySource(Source):
         if listing is None:
             uni, _ = complete_universe(pd.DataFrame({"symbol": have}))
         else:
-            listing = listing.to_pandas() if type(listing).__module__.split(".")[0] == "polars" else listing
+            listing = (
+                listing.to_pandas()
+                if type(listing).__module__.split(".")[0] == "polars"
+                else listing
+            )
             if "symbol" not in listing.columns and "ticker" in listing.columns:
                 listing = listing.rename(columns={"ticker": "symbol"})
             if "symbol" not in listing.columns:
-                raise ValueError("the universe needs a symbol column (SPEC: symbol, name, sector, "
-                                 "industry, market_cap, is_etf, is_leveraged)")
+                raise ValueError(
+                    "the universe needs a symbol column (SPEC: symbol, name, sector, "
+                    "industry, market_cap, is_etf, is_leveraged)"
+                )
             uni, _ = complete_universe(listing)
             listed = set(uni["symbol"])
             extra = [s for s in have if s not in listed]
-            if extra:    # bars without a listing get the importer's defaults, as an import does
+            if extra:  # bars without a listing get the importer's defaults, as an import does
                 more, _ = complete_universe(pd.DataFrame({"symbol": extra}))
                 uni = pd.concat([uni, more], ignore_index=True)
         return uni[list(UNIVERSE_COLUMNS)].reset_index(drop=True)
@@ -103,7 +126,7 @@ class MemorySource(Source):
         if at is None:
             raise SymbolDataError(symbol, self._missing(symbol))
         a, n = at
-        part = self.checked.long.iloc[a:a + n]
+        part = self.checked.long.iloc[a : a + n]
         return part.drop(columns="symbol").reset_index(drop=True)
 
     def long(self, symbols: list[str]) -> pd.DataFrame:

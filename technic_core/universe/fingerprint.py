@@ -13,6 +13,7 @@ names the symbol's file, too), and the Redis cache ties every entry to one:
 so a cache entry is used only for the exact bars the store holds, and "the
 store has one more bar" is checked in O(1) without reading the history.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -77,9 +78,13 @@ def _words(a: np.ndarray, dtype) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=dtype).view(np.uint64)
 
 
-def fingerprint_runs(dates: np.ndarray, columns: dict[str, np.ndarray] | np.ndarray,
-                     starts: np.ndarray, lengths: np.ndarray,
-                     first_index: np.ndarray | None = None) -> np.ndarray:
+def fingerprint_runs(
+    dates: np.ndarray,
+    columns: dict[str, np.ndarray] | np.ndarray,
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    first_index: np.ndarray | None = None,
+) -> np.ndarray:
     """Fingerprint terms of runs of bars in 1-D arrays (a long frame's columns).
 
     ``dates`` int64 milliseconds; ``columns`` open..volume (a dict, or a (5, rows) array);
@@ -93,10 +98,15 @@ def fingerprint_runs(dates: np.ndarray, columns: dict[str, np.ndarray] | np.ndar
         cols = list(columns)
     starts = np.ascontiguousarray(starts, dtype=np.int64)
     lengths = np.ascontiguousarray(lengths, dtype=np.int64)
-    first = (np.zeros(starts.shape[0], dtype=np.int64) if first_index is None
-             else np.ascontiguousarray(first_index, dtype=np.int64))
+    first = (
+        np.zeros(starts.shape[0], dtype=np.int64)
+        if first_index is None
+        else np.ascontiguousarray(first_index, dtype=np.int64)
+    )
     kernel = _runs if int(lengths.sum()) >= PARALLEL_MIN_BARS else _runs_serial
-    return kernel(first, starts, lengths, _words(dates, np.int64), *(_words(c, np.float64) for c in cols))
+    return kernel(
+        first, starts, lengths, _words(dates, np.int64), *(_words(c, np.float64) for c in cols)
+    )
 
 
 def extend(fp: np.ndarray, n_before: np.ndarray, dates: np.ndarray, columns) -> np.ndarray:
@@ -104,7 +114,8 @@ def extend(fp: np.ndarray, n_before: np.ndarray, dates: np.ndarray, columns) -> 
     n = np.asarray(dates).shape[0]
     idx = np.arange(n, dtype=np.int64)
     return np.asarray(fp, dtype=np.uint64) + fingerprint_runs(
-        dates, columns, idx, np.ones(n, dtype=np.int64), n_before)
+        dates, columns, idx, np.ones(n, dtype=np.int64), n_before
+    )
 
 
 def retract(fp: np.ndarray, n_before: np.ndarray, dates: np.ndarray, columns) -> np.ndarray:
@@ -112,7 +123,8 @@ def retract(fp: np.ndarray, n_before: np.ndarray, dates: np.ndarray, columns) ->
     n = np.asarray(dates).shape[0]
     idx = np.arange(n, dtype=np.int64)
     return np.asarray(fp, dtype=np.uint64) - fingerprint_runs(
-        dates, columns, idx, np.ones(n, dtype=np.int64), n_before)
+        dates, columns, idx, np.ones(n, dtype=np.int64), n_before
+    )
 
 
 def ms(dates) -> np.ndarray:
@@ -123,8 +135,12 @@ def ms(dates) -> np.ndarray:
 def long_fingerprints(df) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(names, starts, lengths, fingerprints) of each contiguous symbol run of a long frame."""
     from .validate import group_bounds
+
     starts, lengths, names, _ = group_bounds(df["symbol"])
     cols = {f: df[f].to_numpy(np.float64) for f in ("open", "high", "low", "close", "volume")}
-    fp = fingerprint_runs(ms(df["date"].to_numpy()), cols, starts, lengths) if len(names) else \
-        np.zeros(0, np.uint64)
+    fp = (
+        fingerprint_runs(ms(df["date"].to_numpy()), cols, starts, lengths)
+        if len(names)
+        else np.zeros(0, np.uint64)
+    )
     return names, starts, lengths, fp

@@ -13,6 +13,7 @@ the importer's, word for word.
 Nothing is written: the result is the checked long frame, each bad symbol's
 reason and the repairs made, for an in-memory ``Source`` or a ``Panel``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -29,12 +30,13 @@ from .validate import check_long
 @dataclass
 class CheckedBars:
     """Checked bars of frames in memory (``check_frames``)."""
-    long: pd.DataFrame          # symbol, date, OHLCV: each symbol's rows together, sorted by date
-    errors: dict[str, str]      # symbol -> why its bars cannot be used (the importer's words)
-    dropped: set[str]           # symbols whose rows are not in ``long`` (not even bad bars to show)
-    repaired: list[tuple[str, str]] = field(default_factory=list)    # (symbol, repair made)
-    frequencies: dict[str, str] = field(default_factory=dict)        # symbol -> daily, intraday...
-    notes: list[str] = field(default_factory=list)                   # problems of no one symbol
+
+    long: pd.DataFrame  # symbol, date, OHLCV: each symbol's rows together, sorted by date
+    errors: dict[str, str]  # symbol -> why its bars cannot be used (the importer's words)
+    dropped: set[str]  # symbols whose rows are not in ``long`` (not even bad bars to show)
+    repaired: list[tuple[str, str]] = field(default_factory=list)  # (symbol, repair made)
+    frequencies: dict[str, str] = field(default_factory=dict)  # symbol -> daily, intraday...
+    notes: list[str] = field(default_factory=list)  # problems of no one symbol
 
     @property
     def symbols(self) -> list[str]:
@@ -51,12 +53,20 @@ class CheckedBars:
 
     @property
     def frequency(self) -> str:
-        """"daily" when every usable symbol is daily, else what is mixed (as the store records it)."""
-        kinds = sorted({f for s, f in self.frequencies.items() if s not in self.errors}) or ["daily"]
+        """ "daily" when every usable symbol is daily, else what is mixed (as the store records it)."""
+        kinds = sorted({f for s, f in self.frequencies.items() if s not in self.errors}) or [
+            "daily"
+        ]
         if len(kinds) == 1:
             return kinds[0]
-        return "mixed (" + ", ".join(
-            f"{k}: {', '.join(s for s, f in self.frequencies.items() if f == k)[:60]}" for k in kinds) + ")"
+        return (
+            "mixed ("
+            + ", ".join(
+                f"{k}: {', '.join(s for s, f in self.frequencies.items() if f == k)[:60]}"
+                for k in kinds
+            )
+            + ")"
+        )
 
 
 def _is_polars(obj) -> bool:
@@ -96,13 +106,17 @@ def check_frames(data, *, adjusted: bool = False, session_tz: str = SESSION_TZ) 
     else:
         frame = _pandas(data)
         if not isinstance(frame, pd.DataFrame):
-            raise ValueError(f"bars must be a long DataFrame (symbol, date, OHLCV) or a dict of "
-                             f"per-symbol frames, not {type(data).__name__}")
+            raise ValueError(
+                f"bars must be a long DataFrame (symbol, date, OHLCV) or a dict of "
+                f"per-symbol frames, not {type(data).__name__}"
+            )
         try:
             parts.append(normalize_bars(frame, "the long frame", None, adjusted, session_tz))
         except FileProblem as exc:
-            raise ValueError(f"{exc}; a long frame needs symbol, date, open, high, low, close and "
-                             "volume columns (or give a dict of per-symbol frames)") from None
+            raise ValueError(
+                f"{exc}; a long frame needs symbol, date, open, high, low, close and "
+                "volume columns (or give a dict of per-symbol frames)"
+            ) from None
     for part in parts:
         blank = part.attrs.get("blank_rows", [])
         if blank:
@@ -123,5 +137,11 @@ def check_frames(data, *, adjusted: bool = False, session_tz: str = SESSION_TZ) 
     for s, why in check_long(rows).items():
         errors.setdefault(s, why)
     freq = frequencies(rows) if len(rows) else pd.Series(dtype=object)
-    return CheckedBars(rows, errors, dropped, [(s, r) for _, s, r in report.repaired],
-                       {str(k): str(v) for k, v in freq.items()}, notes)
+    return CheckedBars(
+        rows,
+        errors,
+        dropped,
+        [(s, r) for _, s, r in report.repaired],
+        {str(k): str(v) for k, v in freq.items()},
+        notes,
+    )

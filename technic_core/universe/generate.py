@@ -9,6 +9,7 @@ listings with short histories, halted days, volatility clustering (GARCH),
 volume that co-moves with absolute returns, and a few late collapses whose
 closes vary more than the coefficient-of-variation rule allows.
 """
+
 from __future__ import annotations
 
 import string
@@ -38,10 +39,10 @@ _INDUSTRIES = {
 
 @dataclass(frozen=True)
 class GeneratedUniverse:
-    universe: pd.DataFrame          # SPEC's universe columns
-    dates: np.ndarray               # (T,) datetime64[D], the sessions
-    lengths: np.ndarray             # (N,) bars each symbol has (right-aligned)
-    open: np.ndarray                # (T, N), NaN before a symbol's listing
+    universe: pd.DataFrame  # SPEC's universe columns
+    dates: np.ndarray  # (T,) datetime64[D], the sessions
+    lengths: np.ndarray  # (N,) bars each symbol has (right-aligned)
+    open: np.ndarray  # (T, N), NaN before a symbol's listing
     high: np.ndarray
     low: np.ndarray
     close: np.ndarray
@@ -53,15 +54,17 @@ class GeneratedUniverse:
         cols = np.repeat(np.arange(n), self.lengths)
         starts = t - self.lengths
         rows = np.concatenate([np.arange(s, t) for s in starts]) if n else np.array([], int)
-        return pd.DataFrame({
-            "symbol": self.universe["symbol"].to_numpy()[cols],
-            "date": self.dates[rows],
-            "open": self.open[rows, cols],
-            "high": self.high[rows, cols],
-            "low": self.low[rows, cols],
-            "close": self.close[rows, cols],
-            "volume": self.volume[rows, cols],
-        })
+        return pd.DataFrame(
+            {
+                "symbol": self.universe["symbol"].to_numpy()[cols],
+                "date": self.dates[rows],
+                "open": self.open[rows, cols],
+                "high": self.high[rows, cols],
+                "low": self.low[rows, cols],
+                "close": self.close[rows, cols],
+                "volume": self.volume[rows, cols],
+            }
+        )
 
 
 def sessions(n_bars: int, last: np.datetime64 = LAST_SESSION) -> np.ndarray:
@@ -86,7 +89,7 @@ def _symbols(rng: np.random.Generator, n: int) -> np.ndarray:
     # Tickers the universe rule rejects: share classes, warrants, over-long names.
     bad = rng.choice(n, size=max(1, n // 200), replace=False)
     for k, j in enumerate(bad):
-        sym[j] = (sym[j][:4] + (".B", ".WS", "XYZQW", "1")[k % 4])
+        sym[j] = sym[j][:4] + (".B", ".WS", "XYZQW", "1")[k % 4]
     # a rejected form may collide with a real one; keep symbols unique
     _, first = np.unique(sym, return_index=True)
     dup = np.setdiff1d(np.arange(n), first)
@@ -111,7 +114,7 @@ def generate_blocks(n_symbols: int, n_bars: int = 504, seed: int = 7, block_size
         raise ValueError("need at least 1 symbol, 2 bars and a block of 1")
     symbols = _symbols(np.random.default_rng(seed), n_symbols)
     for b, a in enumerate(range(0, n_symbols, block_size)):
-        yield _simulate(np.random.default_rng([seed, b]), symbols[a:a + block_size], n_bars)
+        yield _simulate(np.random.default_rng([seed, b]), symbols[a : a + block_size], n_bars)
 
 
 def _simulate(rng: np.random.Generator, symbol: np.ndarray, n_bars: int) -> GeneratedUniverse:
@@ -124,15 +127,24 @@ def _simulate(rng: np.random.Generator, symbol: np.ndarray, n_bars: int) -> Gene
     is_leveraged = is_etf & (rng.random(n) < 0.2)
     market_cap = np.exp(rng.normal(np.log(2.5e9), 1.9, size=n))
     market_cap[(rng.random(n) < 0.10) | (is_etf & (rng.random(n) < 0.7))] = np.nan
-    name = np.array([
-        f"{s} {'Ultra 3x ' if lev else ''}{'ETF' if etf else 'Corp'}"
-        for s, etf, lev in zip(symbol, is_etf, is_leveraged)
-    ], dtype=object)
-    universe = pd.DataFrame({
-        "symbol": symbol.astype(str), "name": name.astype(str), "sector": sector.astype(str),
-        "industry": industry.astype(str), "market_cap": market_cap,
-        "is_etf": is_etf, "is_leveraged": is_leveraged,
-    })
+    name = np.array(
+        [
+            f"{s} {'Ultra 3x ' if lev else ''}{'ETF' if etf else 'Corp'}"
+            for s, etf, lev in zip(symbol, is_etf, is_leveraged)
+        ],
+        dtype=object,
+    )
+    universe = pd.DataFrame(
+        {
+            "symbol": symbol.astype(str),
+            "name": name.astype(str),
+            "sector": sector.astype(str),
+            "industry": industry.astype(str),
+            "market_cap": market_cap,
+            "is_etf": is_etf,
+            "is_leveraged": is_leveraged,
+        }
+    )
 
     # Histories: most symbols have all sessions; recent listings fewer, some too few to scan.
     lengths = np.full(n, t, dtype=np.int64)
@@ -160,7 +172,7 @@ def _simulate(rng: np.random.Generator, symbol: np.ndarray, n_bars: int) -> Gene
     collapse = rng.random(n) < 0.006
     for j in np.flatnonzero(collapse):
         day = t - rng.integers(5, 15)
-        ret[day:day + 3, j] = np.log(0.35)
+        ret[day : day + 3, j] = np.log(0.35)
 
     start_price = np.exp(rng.normal(np.log(30.0), 1.1, size=n))
     penny = rng.random(n) < 0.04

@@ -22,6 +22,7 @@ data the store already holds changes nothing and commits nothing.
 The merge is vectorised over all symbols at once: re-importing a file costs
 about what reading it and writing the changed symbols costs.
 """
+
 from __future__ import annotations
 
 import glob
@@ -52,16 +53,16 @@ COLUMNS = ["symbol", "date", *BAR_FIELDS]
 
 @dataclass
 class ImportReport:
-    imported: dict[str, int] = field(default_factory=dict)        # input symbol -> bars it now has
+    imported: dict[str, int] = field(default_factory=dict)  # input symbol -> bars it now has
     skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (file, symbol, reason)
     repaired: list[tuple[str, str, str]] = field(default_factory=list)
     frequencies: dict[str, str] = field(default_factory=dict)
     defaults: dict[str, int] = field(default_factory=dict)
     appended: dict[str, int] = field(default_factory=dict)
     corrections: list[dict] = field(default_factory=list)
-    unlisted: list[str] = field(default_factory=list)             # listed, but no bars given or held
-    version: int | None = None                                    # the store version after the import
-    committed: bool = False                                       # False: nothing changed
+    unlisted: list[str] = field(default_factory=list)  # listed, but no bars given or held
+    version: int | None = None  # the store version after the import
+    committed: bool = False  # False: nothing changed
 
     def summary(self) -> str:
         lines = [f"imported {len(self.imported)} symbol(s), {sum(self.imported.values()):,} bars"]
@@ -75,16 +76,22 @@ class ImportReport:
         for k, v in self.defaults.items():
             lines.append(f"default {k}: {v} symbol(s)")
         if self.appended:
-            lines.append(f"appended {sum(self.appended.values()):,} bar(s) to {len(self.appended)} symbol(s)")
+            lines.append(
+                f"appended {sum(self.appended.values()):,} bar(s) to {len(self.appended)} symbol(s)"
+            )
         for c in self.corrections[:20]:
             lines.append(f"corrected {c['symbol']} {c['date']}: {c['old']} -> {c['new']}")
         if len(self.corrections) > 20:
             lines.append(f"... {len(self.corrections) - 20} more correction(s) in corrections.json")
         if self.unlisted:
-            lines.append(f"{len(self.unlisted)} listed symbol(s) have no bars and are not in the universe")
+            lines.append(
+                f"{len(self.unlisted)} listed symbol(s) have no bars and are not in the universe"
+            )
         if self.version is not None:
-            lines.append(f"store version {self.version}" + ("" if self.committed else
-                                                              " (nothing changed: no new version)"))
+            lines.append(
+                f"store version {self.version}"
+                + ("" if self.committed else " (nothing changed: no new version)")
+            )
         return "\n".join(lines)
 
 
@@ -97,7 +104,11 @@ def expand(paths) -> list[Path]:
         for m in matches:
             m = Path(m)
             if m.is_dir():
-                out.extend(sorted(x for x in m.iterdir() if x.suffix.lower() in (".csv", ".parquet", ".pq")))
+                out.extend(
+                    sorted(
+                        x for x in m.iterdir() if x.suffix.lower() in (".csv", ".parquet", ".pq")
+                    )
+                )
             else:
                 out.append(m)
     return out
@@ -108,8 +119,9 @@ def _rows_text(rows: list[int], limit: int = 5) -> str:
     return head + (f", ... ({len(rows) - limit} more)" if len(rows) > limit else "")
 
 
-def _read_inputs(files: list[Path], adjusted: bool, session_tz: str,
-                 report: ImportReport) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+def _read_inputs(
+    files: list[Path], adjusted: bool, session_tz: str, report: ImportReport
+) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     """Every usable input row (symbol, date, OHLCV, _file) and each symbol's files."""
     frames: list[pd.DataFrame] = []
     for k, path in enumerate(files):
@@ -123,8 +135,14 @@ def _read_inputs(files: list[Path], adjusted: bool, session_tz: str,
             continue
         blank = long.attrs.get("blank_rows", [])
         if blank:
-            report.skipped.append((str(path), "", f"{len(blank)} row(s) with an empty symbol "
-                                   f"(data rows {_rows_text(blank)}): which symbol's bars are they?"))
+            report.skipped.append(
+                (
+                    str(path),
+                    "",
+                    f"{len(blank)} row(s) with an empty symbol "
+                    f"(data rows {_rows_text(blank)}): which symbol's bars are they?",
+                )
+            )
         problems = dict(long.attrs.get("problems", {}))
         names = pd.unique(long["symbol"])
         for sym in names:
@@ -146,8 +164,9 @@ def _read_inputs(files: list[Path], adjusted: bool, session_tz: str,
     return rows, {s: [str(files[k]) for k in ks] for s, ks in per.items()}
 
 
-def _combine(rows: pd.DataFrame, origin: dict[str, list[str]], files: list[Path],
-             report: ImportReport) -> tuple[pd.DataFrame, set[str]]:
+def _combine(
+    rows: pd.DataFrame, origin: dict[str, list[str]], files: list[Path], report: ImportReport
+) -> tuple[pd.DataFrame, set[str]]:
     """One set of rows per symbol: several files of one symbol are combined where they agree
     (their rows are then sorted and the shared ones dropped by ``_repair``)."""
     multi = [s for s, fs in origin.items() if len(fs) > 1]
@@ -163,18 +182,29 @@ def _combine(rows: pd.DataFrame, origin: dict[str, list[str]], files: list[Path]
         if len(clash):
             day = clash["date"].iloc[0]
             first = clash[clash["date"] == day]
-            vals = "; ".join(f"{files[int(k)].name}: close {c:g}" for k, c in zip(first["_file"], first["close"]))
+            vals = "; ".join(
+                f"{files[int(k)].name}: close {c:g}" for k, c in zip(first["_file"], first["close"])
+            )
             when = day.date() if day == day.normalize() else day
-            report.skipped.append((origin[sym][0], sym, f"given by {names}, which disagree on {when} ({vals})"))
+            report.skipped.append(
+                (origin[sym][0], sym, f"given by {names}, which disagree on {when} ({vals})")
+            )
             bad.add(sym)
         else:
-            report.repaired.append((origin[sym][0], sym, f"rows from {len(origin[sym])} files combined "
-                                    f"({names}; they agree where they overlap)"))
+            report.repaired.append(
+                (
+                    origin[sym][0],
+                    sym,
+                    f"rows from {len(origin[sym])} files combined "
+                    f"({names}; they agree where they overlap)",
+                )
+            )
     return rows[~rows["symbol"].isin(bad)], set(multi) - bad
 
 
-def _repair(rows: pd.DataFrame, origin: dict[str, list[str]], report: ImportReport,
-            combined: set[str]) -> pd.DataFrame:
+def _repair(
+    rows: pd.DataFrame, origin: dict[str, list[str]], report: ImportReport, combined: set[str]
+) -> pd.DataFrame:
     """Sort each symbol's rows by date (where every date parsed) and drop exact duplicate rows."""
     if not len(rows):
         return rows
@@ -199,7 +229,8 @@ def _repair(rows: pd.DataFrame, origin: dict[str, list[str]], report: ImportRepo
         if names[j] in combined:
             continue
         notes = (["dates sorted"] if back[j] else []) + (
-            [f"{int(ndup[j])} exact duplicate row(s) dropped"] if ndup[j] else [])
+            [f"{int(ndup[j])} exact duplicate row(s) dropped"] if ndup[j] else []
+        )
         report.repaired.append((origin[names[j]][0], names[j], "; ".join(notes)))
     return rows
 
@@ -217,7 +248,7 @@ def _merge(old: pd.DataFrame, new: pd.DataFrame, report: ImportReport) -> pd.Dat
     order = np.lexsort((src, day, code))
     c, d, w = code[order], day[order], src[order]
     pair = (c[1:] == c[:-1]) & (d[1:] == d[:-1]) & (w[:-1] == 0) & (w[1:] == 1)
-    replaced = np.r_[pair, False]            # stored rows an imported row replaces
+    replaced = np.r_[pair, False]  # stored rows an imported row replaces
     replacing = np.r_[False, pair]
     vals = both[list(BAR_FIELDS)].to_numpy(np.float64)[order]
     a, b = vals[replaced], vals[replacing]
@@ -227,9 +258,14 @@ def _merge(old: pd.DataFrame, new: pd.DataFrame, report: ImportReport) -> pd.Dat
         syms = both["symbol"].to_numpy()[rows]
         dates = both["date"].to_numpy()[rows].astype("datetime64[D]")
         for s, dt, x, y in zip(syms, dates, a[differ], b[differ]):
-            report.corrections.append({"symbol": str(s), "date": str(dt),
-                                       "old": dict(zip(BAR_FIELDS, map(float, x))),
-                                       "new": dict(zip(BAR_FIELDS, map(float, y)))})
+            report.corrections.append(
+                {
+                    "symbol": str(s),
+                    "date": str(dt),
+                    "old": dict(zip(BAR_FIELDS, map(float, x))),
+                    "new": dict(zip(BAR_FIELDS, map(float, y))),
+                }
+            )
     fresh = (w == 1) & ~replacing
     if fresh.any():
         counts = pd.Series(both["symbol"].to_numpy()[order[fresh]]).value_counts(sort=False)
@@ -237,9 +273,15 @@ def _merge(old: pd.DataFrame, new: pd.DataFrame, report: ImportReport) -> pd.Dat
     return both.iloc[order[~replaced]].reset_index(drop=True)
 
 
-def import_store(bars, out: Path | str, universe: Path | str | None = None, adjusted: bool = False,
-                 log=print, lock_timeout: float | None = DEFAULT_LOCK_TIMEOUT_S,
-                 session_tz: str = SESSION_TZ) -> ImportReport:
+def import_store(
+    bars,
+    out: Path | str,
+    universe: Path | str | None = None,
+    adjusted: bool = False,
+    log=print,
+    lock_timeout: float | None = DEFAULT_LOCK_TIMEOUT_S,
+    session_tz: str = SESSION_TZ,
+) -> ImportReport:
     out = Path(out)
     report = ImportReport()
     files = expand(bars)
@@ -272,35 +314,60 @@ def import_store(bars, out: Path | str, universe: Path | str | None = None, adju
         rows = rows[~rows["symbol"].isin(set(unreadable))] if unreadable else rows
         update = [s for s in incoming if s in held]
         fresh = [s for s in incoming if s not in held and s not in unreadable]
-        merged = _merge(stored[stored["symbol"].isin(set(update))], rows[rows["symbol"].isin(set(update))],
-                        report) if update else rows.iloc[:0]
-        cand = pd.concat([merged, rows[rows["symbol"].isin(set(fresh))]], ignore_index=True)[COLUMNS]
+        merged = (
+            _merge(
+                stored[stored["symbol"].isin(set(update))],
+                rows[rows["symbol"].isin(set(update))],
+                report,
+            )
+            if update
+            else rows.iloc[:0]
+        )
+        cand = pd.concat([merged, rows[rows["symbol"].isin(set(fresh))]], ignore_index=True)[
+            COLUMNS
+        ]
         reasons = check_long(cand)
         for s, why in reasons.items():
-            report.skipped.append((origin[s][0], s, why if s not in held else f"{why} (after merging with "
-                                   "the stored bars, which are kept as they were)"))
+            report.skipped.append(
+                (
+                    origin[s][0],
+                    s,
+                    why
+                    if s not in held
+                    else f"{why} (after merging with the stored bars, which are kept as they were)",
+                )
+            )
         if reasons:
             cand = cand[~cand["symbol"].isin(set(reasons))]
             report.appended = {s: n for s, n in report.appended.items() if s not in reasons}
             report.corrections = [c for c in report.corrections if c["symbol"] not in reasons]
         accepted = list(pd.unique(cand["symbol"])) if len(cand) else []
-        if not accepted and base is not None:      # the store stays as it is; the report says why
+        if not accepted and base is not None:  # the store stays as it is; the report says why
             report.version = base.version
             log(report.summary())
             return report
         if not accepted:
-            raise StoreError("nothing to import: " + "; ".join(
-                f"{Path(f).name} {s}: {r}" for f, s, r in report.skipped[:5]) if report.skipped
-                else "nothing to import: no bars in the input")
-        changed = set(report.appended) | {c["symbol"] for c in report.corrections} | (set(accepted) - held)
+            raise StoreError(
+                "nothing to import: "
+                + "; ".join(f"{Path(f).name} {s}: {r}" for f, s, r in report.skipped[:5])
+                if report.skipped
+                else "nothing to import: no bars in the input"
+            )
+        changed = (
+            set(report.appended)
+            | {c["symbol"] for c in report.corrections}
+            | (set(accepted) - held)
+        )
 
         # the universe: what was listed, updated by a listing file; new symbols get defaults
         uni = base.universe() if base is not None else pd.DataFrame(columns=list(UNIVERSE_COLUMNS))
         if listing is not None:
-            uni = pd.concat([uni[~uni["symbol"].isin(set(listing["symbol"]))],
-                             listing[list(UNIVERSE_COLUMNS)]], ignore_index=True)
+            uni = pd.concat(
+                [uni[~uni["symbol"].isin(set(listing["symbol"]))], listing[list(UNIVERSE_COLUMNS)]],
+                ignore_index=True,
+            )
         have = held | set(unreadable) | set(accepted)
-        report.unlisted = sorted(set(uni["symbol"]) - have)      # never listed without bars
+        report.unlisted = sorted(set(uni["symbol"]) - have)  # never listed without bars
         # stored symbols in their universe order (then any the universe missed), then new ones
         ranked = {s: k for k, s in enumerate(uni["symbol"])}
         before = list(base.index().index) if base is not None else []
@@ -326,15 +393,31 @@ def import_store(bars, out: Path | str, universe: Path | str | None = None, adju
             report.imported[s] = int(sizes.get(s, 0))
             report.frequencies[s] = str(freq.get(s, "daily"))
         old_freq = dict(base.meta.get("symbol_frequencies", {})) if base is not None else {}
-        all_freq = {**{s: "daily" for s in unreadable}, **{s: old_freq[s] for s in unreadable if s in old_freq},
-                    **freq.to_dict()}
+        all_freq = {
+            **{s: "daily" for s in unreadable},
+            **{s: old_freq[s] for s in unreadable if s in old_freq},
+            **freq.to_dict(),
+        }
         kinds = sorted(set(all_freq.values()))
-        overall = kinds[0] if len(kinds) == 1 else "mixed (" + ", ".join(
-            f"{k}: {', '.join(s for s, f in all_freq.items() if f == k)[:60]}" for k in kinds) + ")"
-        meta = {"generator": "technic import", "frequency": overall, "session_timezone": session_tz,
-                "symbol_frequencies": {s: f for s, f in all_freq.items() if f != "daily"}}
+        overall = (
+            kinds[0]
+            if len(kinds) == 1
+            else "mixed ("
+            + ", ".join(
+                f"{k}: {', '.join(s for s, f in all_freq.items() if f == k)[:60]}" for k in kinds
+            )
+            + ")"
+        )
+        meta = {
+            "generator": "technic import",
+            "frequency": overall,
+            "session_timezone": session_tz,
+            "symbol_frequencies": {s: f for s, f in all_freq.items() if f != "daily"},
+        }
 
-        same_uni = base is not None and base.universe().reset_index(drop=True).equals(uni.reset_index(drop=True))
+        same_uni = base is not None and base.universe().reset_index(drop=True).equals(
+            uni.reset_index(drop=True)
+        )
         same_meta = base is not None and all(base.meta.get(k) == v for k, v in meta.items())
         if base is not None and not changed and same_uni and same_meta:
             report.version = base.version
@@ -350,8 +433,13 @@ def import_store(bars, out: Path | str, universe: Path | str | None = None, adju
                 history = json.loads(log_path.read_text()) if log_path.is_file() else []
             except ValueError:
                 history = []
-            history.append({"imported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                            "store_version": report.version, "corrections": report.corrections})
+            history.append(
+                {
+                    "imported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "store_version": report.version,
+                    "corrections": report.corrections,
+                }
+            )
             tmp = log_path.with_name(".tmp-corrections.json")
             tmp.write_text(json.dumps(history, indent=1))
             tmp.replace(log_path)

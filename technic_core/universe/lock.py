@@ -9,6 +9,7 @@ waiting for.  Readers never take it: they read one committed version (see
 
 flock is POSIX (Linux, macOS); on NFS it needs a server with lock support.
 """
+
 from __future__ import annotations
 
 import errno
@@ -41,8 +42,10 @@ def _fcntl():
 def describe_holder(info: dict) -> str:
     if not info:
         return "another process (it did not say who it is)"
-    return (f"pid {info.get('pid')} on {info.get('host')} ({info.get('purpose')}; "
-            f"{info.get('command')}) since {info.get('since')}")
+    return (
+        f"pid {info.get('pid')} on {info.get('host')} ({info.get('purpose')}; "
+        f"{info.get('command')}) since {info.get('since')}"
+    )
 
 
 class StoreLock:
@@ -52,8 +55,13 @@ class StoreLock:
     fail at once).  While waiting it says once, through ``log``, whom it waits for.
     """
 
-    def __init__(self, root: Path | str, purpose: str = "a technic writer",
-                 timeout: float | None = DEFAULT_LOCK_TIMEOUT_S, log=None):
+    def __init__(
+        self,
+        root: Path | str,
+        purpose: str = "a technic writer",
+        timeout: float | None = DEFAULT_LOCK_TIMEOUT_S,
+        log=None,
+    ):
         self.root = Path(root)
         self.purpose = purpose
         self.timeout = timeout
@@ -83,7 +91,9 @@ class StoreLock:
             self.root.mkdir(parents=True, exist_ok=True)
             fh = open(self.path, "a+")
         except OSError as exc:
-            raise StoreError(f"cannot create the store's lock {self.path}: {exc.strerror}") from None
+            raise StoreError(
+                f"cannot create the store's lock {self.path}: {exc.strerror}"
+            ) from None
         deadline = None if self.timeout is None else time.monotonic() + max(0.0, self.timeout)
         told = False
         while True:
@@ -97,18 +107,30 @@ class StoreLock:
             who = describe_holder(self.holder())
             if deadline is not None and time.monotonic() >= deadline:
                 fh.close()
-                raise StoreBusy(f"{self.root} is being written by {who}; gave up after "
-                                f"{self.timeout:g}s (--lock-timeout)")
+                raise StoreBusy(
+                    f"{self.root} is being written by {who}; gave up after "
+                    f"{self.timeout:g}s (--lock-timeout)"
+                )
             if not told:
                 limit = "no time limit" if deadline is None else f"up to {self.timeout:g}s"
-                self.log(f"waiting for the store's writer lock at {self.root}, held by {who} ({limit})")
+                self.log(
+                    f"waiting for the store's writer lock at {self.root}, held by {who} ({limit})"
+                )
                 told = True
             time.sleep(POLL_S)
         fh.seek(0)
         fh.truncate()
-        fh.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "purpose": self.purpose,
-                             "command": " ".join(sys.argv)[:200],
-                             "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}))
+        fh.write(
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "purpose": self.purpose,
+                    "command": " ".join(sys.argv)[:200],
+                    "since": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                }
+            )
+        )
         fh.flush()
         self._fh = fh
         return self

@@ -40,6 +40,7 @@ over from another version, a symbol added or removed behind its back, a
 corrected bar, a truncated or foreign file) is a ``PanelProblem`` naming the
 file and the cause; the store then reads ``bars.parquet`` instead.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,20 +66,22 @@ DTYPE = np.dtype("<f8")
 # (``BarPanel.prefault``); larger ones page in what a scan touches, block by block
 # (``BarPanel.release``).
 POPULATE_MAX_BYTES = 1 << 30
-MADV_POPULATE_READ = getattr(mmap, "MADV_POPULATE_READ", 22)   # Linux 5.14
+MADV_POPULATE_READ = getattr(mmap, "MADV_POPULATE_READ", 22)  # Linux 5.14
 
-PANEL_COLUMNS_SCHEMA = pa.schema([
-    ("symbol", pa.string()),
-    ("content", pa.uint64()),
-    ("n_bars", pa.int64()),
-    ("first", pa.timestamp("ms")),
-    ("prev", pa.timestamp("ms")),      # the date of the bar before the last (null with one bar)
-    ("last", pa.timestamp("ms")),
-    ("aligned", pa.bool_()),           # bars are consecutive sessions of the calendar
-    ("error", pa.string()),            # null: the column holds the symbol's bars
-    ("error_date", pa.timestamp("ms")),  # a bad symbol's latest date, and its bar on that date
-    *[(f"error_{f}", pa.float64()) for f in BAR_FIELDS],
-])
+PANEL_COLUMNS_SCHEMA = pa.schema(
+    [
+        ("symbol", pa.string()),
+        ("content", pa.uint64()),
+        ("n_bars", pa.int64()),
+        ("first", pa.timestamp("ms")),
+        ("prev", pa.timestamp("ms")),  # the date of the bar before the last (null with one bar)
+        ("last", pa.timestamp("ms")),
+        ("aligned", pa.bool_()),  # bars are consecutive sessions of the calendar
+        ("error", pa.string()),  # null: the column holds the symbol's bars
+        ("error_date", pa.timestamp("ms")),  # a bad symbol's latest date, and its bar on that date
+        *[(f"error_{f}", pa.float64()) for f in BAR_FIELDS],
+    ]
+)
 
 
 class PanelProblem(Exception):
@@ -89,39 +92,60 @@ class PanelProblem(Exception):
 @dataclass
 class PanelColumns:
     """What ``panel.parquet`` holds for every column (built by the writer)."""
-    symbols: np.ndarray       # (N,) str
-    content: np.ndarray       # (N,) uint64
-    n_bars: np.ndarray        # (N,) int64
-    first: np.ndarray         # (N,) int64 ms
-    prev: np.ndarray          # (N,) int64 ms, INT64_MIN without a previous bar
-    last: np.ndarray          # (N,) int64 ms
-    aligned: np.ndarray       # (N,) bool
+
+    symbols: np.ndarray  # (N,) str
+    content: np.ndarray  # (N,) uint64
+    n_bars: np.ndarray  # (N,) int64
+    first: np.ndarray  # (N,) int64 ms
+    prev: np.ndarray  # (N,) int64 ms, INT64_MIN without a previous bar
+    last: np.ndarray  # (N,) int64 ms
+    aligned: np.ndarray  # (N,) bool
     errors: dict[str, str]
-    error_bars: dict[str, tuple[int, np.ndarray]]   # bad symbol -> (date ms, (5,) bar)
+    error_bars: dict[str, tuple[int, np.ndarray]]  # bad symbol -> (date ms, (5,) bar)
 
     def table(self, rows: int, calendar: np.ndarray) -> pa.Table:
         n = len(self.symbols)
         err = np.array([self.errors.get(s) for s in self.symbols], dtype=object)
         eb = [self.error_bars.get(s) for s in self.symbols]
         edate = np.array([b[0] if b is not None else np.iinfo(np.int64).min for b in eb], np.int64)
-        ebar = np.array([b[1] if b is not None else np.full(5, np.nan) for b in eb], np.float64).reshape(n, 5)
+        ebar = np.array(
+            [b[1] if b is not None else np.full(5, np.nan) for b in eb], np.float64
+        ).reshape(n, 5)
 
         def stamps(a):
             a = np.asarray(a, np.int64)
-            return pa.array(a.astype("datetime64[ms]"), type=pa.timestamp("ms"),
-                            mask=a == np.iinfo(np.int64).min)
-        cols = [pa.array(self.symbols.astype(str), pa.string()), pa.array(self.content, pa.uint64()),
-                pa.array(self.n_bars, pa.int64()), stamps(self.first), stamps(self.prev), stamps(self.last),
-                pa.array(self.aligned, pa.bool_()), pa.array(err, pa.string()), stamps(edate),
-                *[pa.array(ebar[:, q], pa.float64()) for q in range(5)]]
-        meta = {"format": PANEL_FORMAT, "rows": int(rows), "columns": int(n), "fields": list(BAR_FIELDS),
-                "calendar_ms": [int(x) for x in calendar]}
+            return pa.array(
+                a.astype("datetime64[ms]"),
+                type=pa.timestamp("ms"),
+                mask=a == np.iinfo(np.int64).min,
+            )
+
+        cols = [
+            pa.array(self.symbols.astype(str), pa.string()),
+            pa.array(self.content, pa.uint64()),
+            pa.array(self.n_bars, pa.int64()),
+            stamps(self.first),
+            stamps(self.prev),
+            stamps(self.last),
+            pa.array(self.aligned, pa.bool_()),
+            pa.array(err, pa.string()),
+            stamps(edate),
+            *[pa.array(ebar[:, q], pa.float64()) for q in range(5)],
+        ]
+        meta = {
+            "format": PANEL_FORMAT,
+            "rows": int(rows),
+            "columns": int(n),
+            "fields": list(BAR_FIELDS),
+            "calendar_ms": [int(x) for x in calendar],
+        }
         schema = PANEL_COLUMNS_SCHEMA.with_metadata({META_KEY: json.dumps(meta).encode()})
         return pa.Table.from_arrays(cols, schema=schema)
 
 
-def calendar_and_alignment(dates_ms: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
-                           good: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def calendar_and_alignment(
+    dates_ms: np.ndarray, starts: np.ndarray, lengths: np.ndarray, good: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(the sessions of the good symbols' bars, in order; whether each symbol's bars are
     consecutive sessions of it).  ``dates_ms``: a long frame's dates, symbol runs
     ``starts``/``lengths``."""
@@ -133,7 +157,7 @@ def calendar_and_alignment(dates_ms: np.ndarray, starts: np.ndarray, lengths: np
         step = np.ones(len(dates_ms), np.int64)
         step[1:] = np.diff(pos)
         ok = step == 1
-        ok[starts[lengths > 0]] = True          # a run's first bar starts it anywhere
+        ok[starts[lengths > 0]] = True  # a run's first bar starts it anywhere
         bad_runs = np.add.reduceat(~ok, starts[lengths > 0]) if (lengths > 0).any() else np.zeros(0)
         aligned[lengths > 0] = bad_runs == 0
         aligned &= good
@@ -143,14 +167,23 @@ def calendar_and_alignment(dates_ms: np.ndarray, starts: np.ndarray, lengths: np
 def open_for_write(path: Path, rows: int, columns: int) -> np.ndarray:
     """A new ``(5, rows, columns)`` panel file mapped for writing (zeros: the writer sets every
     column, NaN where a symbol has no bar)."""
-    return np.lib.format.open_memmap(path, mode="w+", dtype=DTYPE, shape=(len(BAR_FIELDS), rows, columns))
+    return np.lib.format.open_memmap(
+        path, mode="w+", dtype=DTYPE, shape=(len(BAR_FIELDS), rows, columns)
+    )
 
 
-def fill_from_long(arr: np.ndarray, col0: int, values: dict[str, np.ndarray], starts: np.ndarray,
-                   lengths: np.ndarray, good: np.ndarray) -> None:
+def fill_from_long(
+    arr: np.ndarray,
+    col0: int,
+    values: dict[str, np.ndarray],
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    good: np.ndarray,
+) -> None:
     """Put runs of a long frame's columns into panel columns ``col0 ..``, right-aligned
     (run g -> column ``col0 + g``; bad runs stay NaN)."""
     from .store import ranges
+
     t = arr.shape[1]
     g = np.flatnonzero(good)
     if not g.size:
@@ -175,9 +208,9 @@ class BarPanel:
 
     def __init__(self, path: Path, data: np.ndarray, cols: pd.DataFrame, calendar: np.ndarray):
         self.path = path
-        self.data = data                                   # (5, T, N) read-only memmap
+        self.data = data  # (5, T, N) read-only memmap
         self.symbols = cols["symbol"].to_numpy(dtype=object)
-        self._column: dict[str, int] | None = None         # symbol -> column, built on first use
+        self._column: dict[str, int] | None = None  # symbol -> column, built on first use
         self.n_bars = cols["n_bars"].to_numpy(np.int64)
         self.content = cols["content"].to_numpy(np.uint64)
         self.last = _ms(cols["last"])
@@ -190,12 +223,13 @@ class BarPanel:
         edate = _ms(cols["error_date"])
         ebars = np.column_stack([cols[f"error_{f}"].to_numpy(np.float64) for f in BAR_FIELDS])
         self.error_bars: dict[str, tuple[int, np.ndarray]] = {
-            str(self.symbols[i]): (int(edate[i]), ebars[i]) for i in bad if edate[i] != _NAT}
+            str(self.symbols[i]): (int(edate[i]), ebars[i]) for i in bad if edate[i] != _NAT
+        }
         self.good = np.ones(len(self.symbols), bool)
         self.good[bad] = False
-        self.calendar = calendar                           # (S,) int64 ms
+        self.calendar = calendar  # (S,) int64 ms
         self.prefaulted = False
-        self.offset = 0                                    # where the array starts in the file
+        self.offset = 0  # where the array starts in the file
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -216,8 +250,10 @@ class BarPanel:
             raise PanelProblem(f"{columns_path} is unreadable ({_first_line(exc)})") from None
         raw = (table.schema.metadata or {}).get(META_KEY)
         if raw is None:
-            raise PanelProblem(f"{columns_path} is not a technic panel's column table (no {META_KEY.decode()} "
-                               "metadata)")
+            raise PanelProblem(
+                f"{columns_path} is not a technic panel's column table (no {META_KEY.decode()} "
+                "metadata)"
+            )
         try:
             meta = json.loads(raw)
             rows, ncols, fmt = int(meta["rows"]), int(meta["columns"]), int(meta["format"])
@@ -225,12 +261,16 @@ class BarPanel:
         except (ValueError, KeyError, TypeError) as exc:
             raise PanelProblem(f"{columns_path}: malformed panel metadata ({exc})") from None
         if fmt != PANEL_FORMAT:
-            raise PanelProblem(f"{columns_path}: panel format {fmt}, this version reads {PANEL_FORMAT}")
+            raise PanelProblem(
+                f"{columns_path}: panel format {fmt}, this version reads {PANEL_FORMAT}"
+            )
         missing = [c for c in PANEL_COLUMNS_SCHEMA.names if c not in table.column_names]
         if missing or table.num_rows != ncols:
-            raise PanelProblem(f"{columns_path}: {'lacks ' + ', '.join(missing) if missing else ''}"
-                               f"{'; ' if missing and table.num_rows != ncols else ''}"
-                               f"{f'{table.num_rows} rows for {ncols} columns' if table.num_rows != ncols else ''}")
+            raise PanelProblem(
+                f"{columns_path}: {'lacks ' + ', '.join(missing) if missing else ''}"
+                f"{'; ' if missing and table.num_rows != ncols else ''}"
+                f"{f'{table.num_rows} rows for {ncols} columns' if table.num_rows != ncols else ''}"
+            )
         cols = table.to_pandas(date_as_object=False)
         data = _map(path, (len(BAR_FIELDS), rows, ncols))
         panel = cls(path, data, cols, calendar)
@@ -251,19 +291,25 @@ class BarPanel:
             if added or removed:
                 parts = []
                 if added:
-                    parts.append(f"{len(added)} symbol(s) the store holds are not in it (e.g. {added[0]})")
+                    parts.append(
+                        f"{len(added)} symbol(s) the store holds are not in it (e.g. {added[0]})"
+                    )
                 if removed:
-                    parts.append(f"{len(removed)} symbol(s) it holds are no longer in the store "
-                                 f"(e.g. {removed[0]})")
+                    parts.append(
+                        f"{len(removed)} symbol(s) it holds are no longer in the store "
+                        f"(e.g. {removed[0]})"
+                    )
                 raise PanelProblem(f"{where} is older than the store's files: {'; '.join(parts)}")
             raise PanelProblem(f"{where} lists the store's symbols in another order than its index")
         content = in_file["content"].to_numpy(np.uint64)
         differ = np.flatnonzero(content != self.content)
         if differ.size:
             s = self.symbols[differ[0]]
-            raise PanelProblem(f"{where} is older than the store's files: {differ.size} symbol(s) have other "
-                               f"bars in the store (e.g. {s}: content {int(content[differ[0]]):016x}, "
-                               f"the panel's {int(self.content[differ[0]]):016x})")
+            raise PanelProblem(
+                f"{where} is older than the store's files: {differ.size} symbol(s) have other "
+                f"bars in the store (e.g. {s}: content {int(content[differ[0]]):016x}, "
+                f"the panel's {int(self.content[differ[0]]):016x})"
+            )
         n = in_file["n_bars"].to_numpy(np.int64)
         t = self.data.shape[1]
         good = self.good
@@ -272,18 +318,27 @@ class BarPanel:
         cols = np.flatnonzero(good)
         if cols.size:
             last_rows = self._last_row()[:, cols]
-            want = np.column_stack([in_file[f"last_{f}"].to_numpy(np.float64)[cols] for f in BAR_FIELDS]).T
+            want = np.column_stack(
+                [in_file[f"last_{f}"].to_numpy(np.float64)[cols] for f in BAR_FIELDS]
+            ).T
             same = (last_rows == want) | (np.isnan(last_rows) & np.isnan(want))
             if not same.all():
                 j = cols[np.flatnonzero(~same.all(axis=0))[0]]
-                raise PanelProblem(f"{where}: its last row does not hold the store's last bars "
-                                   f"(e.g. {self.symbols[j]}); a foreign or damaged file")
+                raise PanelProblem(
+                    f"{where}: its last row does not hold the store's last bars "
+                    f"(e.g. {self.symbols[j]}); a foreign or damaged file"
+                )
             start = t - n[cols]
             above = np.flatnonzero(start > 0)
-            above = above[np.linspace(0, above.size - 1, min(above.size, 512)).astype(np.int64)] \
-                if above.size else above        # a sample: each one touches its own page
+            above = (
+                above[np.linspace(0, above.size - 1, min(above.size, 512)).astype(np.int64)]
+                if above.size
+                else above
+            )  # a sample: each one touches its own page
             if above.size and not np.isnan(self._cells(3, start[above] - 1, cols[above])).all():
-                raise PanelProblem(f"{where}: bars above a column's first row; a foreign or damaged file")
+                raise PanelProblem(
+                    f"{where}: bars above a column's first row; a foreign or damaged file"
+                )
 
     def prefault(self) -> None:
         """Map every page at once (``MADV_POPULATE_READ``), when the panel is small enough: a scan
@@ -299,7 +354,7 @@ class BarPanel:
         try:
             mm.madvise(MADV_POPULATE_READ)
         except (OSError, ValueError):
-            pass                    # an older kernel: pages fault in as they are read
+            pass  # an older kernel: pages fault in as they are read
 
     def block_done(self) -> None:
         """A scan has finished one block: a panel too large to prefault gives its pages back
@@ -322,8 +377,9 @@ class BarPanel:
         fd = os.open(self.path, os.O_RDONLY)
         try:
             for i, (r, c) in enumerate(zip(rows.tolist(), cols.tolist())):
-                out[i:i + 1] = np.frombuffer(os.pread(fd, 8, self.offset + ((field * t_all + r) * n + c) * 8),
-                                             dtype=DTYPE)
+                out[i : i + 1] = np.frombuffer(
+                    os.pread(fd, 8, self.offset + ((field * t_all + r) * n + c) * 8), dtype=DTYPE
+                )
         finally:
             os.close(fd)
         return out
@@ -332,8 +388,11 @@ class BarPanel:
         """Rows ``r0:r1`` of every column and field, read from the file: ``(5, r1 - r0, N)``."""
         n = self.data.shape[2]
         r1 = self.data.shape[1] if r1 is None else r1
-        return self.read_block(r0, np.arange(n, dtype=np.int64), r1) if n else \
-            np.empty((self.data.shape[0], r1 - r0, 0))
+        return (
+            self.read_block(r0, np.arange(n, dtype=np.int64), r1)
+            if n
+            else np.empty((self.data.shape[0], r1 - r0, 0))
+        )
 
     @property
     def large(self) -> bool:
@@ -365,7 +424,9 @@ class BarPanel:
                 step = n * DTYPE.itemsize
                 for t in range(r1 - r0):
                     if os.preadv(fd, [span[t]], base + t * step) != width:
-                        raise PanelProblem(f"{self.path}: short read (the file changed under the reader)")
+                        raise PanelProblem(
+                            f"{self.path}: short read (the file changed under the reader)"
+                        )
                 out[f] = span if c1 - c0 == cols.size else span[:, cols - c0]
         finally:
             os.close(fd)
@@ -381,11 +442,14 @@ class BarPanel:
 
     def columns_of(self, symbols) -> np.ndarray:
         """Each symbol's column, -1 where the panel has none."""
-        if self._column is None:         # a plain dict: pandas' text indexes cost ms per block
+        if self._column is None:  # a plain dict: pandas' text indexes cost ms per block
             self._column = {str(s): j for j, s in enumerate(self.symbols)}
         get = self._column.get
-        return np.fromiter((get(s, -1) for s in symbols), dtype=np.int64, count=len(symbols)) \
-            if hasattr(symbols, "__len__") else np.array([get(s, -1) for s in symbols], dtype=np.int64)
+        return (
+            np.fromiter((get(s, -1) for s in symbols), dtype=np.int64, count=len(symbols))
+            if hasattr(symbols, "__len__")
+            else np.array([get(s, -1) for s in symbols], dtype=np.int64)
+        )
 
 
 _NAT = np.iinfo(np.int64).min
@@ -431,20 +495,29 @@ def _map(path: Path, shape: tuple[int, int, int]) -> np.ndarray:
     try:
         with open(path, "rb") as fh:
             version = np.lib.format.read_magic(fh)
-            hdr = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                   else np.lib.format.read_array_header_2_0)(fh)
+            hdr = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )(fh)
             offset = fh.tell()
     except Exception as exc:  # noqa: BLE001 - not an .npy file at all
-        raise PanelProblem(f"{path} is not a panel ({_first_line(exc)}): a foreign or damaged file") from None
+        raise PanelProblem(
+            f"{path} is not a panel ({_first_line(exc)}): a foreign or damaged file"
+        ) from None
     got_shape, fortran, dtype = hdr
     if dtype != DTYPE or fortran or tuple(got_shape) != shape:
-        raise PanelProblem(f"{path} holds a {'Fortran-order ' if fortran else ''}{dtype} array of shape "
-                           f"{tuple(got_shape)}, not the {shape} float64 panel its column table describes")
+        raise PanelProblem(
+            f"{path} holds a {'Fortran-order ' if fortran else ''}{dtype} array of shape "
+            f"{tuple(got_shape)}, not the {shape} float64 panel its column table describes"
+        )
     count = int(np.prod(shape))
     want = offset + count * DTYPE.itemsize
     if size != want:
-        raise PanelProblem(f"{path} is {size:,} bytes, a whole panel of shape {shape} is {want:,}: "
-                           f"{'truncated' if size < want else 'longer than its header says'}")
+        raise PanelProblem(
+            f"{path} is {size:,} bytes, a whole panel of shape {shape} is {want:,}: "
+            f"{'truncated' if size < want else 'longer than its header says'}"
+        )
     if count == 0:
         return np.zeros(shape, DTYPE)
     with open(path, "rb") as fh:
@@ -455,7 +528,11 @@ def _map(path: Path, shape: tuple[int, int, int]) -> np.ndarray:
 def _data_offset(path: Path) -> int:
     with open(path, "rb") as fh:
         version = np.lib.format.read_magic(fh)
-        (np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0)(fh)
+        (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )(fh)
         return fh.tell()
 
 

@@ -17,6 +17,7 @@ session date (midnight), so ``2026-10-01``, ``2026-10-01 16:00`` and
 ``2026-10-01T20:00:00Z`` are one session; one session given twice in
 different forms is that symbol's error, never two bars.
 """
+
 from __future__ import annotations
 
 import re
@@ -88,7 +89,9 @@ def frequencies(long: pd.DataFrame) -> pd.Series:
     step = d["date"].diff()
     step[d["symbol"].ne(d["symbol"].shift())] = pd.NaT
     med = step.groupby(d["symbol"], observed=True).median()
-    labels = pd.Series("daily", index=pd.Index(pd.unique(long["symbol"]), dtype=object), dtype=object)
+    labels = pd.Series(
+        "daily", index=pd.Index(pd.unique(long["symbol"]), dtype=object), dtype=object
+    )
     med = med.reindex(labels.index)
     labels[med < pd.Timedelta(hours=20)] = "intraday"
     labels[med > pd.Timedelta(days=4)] = "weekly"
@@ -96,7 +99,9 @@ def frequencies(long: pd.DataFrame) -> pd.Series:
     return labels
 
 
-def read_bars(path: Path | str, adjusted: bool = False, session_tz: str = SESSION_TZ) -> pd.DataFrame:
+def read_bars(
+    path: Path | str, adjusted: bool = False, session_tz: str = SESSION_TZ
+) -> pd.DataFrame:
     """A long frame (symbol, date, OHLCV) in the file's own row order.
 
     ``frame.attrs['blank_rows']``: data rows (from 1) whose symbol cell is
@@ -107,8 +112,13 @@ def read_bars(path: Path | str, adjusted: bool = False, session_tz: str = SESSIO
     return normalize_bars(_read_table(path), str(path), path.stem, adjusted, session_tz)
 
 
-def normalize_bars(raw: pd.DataFrame, where: str, default_symbol: str | None = None,
-                   adjusted: bool = False, session_tz: str = SESSION_TZ) -> pd.DataFrame:
+def normalize_bars(
+    raw: pd.DataFrame,
+    where: str,
+    default_symbol: str | None = None,
+    adjusted: bool = False,
+    session_tz: str = SESSION_TZ,
+) -> pd.DataFrame:
     """A vendor table (a file's, or a frame in memory) as the long layout ``read_bars`` returns.
 
     ``where`` names the input in errors; ``default_symbol`` is the symbol of a
@@ -116,7 +126,7 @@ def normalize_bars(raw: pd.DataFrame, where: str, default_symbol: str | None = N
     """
     if raw.index.name is not None or not isinstance(raw.index, pd.RangeIndex):
         if raw.index.name is None and isinstance(raw.index, pd.DatetimeIndex):
-            raw = raw.rename_axis("date")       # a frame's unnamed date index
+            raw = raw.rename_axis("date")  # a frame's unnamed date index
         raw = raw.reset_index()
     cols = {str(c).strip().lower(): c for c in raw.columns}
     date_col = next((cols[n] for n in DATE_NAMES if n in cols), None)
@@ -161,8 +171,10 @@ def _daily_sessions(out: pd.DataFrame, raw_dates: pd.Series) -> dict[str, str]:
         return {}
     sessions = out.loc[daily, "date"].dt.normalize()
     if (sessions == out.loc[daily, "date"]).all():
-        return {}               # every bar already at its session date: one form per session
-    sub = pd.DataFrame({"symbol": out.loc[daily, "symbol"], "session": sessions, "date": out.loc[daily, "date"]})
+        return {}  # every bar already at its session date: one form per session
+    sub = pd.DataFrame(
+        {"symbol": out.loc[daily, "symbol"], "session": sessions, "date": out.loc[daily, "date"]}
+    )
     forms = sub.groupby(["symbol", "session"], sort=False)["date"].transform("nunique")
     problems: dict[str, str] = {}
     for i in np.flatnonzero(forms.to_numpy() > 1):
@@ -172,8 +184,10 @@ def _daily_sessions(out: pd.DataFrame, raw_dates: pd.Series) -> dict[str, str]:
         day = sub["session"].iat[i]
         same = sub.index[(sub["symbol"] == sym).to_numpy() & (sub["session"] == day).to_numpy()]
         texts = list(dict.fromkeys(str(raw_dates.loc[j]) for j in same))[:3]
-        problems[sym] = (f"session {day.date()} given twice, in different forms ({' and '.join(map(repr, texts))}): "
-                         "which bar is it?")
+        problems[sym] = (
+            f"session {day.date()} given twice, in different forms ({' and '.join(map(repr, texts))}): "
+            "which bar is it?"
+        )
     out.loc[daily, "date"] = sessions
     return problems
 

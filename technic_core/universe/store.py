@@ -15,6 +15,7 @@ checked against its content version) sends that symbol's read to
 file and its problem.  Only a symbol unreadable in both is an error, the
 same one in every phase.
 """
+
 from __future__ import annotations
 
 import json
@@ -79,10 +80,11 @@ class BarBlock:
     Column j is symbol j's own bar sequence, left-padded with NaN; row T-1 is
     every symbol's last bar, whatever its date.
     """
-    symbols: np.ndarray                 # (N,) str
-    fields: dict[str, np.ndarray]       # open, high, low, close, volume: (T, N) float64
-    lengths: np.ndarray                 # (N,) bars each symbol has
-    last_date: np.ndarray               # (N,) datetime64[D]
+
+    symbols: np.ndarray  # (N,) str
+    fields: dict[str, np.ndarray]  # open, high, low, close, volume: (T, N) float64
+    lengths: np.ndarray  # (N,) bars each symbol has
+    last_date: np.ndarray  # (N,) datetime64[D]
     errors: dict[str, str] = field(default_factory=dict)  # requested symbols that are bad
     # Close of the latest-dated bar of bad symbols that had rows: the price rule
     # outranks bad data (see scan.filters), so it must be known for them too.
@@ -99,8 +101,13 @@ class BarBlock:
         return (self.shape[0] - self.lengths).astype(np.int64)
 
     @classmethod
-    def from_long(cls, df: pd.DataFrame, symbols=None, n_rows: int | None = None,
-                  errors: dict[str, str] | None = None) -> BarBlock:
+    def from_long(
+        cls,
+        df: pd.DataFrame,
+        symbols=None,
+        n_rows: int | None = None,
+        errors: dict[str, str] | None = None,
+    ) -> BarBlock:
         """Validate a long frame (symbol, date, OHLCV; each symbol's rows contiguous) and lay it out.
 
         ``symbols`` fixes the column order and reports requested symbols that have no rows.
@@ -138,13 +145,19 @@ class BarBlock:
         bad_latest = {}
         for s in bad:
             k = pos[s]
-            d = dates[starts[k]:starts[k] + lengths[k]]
+            d = dates[starts[k] : starts[k] + lengths[k]]
             ok = ~np.isnat(d)
             if ok.any():
                 i = int(np.flatnonzero(d == d[ok].max())[-1])
                 bad_latest[s] = float(close[starts[k] + i])
-        return cls(np.asarray(names[keep] if n else [], dtype=object), fields, lens.astype(np.int64),
-                   last, errors, bad_latest)
+        return cls(
+            np.asarray(names[keep] if n else [], dtype=object),
+            fields,
+            lens.astype(np.int64),
+            last,
+            errors,
+            bad_latest,
+        )
 
 
 def _identity(path: Path) -> tuple:
@@ -167,7 +180,7 @@ class _Opened:
         try:
             key = tuple(_identity(p) for p in paths)
         except OSError:
-            return load()           # missing: the loader says so
+            return load()  # missing: the loader says so
         with self.lock:
             if key in self.items:
                 self.items.move_to_end(key)
@@ -204,8 +217,13 @@ def _universe_frame(table: pa.Table, where: Path) -> pd.DataFrame:
 
 
 def _empty_long() -> pd.DataFrame:
-    return pd.DataFrame({"symbol": pd.Categorical([]), "date": pd.to_datetime([]),
-                         **{f: np.zeros(0) for f in BAR_FIELDS}})
+    return pd.DataFrame(
+        {
+            "symbol": pd.Categorical([]),
+            "date": pd.to_datetime([]),
+            **{f: np.zeros(0) for f in BAR_FIELDS},
+        }
+    )
 
 
 class Store:
@@ -226,22 +244,32 @@ class Store:
                 f"no store at {self.root}: run `technic data generate --out {self.root}` "
                 "or `technic data import ... --out` first"
             )
-        path = self.root / MANIFEST if version is None else self.root / VERSIONS_DIR / str(version) / MANIFEST
+        path = (
+            self.root / MANIFEST
+            if version is None
+            else self.root / VERSIONS_DIR / str(version) / MANIFEST
+        )
         try:
             man = json.loads(path.read_text())
         except FileNotFoundError:
             if version is not None:
-                raise StoreError(f"{self.root}: version {version} is not retained (no {path.relative_to(self.root)}); "
-                                 "versions are kept $TECHNIC_STORE_KEEP_S seconds after a newer one") from None
+                raise StoreError(
+                    f"{self.root}: version {version} is not retained (no {path.relative_to(self.root)}); "
+                    "versions are kept $TECHNIC_STORE_KEEP_S seconds after a newer one"
+                ) from None
             if (self.root / "meta.json").is_file():
-                raise StoreError(f"{self.root}: store format 2 (meta.json), this version reads {STORE_FORMAT}: "
-                                 f"rebuild it (`technic data generate --force --out {self.root}`, or "
-                                 "`technic data import` from the original files into a new --out)") from None
+                raise StoreError(
+                    f"{self.root}: store format 2 (meta.json), this version reads {STORE_FORMAT}: "
+                    f"rebuild it (`technic data generate --force --out {self.root}`, or "
+                    "`technic data import` from the original files into a new --out)"
+                ) from None
             raise StoreError(f"{self.root} is not a technic store (no {MANIFEST})") from None
         except (OSError, ValueError) as exc:
             raise StoreError(f"{path} is not valid JSON: {exc}") from None
         if man.get("format") != STORE_FORMAT:
-            raise StoreError(f"{self.root}: store format {man.get('format')!r}, this version reads {STORE_FORMAT}")
+            raise StoreError(
+                f"{self.root}: store format {man.get('format')!r}, this version reads {STORE_FORMAT}"
+            )
         try:
             self.version = int(man["version"])
             self.files = {k: self.root / v for k, v in man["files"].items()}
@@ -285,6 +313,7 @@ class Store:
                     self._still_retained()
                     raise StoreError(f"{path}: unreadable universe ({_problem(exc)})") from None
                 return _universe_frame(table, path)
+
             self._universe = OPENED.get((path,), load)
         return self._universe.copy()
 
@@ -302,9 +331,12 @@ class Store:
                     df = pq.read_table(path, page_checksum_verification=True).to_pandas()
                 except Exception as exc:
                     self._still_retained()
-                    raise StoreError(f"{path}: unreadable store index ({_problem(exc)}); "
-                                     "the store cannot be read without it") from None
+                    raise StoreError(
+                        f"{path}: unreadable store index ({_problem(exc)}); "
+                        "the store cannot be read without it"
+                    ) from None
                 return df.set_index("symbol")
+
             self._index = OPENED.get((path,), load)
         return self._index
 
@@ -313,7 +345,9 @@ class Store:
         try:
             return self.root / self.index().at[symbol, "file"]
         except KeyError:
-            raise StoreError(f"{self.root}: version {self.version} holds no bars for {symbol!r}") from None
+            raise StoreError(
+                f"{self.root}: version {self.version} holds no bars for {symbol!r}"
+            ) from None
 
     def content_versions(self, symbols) -> dict[str, np.ndarray]:
         """Each symbol's content version (fingerprint), bar count and last bar, from the index
@@ -329,14 +363,20 @@ class Store:
             out = np.full(len(pos), fill, dtype=dtype)
             out[found] = a[take[found]].astype(dtype)
             return out
+
         last = np.full(len(pos), 0, np.int64)
         if len(idx):
             stamps = idx["last"].to_numpy().astype("datetime64[ms]").astype(np.int64)
             last[found] = stamps[take[found]]
-        return {"found": found, "content": col("content", np.uint64, 0), "n_bars": col("n_bars", np.int64, 0),
-                "last": last,
-                "last_bar": np.column_stack([col(c, np.float64, np.nan) for c in LAST_COLUMNS])
-                if len(pos) else np.zeros((0, 5))}
+        return {
+            "found": found,
+            "content": col("content", np.uint64, 0),
+            "n_bars": col("n_bars", np.int64, 0),
+            "last": last,
+            "last_bar": np.column_stack([col(c, np.float64, np.nan) for c in LAST_COLUMNS])
+            if len(pos)
+            else np.zeros((0, 5)),
+        }
 
     # -- one symbol -----------------------------------------------------
     def _symbol_file_rows(self, symbol: str, row) -> tuple[pd.DataFrame | None, str | None]:
@@ -361,11 +401,14 @@ class Store:
         for f in BAR_FIELDS:
             df[f] = df[f].astype(np.float64)
         from .fingerprint import long_fingerprints
+
         fp = long_fingerprints(df.assign(symbol=symbol))[3] if len(df) else np.zeros(0, np.uint64)
         want = np.uint64(row["content"])
         if len(df) != int(row["n_bars"]) or len(fp) != 1 or fp[0] != want:
-            return None, (f"{path} does not hold the bars the store's version {self.version} names for "
-                          f"{symbol} (content {int(want):016x}; changed outside the store's writer?)")
+            return None, (
+                f"{path} does not hold the bars the store's version {self.version} names for "
+                f"{symbol} (content {int(want):016x}; changed outside the store's writer?)"
+            )
         return df, None
 
     def bars(self, symbol: str) -> pd.DataFrame:
@@ -387,8 +430,10 @@ class Store:
             except Exception as exc:  # noqa: BLE001 - any failure to read is damage
                 self._consolidated_damaged(exc)
             else:
-                self._warn(f"file:{symbol}", f"{why.rstrip('.')}; read {symbol}'s bars from "
-                           f"{self.file('bars')} instead")
+                self._warn(
+                    f"file:{symbol}",
+                    f"{why.rstrip('.')}; read {symbol}'s bars from {self.file('bars')} instead",
+                )
                 return df
         df = self._panel_bars(symbol, why)
         if df is not None:
@@ -408,10 +453,16 @@ class Store:
         n = int(panel.n_bars[c])
         t = panel.data.shape[1]
         end = int(np.searchsorted(panel.calendar, panel.last[c])) + 1
-        dates = panel.calendar[end - n:end].astype("datetime64[ms]")
-        df = pd.DataFrame({"date": pd.to_datetime(dates),
-                           **{f: np.array(panel.data[q, t - n:, c]) for q, f in enumerate(BAR_FIELDS)}})
-        self._warn(f"file:{symbol}", f"{why.rstrip('.')}; read {symbol}'s bars from {panel.path} instead")
+        dates = panel.calendar[end - n : end].astype("datetime64[ms]")
+        df = pd.DataFrame(
+            {
+                "date": pd.to_datetime(dates),
+                **{f: np.array(panel.data[q, t - n :, c]) for q, f in enumerate(BAR_FIELDS)},
+            }
+        )
+        self._warn(
+            f"file:{symbol}", f"{why.rstrip('.')}; read {symbol}'s bars from {panel.path} instead"
+        )
         return df
 
     def checked_bars(self, symbol: str) -> pd.DataFrame:
@@ -424,15 +475,20 @@ class Store:
         """StoreError if this version was garbage-collected while we read it (its files are
         gone because it is no longer kept, not because they are damaged)."""
         if not (self.root / VERSIONS_DIR / str(self.version) / MANIFEST).is_file():
-            raise StoreError(f"{self.root}: version {self.version}, which this reader opened, has been "
-                             "removed (superseded longer than $TECHNIC_STORE_KEEP_S ago); open the store again")
+            raise StoreError(
+                f"{self.root}: version {self.version}, which this reader opened, has been "
+                "removed (superseded longer than $TECHNIC_STORE_KEEP_S ago); open the store again"
+            )
 
     def _consolidated_damaged(self, exc: BaseException) -> None:
         self._still_retained()
         path = self.file("bars")
         self._consolidated_problem = _problem(exc)
-        self._warn("consolidated", f"{path} is damaged ({self._consolidated_problem}); reading the "
-                   "per-symbol files instead (same bars, slower)")
+        self._warn(
+            "consolidated",
+            f"{path} is damaged ({self._consolidated_problem}); reading the "
+            "per-symbol files instead (same bars, slower)",
+        )
 
     def _consolidated_rows(self, symbols: list[str]) -> pd.DataFrame:
         """``symbols``' rows of bars.parquet (all must be in it), with a categorical symbol column."""
@@ -444,11 +500,15 @@ class Store:
         in_file = idx[idx["row_group"] >= 0]
         group_rows = in_file.groupby("row_group")["n_bars"].sum()
         if pf.num_row_groups != len(group_rows):
-            raise StoreError(f"{pf.num_row_groups} row groups where the index says {len(group_rows)}")
+            raise StoreError(
+                f"{pf.num_row_groups} row groups where the index says {len(group_rows)}"
+            )
         for g in groups:
             have = pf.metadata.row_group(g).num_rows
             if have != int(group_rows[g]):
-                raise StoreError(f"row group {g} holds {have} rows where the index says {int(group_rows[g])}")
+                raise StoreError(
+                    f"row group {g} holds {have} rows where the index says {int(group_rows[g])}"
+                )
         table = pf.read_row_groups(groups) if len(groups) < pf.num_row_groups else pf.read()
         base = dict(zip(groups, np.cumsum([0] + [int(group_rows[g]) for g in groups[:-1]])))
         start = np.array([base[g] for g in sub["row_group"]]) + sub["offset"].to_numpy()
@@ -460,7 +520,11 @@ class Store:
         df = table.to_pandas(date_as_object=False, self_destruct=True, split_blocks=True)
         del table
         codes = np.repeat(np.arange(len(symbols)), lens)
-        df.insert(0, "symbol", pd.Categorical.from_codes(codes, categories=pd.Index(symbols, dtype=object)))
+        df.insert(
+            0,
+            "symbol",
+            pd.Categorical.from_codes(codes, categories=pd.Index(symbols, dtype=object)),
+        )
         return df
 
     def long(self, symbols=None) -> pd.DataFrame:
@@ -497,7 +561,9 @@ class Store:
             if len(df) == 0:
                 errors[s] = "no bars (empty file)"
                 continue
-            df.insert(0, "symbol", pd.Categorical([s] * len(df), categories=pd.Index([s], dtype=object)))
+            df.insert(
+                0, "symbol", pd.Categorical([s] * len(df), categories=pd.Index([s], dtype=object))
+            )
             parts.append(df)
         if len(parts) > 1:
             cats = pd.Index([c for p in parts for c in p["symbol"].cat.categories], dtype=object)
@@ -515,8 +581,10 @@ class Store:
         if self._panel is not None or self.panel_problem is not None:
             return self._panel
         if "panel" not in self.files or "panel_columns" not in self.files:
-            self.panel_problem = (f"version {self.version} has no panel (written by a writer that predates "
-                                  "it); `technic data panel` adds one")
+            self.panel_problem = (
+                f"version {self.version} has no panel (written by a writer that predates "
+                "it); `technic data panel` adds one"
+            )
         else:
             files = (self.files["panel"], self.files["panel_columns"], self.file("index"))
             try:
@@ -525,8 +593,11 @@ class Store:
                 self._still_retained()
                 self.panel_problem = str(exc)
         if self.panel_problem is not None:
-            self._warn("panel", f"{self.root}: not using the panel: {self.panel_problem}; reading "
-                       f"{self.file('bars').name} instead (same bars, slower)")
+            self._warn(
+                "panel",
+                f"{self.root}: not using the panel: {self.panel_problem}; reading "
+                f"{self.file('bars').name} instead (same bars, slower)",
+            )
         return self._panel
 
     def _panel_block(self, panel: BarPanel, order: list[str]) -> BarBlock | None:
@@ -536,7 +607,7 @@ class Store:
         if (cols < 0).any():
             known = idx.index.get_indexer([s for s, c in zip(order, cols) if c < 0])
             if (known >= 0).any():
-                return None         # a symbol kept as it was (unreadable at import): its own file
+                return None  # a symbol kept as it was (unreadable at import): its own file
         errors: dict[str, str] = {}
         bad_latest: dict[str, float] = {}
         keep: list[int] = []
@@ -566,7 +637,10 @@ class Store:
             fields = {f: got[q] for q, f in enumerate(BAR_FIELDS)}
         elif k.size and np.array_equal(k, np.arange(k[0], k[0] + k.size)):
             # consecutive columns: views of the mapped file, nothing copied
-            fields = {f: np.asarray(panel.data[q, r0:, k[0]:k[0] + k.size]) for q, f in enumerate(BAR_FIELDS)}
+            fields = {
+                f: np.asarray(panel.data[q, r0:, k[0] : k[0] + k.size])
+                for q, f in enumerate(BAR_FIELDS)
+            }
         else:
             got = gather(panel.data, r0, k)
             fields = {f: got[q] for q, f in enumerate(BAR_FIELDS)}
@@ -594,7 +668,7 @@ class Store:
         (gaps in their sessions) are read from their bars.
         """
         if self.frequency != "daily":
-            return None             # sessions of intraday bars are not rows of their calendar
+            return None  # sessions of intraday bars are not rows of their calendar
         panel = self.panel()
         if panel is None:
             return None
@@ -605,7 +679,7 @@ class Store:
         at = int(np.searchsorted(cal, day))
         good = panel.good
         regular = good & panel.aligned
-        back = np.searchsorted(cal, panel.last) - at              # sessions from the day to the last bar
+        back = np.searchsorted(cal, panel.last) - at  # sessions from the day to the last bar
         in_calendar = at < len(cal) and cal[at] == day
         has = regular & (back >= 0) & (back < panel.n_bars) & in_calendar
         cols = np.flatnonzero(has)
@@ -622,19 +696,27 @@ class Store:
             values = {f: panel.data[q][rows, cols] for q, f in enumerate(BAR_FIELDS)}
         parts = [pd.DataFrame({"symbol": panel.symbols[cols], **values, "_k": cols})]
         last_session = self.meta.get("last_session")
-        is_last = last_session is not None and np.datetime64(last_session, "D") == np.datetime64(date, "D")
+        is_last = last_session is not None and np.datetime64(last_session, "D") == np.datetime64(
+            date, "D"
+        )
         irregular = [str(s) for s in panel.symbols[good & ~panel.aligned]]
         bad_day, bad_other = [], []
         for s, (d, bar) in panel.error_bars.items():
             if d == day:
                 bad_day.append((s, bar))
             elif d > day:
-                bad_other.append(s)            # may hold the day further back
+                bad_other.append(s)  # may hold the day further back
         if bad_day:
             k = panel.columns_of([s for s, _ in bad_day])
-            parts.append(pd.DataFrame({"symbol": [s for s, _ in bad_day],
-                                       **{f: [b[q] for _, b in bad_day] for q, f in enumerate(BAR_FIELDS)},
-                                       "_k": k}))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "symbol": [s for s, _ in bad_day],
+                        **{f: [b[q] for _, b in bad_day] for q, f in enumerate(BAR_FIELDS)},
+                        "_k": k,
+                    }
+                )
+            )
         # the last session's snapshot never held symbols kept from an unreadable file
         carried = [] if is_last else [s for s in idx.index[idx["row_group"] < 0]]
         others = irregular + bad_other + carried
@@ -644,8 +726,15 @@ class Store:
             d = d.drop_duplicates("symbol", keep="last")
             if len(d):
                 sym = d["symbol"].astype(str).to_numpy()
-                parts.append(pd.DataFrame({"symbol": sym, **{f: d[f].to_numpy(np.float64) for f in BAR_FIELDS},
-                                           "_k": idx.index.get_indexer(sym)}))
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "symbol": sym,
+                            **{f: d[f].to_numpy(np.float64) for f in BAR_FIELDS},
+                            "_k": idx.index.get_indexer(sym),
+                        }
+                    )
+                )
         out = pd.concat(parts, ignore_index=True).sort_values("_k", kind="stable")
         out.insert(1, "date", pd.to_datetime(np.full(len(out), day).astype("datetime64[ms]")))
         return out.drop(columns="_k").reset_index(drop=True)
@@ -667,18 +756,25 @@ class Store:
         if last is not None and day == np.datetime64(last, "D"):
             path = self.file("snapshot")
             try:
-                snap = pq.read_table(path, page_checksum_verification=True).to_pandas(date_as_object=False)
+                snap = pq.read_table(path, page_checksum_verification=True).to_pandas(
+                    date_as_object=False
+                )
                 miss = [c for c in ("symbol", "date", *BAR_FIELDS) if c not in snap.columns]
                 if miss:
                     raise StoreError(f"lacks columns {', '.join(miss)}")
             except Exception as exc:  # noqa: BLE001 - any failure to read is damage
-                self._warn("snapshot", f"{path} (the snapshot) is damaged ({_problem(exc)}); "
-                           "taking the last session's bars from the bars instead")
+                self._warn(
+                    "snapshot",
+                    f"{path} (the snapshot) is damaged ({_problem(exc)}); "
+                    "taking the last session's bars from the bars instead",
+                )
                 snap = None
         if snap is None:
             df = self.long()
             d = df[df["date"].to_numpy().astype("datetime64[D]") == day]
-            snap = d.drop_duplicates("symbol", keep="last").assign(symbol=lambda x: x["symbol"].astype(str))
+            snap = d.drop_duplicates("symbol", keep="last").assign(
+                symbol=lambda x: x["symbol"].astype(str)
+            )
             snap = snap[["symbol", "date", *BAR_FIELDS]]
         snap["date"] = pd.to_datetime(snap["date"])
         return snap.reset_index(drop=True)
@@ -688,5 +784,6 @@ def __getattr__(name: str):
     # write_store lived here before the writer had its own module
     if name == "write_store":
         from .writer import write_store
+
         return write_store
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

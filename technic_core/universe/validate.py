@@ -5,6 +5,7 @@ the same function, so a bad symbol gets the same reason whichever phase ran.
 A symbol's reason names the first problem found, in the order listed in
 ``check_long``; its other bars are not looked at.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -92,7 +93,9 @@ def check_long(df: pd.DataFrame) -> dict[str, str]:
     reasons: dict[str, str] = {}
     for g in np.flatnonzero(lengths < MIN_HISTORY):
         n = int(lengths[g])
-        reasons[names[g]] = f"too short a history: {n} bar{'s' if n != 1 else ''} (need at least {MIN_HISTORY})"
+        reasons[names[g]] = (
+            f"too short a history: {n} bar{'s' if n != 1 else ''} (need at least {MIN_HISTORY})"
+        )
     checks = (
         (nat | nonfinite, "nonfinite"),
         (dup_date, "duplicate"),
@@ -113,7 +116,9 @@ def check_long(df: pd.DataFrame) -> dict[str, str]:
                     bad = [c for c in cols if not np.isfinite(price[c][i])]
                     if not np.isfinite(volume[i]):
                         bad.append("volume")
-                    msg = f"non-finite value ({', '.join(f'{c}={df[c].iat[i]}' for c in bad)}) on {d}"
+                    msg = (
+                        f"non-finite value ({', '.join(f'{c}={df[c].iat[i]}' for c in bad)}) on {d}"
+                    )
             elif kind == "duplicate":
                 msg = f"duplicate date {d}"
             elif kind == "unsorted":

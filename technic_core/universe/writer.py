@@ -45,6 +45,7 @@ Every writer goes through ``write_store``: ``technic data generate``,
 a version's ``files``, written in step 2, so it is committed, retained and
 collected with its version and can never disagree with its manifest.
 """
+
 from __future__ import annotations
 
 import json
@@ -79,7 +80,13 @@ from .validate import check_long
 ROW_GROUP_SYMBOLS = 128
 DEFAULT_KEEP_S = 600.0
 # files of the format-2 layout, removed once a format-3 version is committed over it
-LEGACY_FILES = ("meta.json", "manifest.parquet", "bars.parquet", "snapshot.parquet", "universe.parquet")
+LEGACY_FILES = (
+    "meta.json",
+    "manifest.parquet",
+    "bars.parquet",
+    "snapshot.parquet",
+    "universe.parquet",
+)
 
 
 def _checkpoint(step: str) -> None:
@@ -118,6 +125,7 @@ def _fsync_all(paths: list[Path]) -> None:
     if not paths:
         return
     from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=min(32, len(paths))) as pool:
         list(pool.map(_fsync_path, paths))
 
@@ -162,16 +170,26 @@ def _base_files(root: Path, manifest: dict | None) -> pd.DataFrame | None:
     if manifest is None:
         return None
     try:
-        t = pq.read_table(root / manifest["files"]["index"], columns=["symbol", "file", "file_size"])
+        t = pq.read_table(
+            root / manifest["files"]["index"], columns=["symbol", "file", "file_size"]
+        )
     except Exception:  # noqa: BLE001 - an unreadable index reuses nothing; everything is rewritten
         return None
     return t.to_pandas().set_index("symbol")
 
 
-def write_store(root: Path | str, universe: pd.DataFrame, long_bars: pd.DataFrame,
-                meta: dict | None = None, *, carry: pd.DataFrame | None = None,
-                lock: StoreLock | None = None, lock_timeout: float | None = DEFAULT_LOCK_TIMEOUT_S,
-                purpose: str = "write_store", log=None) -> Path:
+def write_store(
+    root: Path | str,
+    universe: pd.DataFrame,
+    long_bars: pd.DataFrame,
+    meta: dict | None = None,
+    *,
+    carry: pd.DataFrame | None = None,
+    lock: StoreLock | None = None,
+    lock_timeout: float | None = DEFAULT_LOCK_TIMEOUT_S,
+    purpose: str = "write_store",
+    log=None,
+) -> Path:
     """Commit a new version: ``universe`` and ``long_bars`` (symbol, date, OHLCV; a symbol's rows
     contiguous and in order) are the whole store.
 
@@ -184,16 +202,27 @@ def write_store(root: Path | str, universe: pd.DataFrame, long_bars: pd.DataFram
     root = Path(root)
     if lock is not None:
         if not lock.held or lock.root.resolve() != root.resolve():
-            raise StoreError(f"write_store({root}) was handed a lock it does not hold on this store")
+            raise StoreError(
+                f"write_store({root}) was handed a lock it does not hold on this store"
+            )
         return _commit(root, universe, long_bars, meta or {}, carry)
     with StoreLock(root, purpose=purpose, timeout=lock_timeout, log=log):
         return _commit(root, universe, long_bars, meta or {}, carry)
 
 
-def write_store_blocks(root: Path | str, universe, parts, meta: dict | None = None, *,
-                       rows: int, columns: int | None = None,
-                       lock_timeout: float | None = DEFAULT_LOCK_TIMEOUT_S,
-                       purpose: str = "write_store_blocks", log=None, progress=None) -> Path:
+def write_store_blocks(
+    root: Path | str,
+    universe,
+    parts,
+    meta: dict | None = None,
+    *,
+    rows: int,
+    columns: int | None = None,
+    lock_timeout: float | None = DEFAULT_LOCK_TIMEOUT_S,
+    purpose: str = "write_store_blocks",
+    log=None,
+    progress=None,
+) -> Path:
     """``write_store`` for a store larger than memory: ``parts`` yields long frames of
     consecutive symbols (a symbol's rows in one part, the parts together every symbol of
     ``universe``, in its order), written as they come; ``rows``: the panel's rows (at least
@@ -201,8 +230,16 @@ def write_store_blocks(root: Path | str, universe, parts, meta: dict | None = No
     parts are written.  Memory holds one part's bars, not the store's."""
     root = Path(root)
     with StoreLock(root, purpose=purpose, timeout=lock_timeout, log=log):
-        return _commit(root, universe, parts, meta or {}, None, rows=rows,
-                       columns=columns if columns is not None else len(universe), progress=progress)
+        return _commit(
+            root,
+            universe,
+            parts,
+            meta or {},
+            None,
+            rows=rows,
+            columns=columns if columns is not None else len(universe),
+            progress=progress,
+        )
 
 
 class _Panel:
@@ -220,18 +257,31 @@ class _Panel:
         bad = check_long(bars) if len(bars) else {}
         good = np.array([s not in bad for s in names], dtype=bool)
         if self.arr is None:
-            rows = self.rows if self.rows is not None else (int(lengths[good].max()) if good.any() else 0)
-            self.arr = P.open_for_write(self.vdir / P.PANEL_FILE, rows, self.columns if self.columns is not None
-                                        else n)
+            rows = (
+                self.rows
+                if self.rows is not None
+                else (int(lengths[good].max()) if good.any() else 0)
+            )
+            self.arr = P.open_for_write(
+                self.vdir / P.PANEL_FILE, rows, self.columns if self.columns is not None else n
+            )
         if self.col + n > self.arr.shape[2]:
-            raise StoreError(f"the panel has {self.arr.shape[2]} columns; the parts hold more symbols")
+            raise StoreError(
+                f"the panel has {self.arr.shape[2]} columns; the parts hold more symbols"
+            )
         dates = ms(bars["date"].to_numpy()) if len(bars) else np.zeros(0, np.int64)
         cal, consecutive = P.calendar_and_alignment(dates, starts, lengths, good)
         self.calendar = np.union1d(self.calendar, cal)
         if self.arr.shape[1]:
-            self.arr[:, :, self.col:self.col + n] = np.nan
-            P.fill_from_long(self.arr, self.col, {f: bars[f].to_numpy(np.float64) for f in BAR_FIELDS},
-                             starts, lengths, good)
+            self.arr[:, :, self.col : self.col + n] = np.nan
+            P.fill_from_long(
+                self.arr,
+                self.col,
+                {f: bars[f].to_numpy(np.float64) for f in BAR_FIELDS},
+                starts,
+                lengths,
+                good,
+            )
             if self.columns is not None:
                 # a store written in parts: each part's pages go to the file and leave this
                 # process's resident set (a 100,000-symbol panel is 2 GB)
@@ -239,56 +289,96 @@ class _Panel:
                 P.drop_pages(self.arr)
         nat = np.iinfo(np.int64).min
         ends = starts + lengths - 1
-        prev = np.where(lengths >= 2, dates[np.maximum(ends - 1, 0)] if n else np.zeros(0, np.int64), nat)
+        prev = np.where(
+            lengths >= 2, dates[np.maximum(ends - 1, 0)] if n else np.zeros(0, np.int64), nat
+        )
         error_bars: dict[str, tuple[int, np.ndarray]] = {}
         for k in np.flatnonzero(~good):
-            d = dates[starts[k]:starts[k] + lengths[k]]
+            d = dates[starts[k] : starts[k] + lengths[k]]
             ok = d != nat
             if ok.any():
-                i = int(np.flatnonzero(d == d[ok].max())[-1])    # the latest date's last bar
-                error_bars[str(names[k])] = (int(d[i]), np.array([bars[f].to_numpy(np.float64)[starts[k] + i]
-                                                                  for f in BAR_FIELDS]))
-        self.parts.append({"names": np.asarray(names, dtype=object), "content": np.asarray(content, np.uint64),
-                           "n_bars": np.asarray(lengths, np.int64), "first": dates[starts] if n else dates,
-                           "prev": prev.astype(np.int64), "last": dates[ends] if n else dates,
-                           "consecutive": consecutive, "errors": {str(k): v for k, v in bad.items()},
-                           "error_bars": error_bars})
+                i = int(np.flatnonzero(d == d[ok].max())[-1])  # the latest date's last bar
+                error_bars[str(names[k])] = (
+                    int(d[i]),
+                    np.array([bars[f].to_numpy(np.float64)[starts[k] + i] for f in BAR_FIELDS]),
+                )
+        self.parts.append(
+            {
+                "names": np.asarray(names, dtype=object),
+                "content": np.asarray(content, np.uint64),
+                "n_bars": np.asarray(lengths, np.int64),
+                "first": dates[starts] if n else dates,
+                "prev": prev.astype(np.int64),
+                "last": dates[ends] if n else dates,
+                "consecutive": consecutive,
+                "errors": {str(k): v for k, v in bad.items()},
+                "error_bars": error_bars,
+            }
+        )
         self.col += n
 
     def finish(self) -> None:
         if self.arr is None:
             self.arr = P.open_for_write(self.vdir / P.PANEL_FILE, 0, 0)
         if self.col != self.arr.shape[2]:
-            raise StoreError(f"the panel was opened for {self.arr.shape[2]} symbols; the parts held {self.col}")
+            raise StoreError(
+                f"the panel was opened for {self.arr.shape[2]} symbols; the parts held {self.col}"
+            )
         self.arr.flush()
         rows = self.arr.shape[1]
         del self.arr
-        cat = {k: np.concatenate([p[k] for p in self.parts]) if self.parts else np.zeros(0)
-               for k in ("names", "content", "n_bars", "first", "prev", "last", "consecutive")}
+        cat = {
+            k: np.concatenate([p[k] for p in self.parts]) if self.parts else np.zeros(0)
+            for k in ("names", "content", "n_bars", "first", "prev", "last", "consecutive")
+        }
         errors = {k: v for p in self.parts for k, v in p["errors"].items()}
         error_bars = {k: v for p in self.parts for k, v in p["error_bars"].items()}
         # consecutive sessions of its part's calendar, and as many sessions of the whole
         # calendar from its first to its last bar as it has bars: consecutive in the store's
         cal = self.calendar
-        span = (np.searchsorted(cal, cat["last"].astype(np.int64)) - np.searchsorted(cal, cat["first"].astype(np.int64))
-                + 1) if len(cal) else np.zeros(len(cat["names"]), np.int64)
+        span = (
+            (
+                np.searchsorted(cal, cat["last"].astype(np.int64))
+                - np.searchsorted(cal, cat["first"].astype(np.int64))
+                + 1
+            )
+            if len(cal)
+            else np.zeros(len(cat["names"]), np.int64)
+        )
         aligned = cat["consecutive"].astype(bool) & (span == cat["n_bars"])
-        columns = P.PanelColumns(cat["names"].astype(object), cat["content"].astype(np.uint64),
-                                 cat["n_bars"].astype(np.int64), cat["first"].astype(np.int64),
-                                 cat["prev"].astype(np.int64), cat["last"].astype(np.int64), aligned, errors,
-                                 error_bars)
+        columns = P.PanelColumns(
+            cat["names"].astype(object),
+            cat["content"].astype(np.uint64),
+            cat["n_bars"].astype(np.int64),
+            cat["first"].astype(np.int64),
+            cat["prev"].astype(np.int64),
+            cat["last"].astype(np.int64),
+            aligned,
+            errors,
+            error_bars,
+        )
         P.write_columns(self.vdir / P.PANEL_COLUMNS_FILE, columns, rows, cal)
         _checkpoint("panel")
 
 
-def _commit(root: Path, universe: pd.DataFrame, parts, meta: dict, carry: pd.DataFrame | None,
-            rows: int | None = None, columns: int | None = None, progress=None) -> Path:
+def _commit(
+    root: Path,
+    universe: pd.DataFrame,
+    parts,
+    meta: dict,
+    carry: pd.DataFrame | None,
+    rows: int | None = None,
+    columns: int | None = None,
+    progress=None,
+) -> Path:
     """Commit a new version from ``parts``: a long frame, or an iterable of long frames of
     consecutive symbols (see ``write_store_blocks``)."""
     durable = _durable()
     base = read_manifest(root)
     if base is not None and base.get("format") != STORE_FORMAT:
-        raise StoreError(f"{root}: store format {base.get('format')!r}, this version writes {STORE_FORMAT}")
+        raise StoreError(
+            f"{root}: store format {base.get('format')!r}, this version writes {STORE_FORMAT}"
+        )
     version = int(base["version"]) + 1 if base is not None else 1
     if isinstance(parts, pd.DataFrame):
         parts = [parts]
@@ -300,7 +390,7 @@ def _commit(root: Path, universe: pd.DataFrame, parts, meta: dict, carry: pd.Dat
             raise StoreError(f"{len(bad)} symbol name(s) cannot be stored, e.g. {s!r}: {p}")
 
     vdir = root / VERSIONS_DIR / str(version)
-    if vdir.exists():          # a crashed writer's staging: nothing names it
+    if vdir.exists():  # a crashed writer's staging: nothing names it
         shutil.rmtree(vdir)
     vdir.mkdir(parents=True)
     (root / "bars").mkdir(exist_ok=True)
@@ -311,22 +401,32 @@ def _commit(root: Path, universe: pd.DataFrame, parts, meta: dict, carry: pd.Dat
     index_parts: list[pd.DataFrame] = []
     snap_parts: list[pd.DataFrame] = []
     written: list[Path] = []
-    groups = 0                  # bars.parquet's row groups so far
+    groups = 0  # bars.parquet's row groups so far
     last_day = None
     try:
-        for part in (progress(parts) if progress else parts):
+        for part in progress(parts) if progress else parts:
             bars = part.reset_index(drop=True)
             if len(bars):
                 bars = bars.assign(symbol=bars["symbol"].astype(str))
-            names, starts, lengths, content = long_fingerprints(bars) if len(bars) else (
-                np.array([], object), np.array([], np.int64), np.array([], np.int64), np.array([], np.uint64))
+            names, starts, lengths, content = (
+                long_fingerprints(bars)
+                if len(bars)
+                else (
+                    np.array([], object),
+                    np.array([], np.int64),
+                    np.array([], np.int64),
+                    np.array([], np.uint64),
+                )
+            )
             bad = {s: p for s in names if (p := symbol_name_problem(str(s)))}
             if bad:
                 s, p = next(iter(bad.items()))
                 raise StoreError(f"{len(bad)} symbol name(s) cannot be stored, e.g. {s!r}: {p}")
 
             # 1. per-symbol files, named by content: only changed symbols are written
-            table = pa.Table.from_pandas(bars[["date", *BAR_FIELDS]], schema=BARS_SCHEMA, preserve_index=False)
+            table = pa.Table.from_pandas(
+                bars[["date", *BAR_FIELDS]], schema=BARS_SCHEMA, preserve_index=False
+            )
             files = [symbol_file_name(s, c) for s, c in zip(names, content)]
             sizes = np.zeros(len(names), np.int64)
             for k, (s, a, m, f) in enumerate(zip(names, starts, lengths, files)):
@@ -338,8 +438,10 @@ def _commit(root: Path, universe: pd.DataFrame, parts, meta: dict, carry: pd.Dat
                             sizes[k] = want
                             continue
                     except OSError:
-                        pass                # gone or damaged: written again below
-                sizes[k] = _write_parquet(table.slice(a, m), path, durable=False)   # synced together below
+                        pass  # gone or damaged: written again below
+                sizes[k] = _write_parquet(
+                    table.slice(a, m), path, durable=False
+                )  # synced together below
                 written.append(path)
                 if len(written) == 1:
                     _checkpoint("symbol-file")
@@ -354,21 +456,34 @@ def _commit(root: Path, universe: pd.DataFrame, parts, meta: dict, carry: pd.Dat
                 writer.write_table(table.slice(a, b - a), row_group_size=b - a)
                 group_start[g] = a
             ends = starts + lengths - 1
-            dates = bars["date"].to_numpy().astype("datetime64[ms]") if len(bars) else \
-                np.array([], "datetime64[ms]")
-            index_parts.append(pd.DataFrame({
-                "symbol": names.astype(str),
-                "file": files,
-                "content": content.astype(np.uint64),
-                "file_size": sizes,
-                "n_bars": lengths.astype(np.int64),
-                "row_group": (group_of + groups).astype(np.int32),
-                "offset": np.array([a - group_start[g] for a, g in zip(starts, group_of)], dtype=np.int64),
-                "first": dates[starts] if len(names) else dates,
-                "last": dates[ends] if len(names) else dates,
-                **{f"last_{f}": bars[f].to_numpy(np.float64)[ends] if len(names) else np.zeros(0)
-                   for f in BAR_FIELDS},
-            }))
+            dates = (
+                bars["date"].to_numpy().astype("datetime64[ms]")
+                if len(bars)
+                else np.array([], "datetime64[ms]")
+            )
+            index_parts.append(
+                pd.DataFrame(
+                    {
+                        "symbol": names.astype(str),
+                        "file": files,
+                        "content": content.astype(np.uint64),
+                        "file_size": sizes,
+                        "n_bars": lengths.astype(np.int64),
+                        "row_group": (group_of + groups).astype(np.int32),
+                        "offset": np.array(
+                            [a - group_start[g] for a, g in zip(starts, group_of)], dtype=np.int64
+                        ),
+                        "first": dates[starts] if len(names) else dates,
+                        "last": dates[ends] if len(names) else dates,
+                        **{
+                            f"last_{f}": bars[f].to_numpy(np.float64)[ends]
+                            if len(names)
+                            else np.zeros(0)
+                            for f in BAR_FIELDS
+                        },
+                    }
+                )
+            )
             groups += int(group_of.max()) + 1 if len(names) else 0
             day = dates.astype("datetime64[D]")
             if len(day):
@@ -388,33 +503,61 @@ def _commit(root: Path, universe: pd.DataFrame, parts, meta: dict, carry: pd.Dat
         _fsync_all(written)
     _checkpoint("symbol-files")
     panel.finish()
-    if callable(universe):      # a universe made with its parts (``write_store_blocks``)
+    if callable(universe):  # a universe made with its parts (``write_store_blocks``)
         universe = universe()
 
-    index = pd.concat(index_parts, ignore_index=True) if index_parts else \
-        pd.DataFrame({c: pd.Series(dtype=t.to_pandas_dtype()) for c, t in zip(INDEX_SCHEMA.names, INDEX_SCHEMA.types)})
+    index = (
+        pd.concat(index_parts, ignore_index=True)
+        if index_parts
+        else pd.DataFrame(
+            {
+                c: pd.Series(dtype=t.to_pandas_dtype())
+                for c, t in zip(INDEX_SCHEMA.names, INDEX_SCHEMA.types)
+            }
+        )
+    )
     if carry is not None:
         kept = carry.reset_index().reindex(columns=index.columns)
-        kept["row_group"] = -1          # not in this version's bars.parquet: read from its own file
+        kept["row_group"] = -1  # not in this version's bars.parquet: read from its own file
         kept["offset"] = 0
         index = pd.concat([index, kept], ignore_index=True)
     if index["symbol"].duplicated().any():
-        raise StoreError(f"symbol {index['symbol'][index['symbol'].duplicated()].iloc[0]!r} is given twice")
-    index_size = _write_parquet(pa.Table.from_pandas(index, schema=INDEX_SCHEMA, preserve_index=False),
-                                vdir / "index.parquet", durable)
-    uni = pa.Table.from_pandas(universe[list(UNIVERSE_COLUMNS)], schema=UNIVERSE_SCHEMA, preserve_index=False)
+        raise StoreError(
+            f"symbol {index['symbol'][index['symbol'].duplicated()].iloc[0]!r} is given twice"
+        )
+    index_size = _write_parquet(
+        pa.Table.from_pandas(index, schema=INDEX_SCHEMA, preserve_index=False),
+        vdir / "index.parquet",
+        durable,
+    )
+    uni = pa.Table.from_pandas(
+        universe[list(UNIVERSE_COLUMNS)], schema=UNIVERSE_SCHEMA, preserve_index=False
+    )
     _write_parquet(uni, vdir / "universe.parquet", durable)
     if carry is not None and carry["last"].notna().any():
         carried_last = np.datetime64(carry["last"].max(), "D")
         if last_day is None or carried_last > last_day:
             snap_parts = []
             last_day = carried_last
-    snap = pd.concat(snap_parts, ignore_index=True) if snap_parts else \
-        pd.DataFrame({"symbol": pd.Series(dtype=str), "date": pd.Series(dtype="datetime64[ms]"),
-                      **{f: pd.Series(dtype=np.float64) for f in BAR_FIELDS}})
+    snap = (
+        pd.concat(snap_parts, ignore_index=True)
+        if snap_parts
+        else pd.DataFrame(
+            {
+                "symbol": pd.Series(dtype=str),
+                "date": pd.Series(dtype="datetime64[ms]"),
+                **{f: pd.Series(dtype=np.float64) for f in BAR_FIELDS},
+            }
+        )
+    )
     snap = snap.drop_duplicates("symbol", keep="last")
-    _write_parquet(pa.Table.from_pandas(snap[["symbol", "date", *BAR_FIELDS]].reset_index(drop=True),
-                                        preserve_index=False), vdir / "snapshot.parquet", durable)
+    _write_parquet(
+        pa.Table.from_pandas(
+            snap[["symbol", "date", *BAR_FIELDS]].reset_index(drop=True), preserve_index=False
+        ),
+        vdir / "snapshot.parquet",
+        durable,
+    )
     if durable:
         _fsync_all([consolidated, vdir / P.PANEL_FILE, vdir / P.PANEL_COLUMNS_FILE])
         for d in (root / "bars", vdir):
@@ -428,9 +571,14 @@ def _commit(root: Path, universe: pd.DataFrame, parts, meta: dict, carry: pd.Dat
         "version": version,
         "committed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "committed_at_s": time.time(),
-        "files": {"universe": f"{rel}/universe.parquet", "index": f"{rel}/index.parquet",
-                  "bars": f"{rel}/bars.parquet", "snapshot": f"{rel}/snapshot.parquet",
-                  "panel": f"{rel}/{P.PANEL_FILE}", "panel_columns": f"{rel}/{P.PANEL_COLUMNS_FILE}"},
+        "files": {
+            "universe": f"{rel}/universe.parquet",
+            "index": f"{rel}/index.parquet",
+            "bars": f"{rel}/bars.parquet",
+            "snapshot": f"{rel}/snapshot.parquet",
+            "panel": f"{rel}/{P.PANEL_FILE}",
+            "panel_columns": f"{rel}/{P.PANEL_COLUMNS_FILE}",
+        },
         "sizes": {"index": index_size},
         "meta": {
             "n_symbols": int(len(universe)),
@@ -458,21 +606,37 @@ def _commit(root: Path, universe: pd.DataFrame, parts, meta: dict, carry: pd.Dat
     return root
 
 
-def rebuild_panel(root: Path | str, lock_timeout: float | None = DEFAULT_LOCK_TIMEOUT_S, log=None) -> int:
+def rebuild_panel(
+    root: Path | str, lock_timeout: float | None = DEFAULT_LOCK_TIMEOUT_S, log=None
+) -> int:
     """Commit the current version's bars again, with a fresh panel (``technic data panel``).
     Per-symbol files are reused (their names are their content); symbols no copy of which can
     be read are kept as they are.  Returns the new version."""
     from .store import Store
+
     root = Path(root)
     with StoreLock(root, purpose="technic data panel", timeout=lock_timeout, log=log):
         store = Store(root, panel=False)
         long = store.long()
         errors = long.attrs.get("errors", {})
-        carry = store.index().loc[[s for s in errors if s in store.index().index]] if errors else None
+        carry = (
+            store.index().loc[[s for s in errors if s in store.index().index]] if errors else None
+        )
         long = long.assign(symbol=long["symbol"].astype(str))
-        meta = {k: v for k, v in store.meta.items()
-                if k not in ("format", "version", "n_symbols", "n_bar_symbols", "max_bars", "last_session",
-                             "frequency")}
+        meta = {
+            k: v
+            for k, v in store.meta.items()
+            if k
+            not in (
+                "format",
+                "version",
+                "n_symbols",
+                "n_bar_symbols",
+                "max_bars",
+                "last_session",
+                "frequency",
+            )
+        }
         _commit(root, store.universe(), long, meta, carry)
         return int(read_manifest(root)["version"])
 
@@ -493,7 +657,9 @@ def _versions(root: Path) -> dict[int, dict | None]:
     return out
 
 
-def retained_versions(root: Path, keep_s: float | None = None, now: float | None = None) -> list[int]:
+def retained_versions(
+    root: Path, keep_s: float | None = None, now: float | None = None
+) -> list[int]:
     """Versions a reader may still be reading: the current one, the one before, and those
     superseded less than ``keep_s`` seconds ago."""
     current = read_manifest(root)
@@ -522,11 +688,14 @@ def _live_files(root: Path, versions: list[int]) -> set[str]:
             continue
         live.update(man["files"].values())
         try:
-            live.update(pq.read_table(root / man["files"]["index"], columns=["file"])["file"].to_pylist())
+            live.update(
+                pq.read_table(root / man["files"]["index"], columns=["file"])["file"].to_pylist()
+            )
         except Exception as exc:  # noqa: BLE001
             # an unreadable index of a retained version: keep every file rather than guess
-            raise StoreError(f"{root}: version {v}'s index cannot be read ({exc}); "
-                             "not collecting garbage") from None
+            raise StoreError(
+                f"{root}: version {v}'s index cannot be read ({exc}); not collecting garbage"
+            ) from None
     return live
 
 
@@ -540,13 +709,17 @@ def unreferenced_files(root: Path | str, keep_s: float | None = None) -> list[Pa
     out: list[Path] = []
     vroot = root / VERSIONS_DIR
     if vroot.is_dir():
-        out.extend(d for d in sorted(vroot.iterdir()) if not (d.name.isdigit() and int(d.name) in keep))
+        out.extend(
+            d for d in sorted(vroot.iterdir()) if not (d.name.isdigit() and int(d.name) in keep)
+        )
     bars_dir = root / "bars"
     legacy = _legacy(root)
     if bars_dir.is_dir():
         for p in sorted(bars_dir.iterdir()):
             name = f"bars/{p.name}"
-            ours = "@" in p.name or p.name.startswith(".tmp-") or (legacy and p.suffix == ".parquet")
+            ours = (
+                "@" in p.name or p.name.startswith(".tmp-") or (legacy and p.suffix == ".parquet")
+            )
             if ours and name not in live:
                 out.append(p)
     out.extend(sorted(root.glob(".tmp-*")))

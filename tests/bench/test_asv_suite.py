@@ -1,4 +1,5 @@
 """The asv suite: asv accepts it, and its correctness figure measures what it says."""
+
 import shutil
 import subprocess
 import sys
@@ -16,24 +17,30 @@ def test_asv_check_passes():
     if not Path(asv).exists():
         pytest.skip("no asv executable beside this python")
     # existing env: discovery and signature checks only, nothing is built or run.
-    proc = subprocess.run([asv, "check", "-E", f"existing:{sys.executable}"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [asv, "check", "-E", f"existing:{sys.executable}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "No problems found" in proc.stdout
 
 
 def test_deviation_counts_values_and_nan_places():
     from benchmarks.bench_correctness import deviation
+
     ref = np.array([[np.nan, 1.0, 200.0], [np.nan, 0.0, 50.0]])
     assert deviation(ref.copy(), ref) == (0.0, 0)
     ours = ref.copy()
     ours[0, 2] = 200.0 * (1 + 1e-6)
-    ours[1, 1] = 1e-12          # near zero: absolute
+    ours[1, 1] = 1e-12  # near zero: absolute
     worst, nans = deviation(ours, ref)
     assert worst == pytest.approx(1e-6) and nans == 0
     ours[0, 0] = 3.0
     assert deviation(ours, ref)[1] == 1
-    assert deviation((ours, ours), (ref, ref))[1] == 2   # tuples: every output counted
+    assert deviation((ours, ours), (ref, ref))[1] == 2  # tuples: every output counted
 
 
 def test_the_cache_suites_next_session_store_is_made_once(tmp_path, monkeypatch):
@@ -41,10 +48,12 @@ def test_the_cache_suites_next_session_store_is_made_once(tmp_path, monkeypatch)
     check that named another format's file rebuilt it and failed the rename onto it."""
     monkeypatch.setenv("TECHNIC_ASV_DATA", str(tmp_path))
     from benchmarks import bench_cache
+
     monkeypatch.setattr(bench_cache, "SMALL", 40)
     today, tomorrow = bench_cache._small_stores()
     stamp = {p: p.stat().st_mtime_ns for p in tomorrow.rglob("*")}
     assert bench_cache._small_stores() == (today, tomorrow)
     assert {p: p.stat().st_mtime_ns for p in tomorrow.rglob("*")} == stamp
     from technic_core.universe.store import Store
+
     assert Store(tomorrow).index()["n_bars"].max() == Store(today).index()["n_bars"].max() + 1

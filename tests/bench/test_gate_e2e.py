@@ -1,4 +1,5 @@
 """The gate end to end: real commits in a scratch repository, the real workers, asv_runner, real timings."""
+
 import os
 import shutil
 import subprocess
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from technic_core.bench import gate
-from technic_core.bench.gate import report
+from technic_core.bench.gate import report, trials
 from technic_core.cli import main
 from technic_core.report.gate_section import gate_section, last_gate_runs
 
@@ -19,14 +20,19 @@ STATE = "technic_core/indicators/kernels/state_step.py"
 # real commits, workers and timings (minutes): `pytest -m "not slow"` leaves it out of a quick run
 pytestmark = pytest.mark.slow
 STORE_BENCH = "benchmarks/bench_store.py"
-GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t"}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@t",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@t",
+}
 ADVANCE = "bench_cache.StateAdvance.time_advance_one_bar_all_symbols"
 
 
 def git(repo, *args):
-    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                   env={**os.environ, **GIT_ENV})
+    subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, env={**os.environ, **GIT_ENV}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +56,9 @@ def commit_change(repo, tmp_path, rel, old, new, name):
     text = (r / rel).read_text()
     if old is None:
         text, old = text + new, ""
-    assert text.count(old) >= 1 if not old else text.count(old) == 1, \
+    assert text.count(old) >= 1 if not old else text.count(old) == 1, (
         f"{rel} changed: the test's edit no longer applies"
+    )
     (r / rel).write_text(text.replace(old, new) if old else text)
     git(r, "commit", "-qam", name)
     return r
@@ -60,12 +67,17 @@ def commit_change(repo, tmp_path, rel, old, new, name):
 def test_a_slower_state_advance_is_caught_and_named(repo, tmp_path):
     """The cache path's state advance doing its work twice (on copies): exit 1, that benchmark named."""
     # advance_serial: one bar for every symbol stays under PARALLEL_MIN_BARS
-    loop = ("    for g0 in range(0, groups, CHUNK):\n        _chunk(S, which, starts, lengths, step, g0, "
-            "min(groups, g0 + CHUNK), lay, sma, ema, fp, inv,\n               o, h, lw, c, v)\n")
-    planted = "    scratch = S.copy()\n" + loop.replace("_chunk(S,", "_chunk(scratch,") + loop
+    loop = trials._ADVANCE_LOOP  # the trials' state plant edits the same loop
+    planted = (
+        "    scratch = S.copy()\n"
+        + loop.replace("_chunk(\n            S,", "_chunk(\n            scratch,")
+        + loop
+    )
+    assert planted.count("scratch") == 2
     slow = commit_change(repo, tmp_path, STATE, loop, planted, "slow")
-    code, text, out = gate.run_gate(base="HEAD~1", head="HEAD", repo=slow, select=["StateAdvance"],
-                                    rounds=10, scaling=False)
+    code, text, out = gate.run_gate(
+        base="HEAD~1", head="HEAD", repo=slow, select=["StateAdvance"], rounds=10, scaling=False
+    )
     assert code == 1, text
     assert out["regressions"] == [ADVANCE]
     row = {r["name"]: r for r in out["rows"]}[ADVANCE]
@@ -81,13 +93,19 @@ def test_a_slower_state_advance_is_caught_and_named(repo, tmp_path):
 def test_a_benchmark_the_head_dropped_is_removed_not_failed(repo, tmp_path):
     old = "    def time_block(self):\n        self.store.block(self.symbols)\n\n"
     dropped = commit_change(repo, tmp_path, STORE_BENCH, old, "", "dropped")
-    code, text, out = gate.run_gate(base="HEAD~1", head="HEAD", repo=dropped,
-                                    select=["bench_store.StoreRead"], rounds=6, scaling=False)
+    code, text, out = gate.run_gate(
+        base="HEAD~1",
+        head="HEAD",
+        repo=dropped,
+        select=["bench_store.StoreRead"],
+        rounds=6,
+        scaling=False,
+    )
     rows = {r["name"]: r for r in out["rows"]}
     assert code == 0, text
     assert rows["bench_store.StoreRead.time_block"]["status"] == "removed"
     kept = rows["bench_store.StoreRead.time_bars_per_symbol"]
-    assert kept["status"] in ("same", "improved") and kept["rounds"] >= 5   # measured, not failed
+    assert kept["status"] in ("same", "improved") and kept["rounds"] >= 5  # measured, not failed
     assert "removed" in text
     # the report files: latest JSON and Markdown, and the history line the HTML report reads
     written = report.write(out, tmp_path / "reports")
@@ -104,8 +122,15 @@ def test_unknown_revision_is_exit_2(repo, capsys, monkeypatch):
 
 
 def test_head_that_cannot_import_is_exit_2(repo, tmp_path):
-    bad = commit_change(repo, tmp_path, "technic_core/indicators/__init__.py", None,
-                        '\nraise ImportError("broken on purpose")\n', "broken")
-    code, text, _ = gate.run_gate(base="HEAD~1", head="HEAD", repo=bad, select=["StoreRead"],
-                                  rounds=3, scaling=False)
+    bad = commit_change(
+        repo,
+        tmp_path,
+        "technic_core/indicators/__init__.py",
+        None,
+        '\nraise ImportError("broken on purpose")\n',
+        "broken",
+    )
+    code, text, _ = gate.run_gate(
+        base="HEAD~1", head="HEAD", repo=bad, select=["StoreRead"], rounds=3, scaling=False
+    )
     assert code == 2 and "broken on purpose" in text

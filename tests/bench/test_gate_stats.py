@@ -1,4 +1,5 @@
 """The gate's verdict on synthetic timing samples: the decision logic alone."""
+
 import numpy as np
 import pytest
 
@@ -19,8 +20,11 @@ def noisy(mean: float, n: int = 20, cv: float = 0.03) -> list[float]:
 
 
 def entry(name, base, head, errors=None):
-    return {"name": name, "cpu_min": {"base": base, "head": head},
-            "errors": {"base": None, "head": None, **(errors or {})}}
+    return {
+        "name": name,
+        "cpu_min": {"base": base, "head": head},
+        "errors": {"base": None, "head": None, **(errors or {})},
+    }
 
 
 def test_same_code_is_same():
@@ -45,7 +49,7 @@ def test_faster_is_reported_but_passes():
 def test_a_few_slow_rounds_do_not_fail_the_build():
     base = noisy(1e-3)
     head = list(base)
-    for i in (2, 7, 11):            # a neighbour's burst hits three head samples
+    for i in (2, 7, 11):  # a neighbour's burst hits three head samples
         head[i] *= 3.0
     row = compare_samples("k", base, head, factor=1.2)
     assert row.status == "same" and row.ratio < 1.05
@@ -53,14 +57,14 @@ def test_a_few_slow_rounds_do_not_fail_the_build():
 
 def test_median_past_factor_without_most_rounds_agreeing_is_not_a_regression():
     base = [1.0] * 20
-    head = [1.0, 1.5] * 10          # median 1.25, yet only half the rounds are slower
+    head = [1.0, 1.5] * 10  # median 1.25, yet only half the rounds are slower
     row = compare_samples("k", base, head, factor=1.2)
     assert row.ratio == pytest.approx(1.25) and row.status == "same"
     assert compare_samples("k", base, head, factor=1.2, min_agree=0.5).status == "regression"
 
 
 def test_drift_shared_by_both_sides_cancels():
-    drift = np.linspace(1.0, 2.0, 20)   # the machine gets twice as slow during the run
+    drift = np.linspace(1.0, 2.0, 20)  # the machine gets twice as slow during the run
     base = list(1e-3 * drift)
     head = list(1.02e-3 * drift)
     row = compare_samples("k", base, head, factor=1.2)
@@ -68,14 +72,18 @@ def test_drift_shared_by_both_sides_cancels():
 
 
 def test_head_failure_is_exit_2_and_outranks_a_regression():
-    rows = [compare_entry(entry("a", [1.0] * 5, [], {"head": "ValueError: boom"}), 1.2),
-            compare_samples("b", [1.0] * 5, [2.0] * 5, 1.2)]
+    rows = [
+        compare_entry(entry("a", [1.0] * 5, [], {"head": "ValueError: boom"}), 1.2),
+        compare_samples("b", [1.0] * 5, [2.0] * 5, 1.2),
+    ]
     assert rows[0].status == "failed" and "boom" in rows[0].note
     assert decide(rows) == EXIT_FAILED
 
 
 def test_missing_on_both_sides_or_new_in_head_is_not_a_failure():
-    na = compare_entry(entry("f", [], [], {"head": "n/a: no fused path", "base": "n/a: no fused path"}), 1.2)
+    na = compare_entry(
+        entry("f", [], [], {"head": "n/a: no fused path", "base": "n/a: no fused path"}), 1.2
+    )
     new = compare_entry(entry("g", [], [1.0] * 5, {"base": "n/a: module not in this commit"}), 1.2)
     assert (na.status, new.status) == ("n/a", "new")
     assert decide([na, new]) == EXIT_OK
@@ -98,16 +106,24 @@ def test_factor_must_allow_a_slowdown():
 
 
 def scaling_entry(one_b, all_b, one_h, all_h, par_b, par_h, errors=None):
-    return {"name": "s", "kind": "scaling", "errors": {"base": None, "head": None, **(errors or {})},
-            "one": {"base": one_b, "head": one_h}, "all": {"base": all_b, "head": all_h},
-            "parallelism": {"base": par_b, "head": par_h}}
+    return {
+        "name": "s",
+        "kind": "scaling",
+        "errors": {"base": None, "head": None, **(errors or {})},
+        "one": {"base": one_b, "head": one_h},
+        "all": {"base": all_b, "head": all_h},
+        "parallelism": {"base": par_b, "head": par_h},
+    }
 
 
 def test_a_lost_parallel_speedup_is_a_regression():
     from technic_core.bench.gate.stats import compare_scaling
+
     # base: 1.8x faster on two cores and work spread over two threads; head: neither
-    rows = compare_scaling(scaling_entry(noisy(1.8), noisy(1.0), noisy(1.8), noisy(1.8),
-                                         noisy(1.9), noisy(1.0)), factor=1.25)
+    rows = compare_scaling(
+        scaling_entry(noisy(1.8), noisy(1.0), noisy(1.8), noisy(1.8), noisy(1.9), noisy(1.0)),
+        factor=1.25,
+    )
     kinds = {r.kind: r for r in rows}
     assert set(kinds) == {"speedup", "parallelism"}
     assert kinds["speedup"].status == "regression" and kinds["speedup"].ratio > 1.6
@@ -117,10 +133,13 @@ def test_a_lost_parallel_speedup_is_a_regression():
 
 def test_no_speedup_to_lose_on_a_busy_machine_is_not_a_regression():
     from technic_core.bench.gate.stats import compare_scaling
+
     # a neighbour holds the second core: the base shows no wall-time speedup, so losing
     # "it" means nothing; the per-thread CPU spread is the same on both sides
-    rows = compare_scaling(scaling_entry(noisy(1.0), noisy(1.05), noisy(1.0), noisy(1.4),
-                                         noisy(1.9), noisy(1.9)), factor=1.25)
+    rows = compare_scaling(
+        scaling_entry(noisy(1.0), noisy(1.05), noisy(1.0), noisy(1.4), noisy(1.9), noisy(1.9)),
+        factor=1.25,
+    )
     kinds = {r.kind: r for r in rows}
     assert kinds["speedup"].status == "same" and "none to lose" in kinds["speedup"].note
     assert kinds["parallelism"].status == "same"
@@ -136,10 +155,19 @@ def test_removed_and_new_benchmarks_are_reported_not_failed():
 
 def test_plan_times_the_tagged_benchmarks_both_sides_have():
     from technic_core.bench.gate.gate import plan
-    base = {"a": {"gate": True, "scaling": False}, "b": {"gate": True, "scaling": True},
-            "gone": {"gate": True, "scaling": False}, "untagged": {"gate": False, "scaling": False}}
-    head = {"a": {"gate": True, "scaling": False}, "b": {"gate": True, "scaling": True},
-            "fresh": {"gate": True, "scaling": False}, "untagged": {"gate": False, "scaling": False}}
+
+    base = {
+        "a": {"gate": True, "scaling": False},
+        "b": {"gate": True, "scaling": True},
+        "gone": {"gate": True, "scaling": False},
+        "untagged": {"gate": False, "scaling": False},
+    }
+    head = {
+        "a": {"gate": True, "scaling": False},
+        "b": {"gate": True, "scaling": True},
+        "fresh": {"gate": True, "scaling": False},
+        "untagged": {"gate": False, "scaling": False},
+    }
     both, only, scaling = plan({"base": base, "head": head}, everything=False, select=None)
     assert both == ["a", "b"] and scaling == ["b"]
     assert {o["name"]: o["only"] for o in only} == {"fresh": "head", "gone": "base"}
@@ -151,9 +179,16 @@ def test_plan_times_the_tagged_benchmarks_both_sides_have():
 
 def test_a_flag_stands_only_if_fresh_processes_confirm_it():
     from technic_core.bench.gate.gate import confirm_rows
-    first = [compare_samples("k", [1.0] * 9, [1.4] * 9, 1.2), compare_samples("j", [1.0] * 9, [1.5] * 9, 1.2),
-             compare_samples("ok", [1.0] * 9, [1.0] * 9, 1.2)]
-    second = [compare_samples("k", [1.0] * 9, [1.02] * 9, 1.2), compare_samples("j", [1.0] * 9, [1.45] * 9, 1.2)]
+
+    first = [
+        compare_samples("k", [1.0] * 9, [1.4] * 9, 1.2),
+        compare_samples("j", [1.0] * 9, [1.5] * 9, 1.2),
+        compare_samples("ok", [1.0] * 9, [1.0] * 9, 1.2),
+    ]
+    second = [
+        compare_samples("k", [1.0] * 9, [1.02] * 9, 1.2),
+        compare_samples("j", [1.0] * 9, [1.45] * 9, 1.2),
+    ]
     rows = {r.name: r for r in confirm_rows(first, second)}
     assert rows["k"].status == "same" and "not confirmed" in rows["k"].note
     assert rows["j"].status == "regression" and "confirmed" in rows["j"].note

@@ -1,4 +1,5 @@
 """`technic bench` on a tiny universe: a complete, consistent ladder table and JSON."""
+
 import json
 
 import pytest
@@ -50,19 +51,23 @@ def test_steps_that_ran_have_consistent_figures(report):
     assert ran, "nothing ran: " + "; ".join(f"{s.label}: {s.why}" for s in report.steps)
     prev = vectorized = None
     for s in ran:
-        assert len(s.walls) == 2 and s.wall_s == pytest.approx(sorted(s.walls)[0] / 2 + sorted(s.walls)[1] / 2)
+        assert len(s.walls) == 2 and s.wall_s == pytest.approx(
+            sorted(s.walls)[0] / 2 + sorted(s.walls)[1] / 2
+        )
         assert s.n_symbols == 24
         assert s.seconds_per_symbol == pytest.approx(s.wall_s / 24)
         assert s.projected_full_s == pytest.approx(s.seconds_per_symbol * FULL_UNIVERSE)
         if "gpu" in s.phases:
-            assert s.backend == "cupy"      # never a CPU figure on the GPU's row
+            assert s.backend == "cupy"  # never a CPU figure on the GPU's row
         elif "cache" in s.phases:
-            assert s.backend == "numba-state"   # the cache computes with its state kernel
+            assert s.backend == "numba-state"  # the cache computes with its state kernel
         else:
             assert s.backend == ("talib" if "vectorized" in s.phases else "baseline")
         assert s.path
         sibling = s.label.lstrip("+") in ("cache", "ray", "gpu")
-        assert not (sibling and any(p in s.phases for p in ("cache", "ray", "gpu") if p != s.label[1:]))
+        assert not (
+            sibling and any(p in s.phases for p in ("cache", "ray", "gpu") if p != s.label[1:])
+        )
         ref = vectorized if sibling else prev
         if ref is not None:
             assert s.prev_label == ref.label
@@ -101,7 +106,9 @@ def test_table_and_json_say_the_same(report, tmp_path):
 @pytest.mark.slow
 def test_cli_prints_the_table_and_writes_json(store, tmp_path, capsys):
     out = tmp_path / "r.json"
-    code = main(["bench", "--universe", str(store), "--json", str(out), "--quiet", "--symbols", "15"])
+    code = main(
+        ["bench", "--universe", str(store), "--json", str(out), "--quiet", "--symbols", "15"]
+    )
     text = capsys.readouterr().out
     assert code in (0, 1)
     assert "+vectorized" in text and "proj 5277" in text and f"wrote {out}" in text
@@ -111,6 +118,7 @@ def test_cli_prints_the_table_and_writes_json(store, tmp_path, capsys):
 @pytest.mark.slow
 def test_gpu_step_without_a_device_is_unavailable_not_a_cpu_run(report):
     from technic_core.indicators import unavailable_reason
+
     gpu = report.steps[-1]
     assert gpu.label == "+gpu"
     if PHASES["gpu"].built and unavailable_reason("cupy") is not None:
@@ -141,7 +149,10 @@ def test_per_symbol_steps_run_on_the_sample_and_are_projected(sampled):
             assert len(s.projections) == 2 and "bootstrap" in s.interval
             assert min(s.projections) > 1.5 * min(s.walls)
         else:
-            assert (s.wall_lo, s.wall_hi) == (min(s.walls), max(s.walls)) and "min-max" in s.interval
+            assert (s.wall_lo, s.wall_hi) == (
+                min(s.walls),
+                max(s.walls),
+            ) and "min-max" in s.interval
         assert s.projected_lo == pytest.approx(s.wall_lo * FULL_UNIVERSE / 60)
         # every step's answer compared with the baseline's on the same 20 symbols
         assert s.matched is True and s.checked_on == "the 20-symbol sample", s.differences
@@ -154,7 +165,9 @@ def test_per_symbol_steps_run_on_the_sample_and_are_projected(sampled):
     assert "sample: 20 of 60 symbols" in text and "within noise: the speedup" in text
     for s in ran:
         if s.within_noise:
-            assert any(line.startswith(s.label) and "within noise" in line for line in text.splitlines())
+            assert any(
+                line.startswith(s.label) and "within noise" in line for line in text.splitlines()
+            )
 
 
 @pytest.mark.slow
@@ -163,9 +176,11 @@ def test_ray_start_and_stop_are_their_own_figures(sampled):
     if ray.status != "ran":
         pytest.skip(f"Ray did not run here: {ray.why}")
     assert ray.start_s > 0 and ray.stop_s > 0
-    assert ray.info["ray_start_s"] + ray.info["ray_warmup_s"] == pytest.approx(ray.start_s, abs=2e-3)
+    assert ray.info["ray_start_s"] + ray.info["ray_warmup_s"] == pytest.approx(
+        ray.start_s, abs=2e-3
+    )
     assert ray.info["ray_shutdown_s"] == pytest.approx(ray.stop_s, abs=2e-3)
-    assert "already connected" in ray.info["ray_cluster"]   # the timed scans did not start Ray
+    assert "already connected" in ray.info["ray_cluster"]  # the timed scans did not start Ray
     assert "start and stop timed apart" in ray.path
 
 
@@ -175,6 +190,6 @@ def test_a_step_is_unavailable_by_the_exception_class_not_its_name():
     class Unrelated(RuntimeError):
         pass
 
-    Unrelated.__name__ = "BackendUnavailable"   # a look-alike: a real failure, not "unavailable"
+    Unrelated.__name__ = "BackendUnavailable"  # a look-alike: a real failure, not "unavailable"
     assert ladder._classify_error(BackendUnavailable("no CUDA device"))[0] == "unavailable"
     assert ladder._classify_error(Unrelated("kernel crashed"))[0] == "failed"

@@ -1,4 +1,5 @@
 """Projecting a sample's per-symbol times to the universe, and checking it against a full measurement."""
+
 import statistics
 import time
 
@@ -46,20 +47,20 @@ def test_interval_carries_run_to_run_and_sampling_noise():
     rng = np.random.default_rng(0)
     smp = _sample({"a": 2000, "b": 200}, {"a": 90, "b": 10})
     runs = []
-    for scale in (1.0, 1.1, 0.95):     # three runs at different machine speeds
+    for scale in (1.0, 1.1, 0.95):  # three runs at different machine speeds
         loop = scale * np.where([s.startswith("a") for s in smp.symbols], 0.02, 0.005)
         loop = loop * rng.lognormal(0, 0.3, loop.size)
         runs.append(SampledRun(wall=0.1 + loop.sum(), fixed=0.1, loop=loop))
     p = project(runs, smp)
-    assert p.low < min(p.per_run) <= max(p.per_run) < p.high    # wider than the runs alone
+    assert p.low < min(p.per_run) <= max(p.per_run) < p.high  # wider than the runs alone
     assert p.low < p.estimate < p.high and p.estimate == statistics.median(p.per_run)
-    assert project(runs, smp) == p                               # fixed seed: the same interval
+    assert project(runs, smp) == p  # fixed seed: the same interval
     one = project(runs[:1], smp)
-    assert one.high - one.low > 0                                # sampling noise alone is there too
+    assert one.high - one.low > 0  # sampling noise alone is there too
 
 
 def test_speedup_interval_and_noise_verdict():
-    assert within_noise(ratio((10, 9, 11), (9.5, 9, 10)))         # ranges overlap
+    assert within_noise(ratio((10, 9, 11), (9.5, 9, 10)))  # ranges overlap
     sp = ratio((10, 9.5, 10.5), (5, 4.8, 5.2))
     assert sp == pytest.approx((2.0, 9.5 / 5.2, 10.5 / 4.8)) and not within_noise(sp)
 
@@ -94,7 +95,7 @@ def test_stratified_estimate_of_a_full_run_from_its_sample(store):
         # +1.2% against half-widths of 1.8-3.0% at 95%; a GC pause can widen one run to 16%)
         p = project([SampledRun(wall=float(loop.sum()), fixed=0.0, loop=loop)], smp, level=0.99)
         assert p.low <= total <= p.high, (phases, p, total)
-        assert (p.high - p.low) / p.estimate < 1.0, (phases, p)   # an interval, not (0, inf)
+        assert (p.high - p.low) / p.estimate < 1.0, (phases, p)  # an interval, not (0, inf)
 
 
 @pytest.mark.slow
@@ -110,7 +111,7 @@ def test_sample_projection_agrees_with_the_full_measurement(store):
     with open_source(store) as src:
         smp = sample_source(src, 40)
     for phases in ("baseline", "prefetch,prescreen"):
-        scan(store, phases=phases, symbols=smp.symbols[:10])           # warm-up
+        scan(store, phases=phases, symbols=smp.symbols[:10])  # warm-up
         runs, full = [], []
         for _ in range(3):
             timer = SymbolTimer()

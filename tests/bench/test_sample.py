@@ -1,4 +1,5 @@
 """The per-symbol steps' sample: fixed, stratified, with the universe's mix."""
+
 import pandas as pd
 import pytest
 
@@ -18,7 +19,7 @@ def test_allocation_is_proportional_and_keeps_every_stratum():
     assert sum(take.values()) == 100
     assert take["b"] == 9 and take["c"] >= 1 and take["d"] == 1
     assert abs(take["a"] - 90) <= 2
-    assert allocate({"a": 3, "b": 2}, 10) == {"a": 3, "b": 2}   # more than there is: everything
+    assert allocate({"a": 3, "b": 2}, 10) == {"a": 3, "b": 2}  # more than there is: everything
 
 
 def test_sample_is_the_same_every_time_and_has_the_universe_mix(store):
@@ -38,9 +39,11 @@ def test_sample_is_the_same_every_time_and_has_the_universe_mix(store):
     # the strata say what pre-screening does with each symbol
     fate = dict(zip(uni["symbol"], prescreen_fate(uni, snap)))
     assert all(a.stratum[s].startswith(fate[s]) for s in a.symbols)
+
     # history lengths and sectors follow the universe's mix
     def share(syms):
         return pd.Series(uni.set_index("symbol").loc[syms, "sector"]).value_counts(normalize=True)
+
     diff = (share(a.symbols) - share(list(uni["symbol"]))).abs()
     assert diff.max() < 0.05, diff
     full = lengths >= 260
@@ -52,7 +55,7 @@ def test_sample_of_everything_is_everything(store):
         uni = src.universe()
     s = stratified_sample(uni, 10_000)
     assert sorted(s.symbols) == sorted(uni["symbol"])
-    assert s.dimensions == ("pre-screening fate",)   # no lengths given: no history strata
+    assert s.dimensions == ("pre-screening fate",)  # no lengths given: no history strata
 
 
 def test_bad_sample_size_is_refused(store):

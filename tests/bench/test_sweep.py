@@ -1,4 +1,5 @@
 """The main job's sweeps: every indicator by backend, TA-Lib at its best, growth with the universe."""
+
 import numpy as np
 import pytest
 
@@ -19,14 +20,14 @@ def universe():
 
 def test_talib_gets_each_symbols_own_history_contiguous(universe):
     fields, lengths = universe
-    assert lengths.min() < 300          # some recent listings: NaN-padded columns in (T, N)
+    assert lengths.min() < 300  # some recent listings: NaN-padded columns in (T, N)
     own = sweep.own_histories(fields, lengths)
     assert len(own) == 40
     for j, s in enumerate(own):
         for f, a in s.items():
             assert a.flags["C_CONTIGUOUS"] and a.ndim == 1 and a.dtype == np.float64
             assert len(a) == lengths[j] and not np.isnan(a).any()
-            np.testing.assert_array_equal(a, fields[f][300 - lengths[j]:, j])
+            np.testing.assert_array_equal(a, fields[f][300 - lengths[j] :, j])
 
 
 def test_talib_at_its_best_computes_what_the_reference_backend_does(universe):
@@ -34,10 +35,11 @@ def test_talib_at_its_best_computes_what_the_reference_backend_does(universe):
     fields, lengths = universe
     own = sweep.own_histories(fields, lengths)
     from technic_core import indicators as ind
+
     ref = ind.rsi(fields["close"], 14, backend="talib")
     for j in (0, int(np.argmin(lengths))):
         got = talib.RSI(own[j]["close"], timeperiod=14)
-        np.testing.assert_allclose(got, ref[300 - lengths[j]:, j], rtol=1e-12, equal_nan=True)
+        np.testing.assert_allclose(got, ref[300 - lengths[j] :, j], rtol=1e-12, equal_nan=True)
 
 
 def test_every_indicator_backend_and_size_is_timed(universe):
@@ -47,7 +49,7 @@ def test_every_indicator_backend_and_size_is_timed(universe):
     rows = sweep.indicator_sweep(fields, lengths, repeat=2, backends=backends, sizes=(10, 20))
     got = {(r["indicator"], r["backend"], r["symbols"]) for r in rows}
     want = {(n, b, k) for n in sweep.SWEEP_CALLS for b in ("numpy", "talib") for k in (10, 20, 40)}
-    want |= {(n, "baseline", 10) for n in sweep.SWEEP_CALLS}     # the baseline at the smallest only
+    want |= {(n, "baseline", 10) for n in sweep.SWEEP_CALLS}  # the baseline at the smallest only
     assert got == want
     assert all(len(r["times"]) == 2 and min(r["times"]) > 0 for r in rows)
     full = sweep.full_sets(rows)

@@ -1,4 +1,5 @@
 """Every planted change of the gate trials still applies to this tree (code moves under the plants)."""
+
 import shutil
 from pathlib import Path
 
@@ -17,7 +18,7 @@ def test_the_plant_applies_and_changes_the_named_files(kind, tmp_path):
     for rel, text in before.items():
         after = (tmp_path / rel).read_text()
         assert after != text
-        compile(after, rel, "exec")   # still Python
+        compile(after, rel, "exec")  # still Python
 
 
 def test_a_plant_whose_text_moved_is_refused(tmp_path):

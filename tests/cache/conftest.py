@@ -1,4 +1,5 @@
 """A real Redis for every cache test: a redis-server child process on a private socket."""
+
 import numpy as np
 import pytest
 
@@ -23,11 +24,11 @@ def _ragged_with_bad_data(uni, long):
     long = long[keep].reset_index(drop=True)
     sym = long["symbol"].to_numpy()
     a, b, c = syms[-1], syms[-2], syms[-3]
-    long.loc[np.flatnonzero(sym == a)[40], "close"] = -1.0                  # non-positive price
+    long.loc[np.flatnonzero(sym == a)[40], "close"] = -1.0  # non-positive price
     r = np.flatnonzero(sym == b)[10]
-    long.loc[r, "high"] = long.loc[r, "low"] * 0.5                           # high < low
+    long.loc[r, "high"] = long.loc[r, "low"] * 0.5  # high < low
     rows = np.flatnonzero(sym == c)
-    long = long.drop(index=rows[:-1]).reset_index(drop=True)                # one bar: too short
+    long = long.drop(index=rows[:-1]).reset_index(drop=True)  # one bar: too short
     return uni, long
 
 

@@ -1,4 +1,5 @@
 """The cache phase against a real Redis: hits, incremental rescans, invalidation, corruption."""
+
 import warnings
 
 import numpy as np
@@ -56,11 +57,11 @@ def test_cold_then_warm(store, cache):
     warm = scan(store, phases=PHASES, cache=cache)
     w = warm.info["cache"]
     assert w["hits"] == c["fetched"] - c["bad_data"]
-    assert w["fetched"] == w["bad_data"] == c["bad_data"] == 3   # bad data is never cached
+    assert w["fetched"] == w["bad_data"] == c["bad_data"] == 3  # bad data is never cached
     # the universe and the bad symbols' bars: no bars of good symbols, and no snapshot (the
     # store's index gives each symbol's content version)
     assert warm.info["requests"] == 2
-    pd.testing.assert_frame_equal(warm.table, cold.table)          # bit for bit
+    pd.testing.assert_frame_equal(warm.table, cold.table)  # bit for bit
     assert results_match(ref, warm) == []
 
 
@@ -68,7 +69,7 @@ def test_scan_with_prescreen_reuses_its_snapshot(store, cache):
     scan(store, phases="prescreen," + PHASES, cache=cache)
     warm = scan(store, phases="prescreen," + PHASES, cache=cache)
     assert warm.info["cache"]["hits"] > 0
-    assert warm.info["requests"] == 3          # universe, snapshot (shared), bad symbols
+    assert warm.info["requests"] == 3  # universe, snapshot (shared), bad symbols
     assert results_match(scan(store, phases="prescreen,vectorized", backend="talib"), warm) == []
 
 
@@ -101,11 +102,13 @@ def test_incremental_equals_a_cold_cache_bit_for_bit(store, cache, tmp_path):
 
 def _edit_bar(store, symbol, row, **values):
     """Correct one bar in the store, as a data vendor's correction would, through the writer."""
+
     def edit(uni, long):
         r = long.index[long["symbol"] == symbol][row]
         for k, v in values.items():
             long.loc[r, k] = v
         return uni, long
+
     update_store(store, edit)
 
 
@@ -118,7 +121,7 @@ def test_a_corrected_last_bar_is_seen_at_once(store, cache):
     scan(store, phases=PHASES, cache=cache)
     sym = _good_symbol(store)
     df = Store(store).bars(sym)
-    _edit_bar(store, sym, -1, close=float(df["high"].iloc[-1]))   # the vendor's late print
+    _edit_bar(store, sym, -1, close=float(df["high"].iloc[-1]))  # the vendor's late print
     res = scan(store, phases=PHASES, cache=cache)
     assert res.info["cache"]["changed"] == 1
     assert results_match(reference(store), res) == []
@@ -131,9 +134,10 @@ def test_a_split_adjusted_history_is_seen_when_the_next_session_comes(store, cac
     def split(uni, long):
         r = long["symbol"] == sym
         for f in ("open", "high", "low", "close"):
-            long.loc[r, f] = np.round(long.loc[r, f] / 2, 4)     # a 2:1 split, adjusted backwards
+            long.loc[r, f] = np.round(long.loc[r, f] / 2, 4)  # a 2:1 split, adjusted backwards
         long.loc[r, "volume"] = long.loc[r, "volume"] * 2
         return uni, long
+
     update_store(store, split)
     append_session(store, seed=9)
     res = scan(store, phases=PHASES, cache=cache)
@@ -148,8 +152,13 @@ def test_a_corrected_old_bar_is_recomputed_at_once(store, cache):
     scan(store, phases=PHASES, cache=cache)
     sym = _good_symbol(store)
     df = Store(store).bars(sym)
-    _edit_bar(store, sym, 100, close=float(df["close"].iloc[100]) * 1.01,
-              high=float(df["high"].iloc[100]) * 1.01)
+    _edit_bar(
+        store,
+        sym,
+        100,
+        close=float(df["close"].iloc[100]) * 1.01,
+        high=float(df["high"].iloc[100]) * 1.01,
+    )
     res = scan(store, phases=PHASES, cache=cache)
     info = res.info["cache"]
     assert info["changed"] == 1 and info["fetched"] == info["bad_data"] + 1
@@ -163,8 +172,13 @@ def test_a_state_of_other_bars_is_never_served(store, cache):
     scan(store, phases=PHASES, cache=cache)
     sym = _good_symbol(store)
     df = Store(store).bars(sym)
-    _edit_bar(store, sym, 100, close=float(df["close"].iloc[100]) * 1.01,
-              high=float(df["high"].iloc[100]) * 1.01)
+    _edit_bar(
+        store,
+        sym,
+        100,
+        close=float(df["close"].iloc[100]) * 1.01,
+        high=float(df["high"].iloc[100]) * 1.01,
+    )
     other = SCAN_STATE.__class__(**{**SCAN_STATE.__dict__, "ema": (10,)})
     computed_cached(store, cache, params=other)  # refetches sym's bars, writes its own states
     res = scan(store, phases=PHASES, cache=cache)
@@ -193,7 +207,9 @@ def test_a_parameter_change_never_reads_another_parameters_state(store, cache):
     theirs = cache.for_source(desc, other.ident())
     client.set(theirs.state_key(sym), client.get(mine.state_key(sym)))
     out, got = computed_cached(store, cache, params=other)
-    assert out.cache_info["corrupt"] == 1 and out.cache_info["corrupt_reasons"] == {"state foreign": 1}
+    assert out.cache_info["corrupt"] == 1 and out.cache_info["corrupt_reasons"] == {
+        "state foreign": 1
+    }
     assert_same_values(computed_reference(store), got)
 
 
@@ -204,15 +220,17 @@ def test_corrupt_entries_are_counted_and_recomputed(store, cache):
     st = cache.for_source(LocalSource(store).describe(), SCAN_STATE.ident())
     client = cache.client()
     blob = client.get(st.state_key(syms[0]))
-    client.set(st.state_key(syms[0]), blob[:100] + bytes([blob[100] ^ 0x10]) + blob[101:])   # bit flip
-    client.set(st.state_key(syms[1]), blob[: len(blob) // 2])                              # truncated
-    client.set(st.state_key(syms[2]), b"\x80\x04\x95garbage that looks like a pickle")     # foreign
+    client.set(
+        st.state_key(syms[0]), blob[:100] + bytes([blob[100] ^ 0x10]) + blob[101:]
+    )  # bit flip
+    client.set(st.state_key(syms[1]), blob[: len(blob) // 2])  # truncated
+    client.set(st.state_key(syms[2]), b"\x80\x04\x95garbage that looks like a pickle")  # foreign
     tail = client.lindex(st.bars_key(syms[3]), -1)
-    client.lset(st.bars_key(syms[3]), -1, tail[:-1] + bytes([tail[-1] ^ 1]))               # bars tail
+    client.lset(st.bars_key(syms[3]), -1, tail[:-1] + bytes([tail[-1] ^ 1]))  # bars tail
     head = client.lindex(st.bars_key(syms[4]), 0)
-    client.lset(st.bars_key(syms[4]), 0, head[:-3])                                         # bars history
-    client.delete(st.state_key(syms[4]))        # so that the history must be read
-    client.lset(st.bars_key(syms[5]), 0, client.lindex(st.bars_key(syms[5]), -1))           # wrong chain
+    client.lset(st.bars_key(syms[4]), 0, head[:-3])  # bars history
+    client.delete(st.state_key(syms[4]))  # so that the history must be read
+    client.lset(st.bars_key(syms[5]), 0, client.lindex(st.bars_key(syms[5]), -1))  # wrong chain
     client.delete(st.state_key(syms[5]))
     # a well-formed segment (valid checksum) whose bars are not the ones the tail vouches for
     payload = codec.decode(client.lindex(st.bars_key(syms[6]), 0), codec.KIND_BARS, 0)
@@ -226,10 +244,14 @@ def test_corrupt_entries_are_counted_and_recomputed(store, cache):
         got = scan(store, phases=PHASES, cache=cache)
     info = got.info["cache"]
     assert info["corrupt"] == 7, info
-    assert info["corrupt_reasons"] == {"state corrupt": 2, "state foreign": 1, "bars corrupt": 3,
-                                       "bars fingerprint mismatch": 1}
+    assert info["corrupt_reasons"] == {
+        "state corrupt": 2,
+        "state foreign": 1,
+        "bars corrupt": 3,
+        "bars fingerprint mismatch": 1,
+    }
     assert results_match(res, got) == []
-    again = scan(store, phases=PHASES, cache=cache)     # the damage was repaired
+    again = scan(store, phases=PHASES, cache=cache)  # the damage was repaired
     assert again.info["cache"]["corrupt"] == 0 and again.info["cache"]["fetched"] == 3
     pd.testing.assert_frame_equal(again.table, got.table)
 

@@ -1,4 +1,5 @@
 """Cache entries: checked binary, never pickle; fingerprints that extend and detect changes."""
+
 import pickle
 
 import numpy as np
@@ -14,14 +15,17 @@ def test_entry_round_trip():
     assert bytes(codec.decode(blob, codec.KIND_STATE, 0xABC)) == b"payload bytes"
 
 
-@pytest.mark.parametrize("damage, reason", [
-    (lambda b: b[:-1], "corrupt"),                                   # truncated
-    (lambda b: b[:30] + bytes([b[30] ^ 1]) + b[31:], "corrupt"),     # one flipped bit
-    (lambda b: b[:10], "corrupt"),                                   # shorter than a header
-    (lambda b: b"XXXX" + b[4:], "foreign"),                          # another program's bytes
-    (lambda b: b[:4] + (99).to_bytes(2, "little") + b[6:], "foreign"),  # another format version
-    (lambda b: pickle.dumps({"rsi": 50.0}), "foreign"),              # a pickle is never loaded
-])
+@pytest.mark.parametrize(
+    "damage, reason",
+    [
+        (lambda b: b[:-1], "corrupt"),  # truncated
+        (lambda b: b[:30] + bytes([b[30] ^ 1]) + b[31:], "corrupt"),  # one flipped bit
+        (lambda b: b[:10], "corrupt"),  # shorter than a header
+        (lambda b: b"XXXX" + b[4:], "foreign"),  # another program's bytes
+        (lambda b: b[:4] + (99).to_bytes(2, "little") + b[6:], "foreign"),  # another format version
+        (lambda b: pickle.dumps({"rsi": 50.0}), "foreign"),  # a pickle is never loaded
+    ],
+)
 def test_damaged_or_foreign_entries_are_refused(damage, reason):
     blob = codec.encode(codec.KIND_STATE, 7, b"x" * 64)
     with pytest.raises(CorruptEntry) as exc:
@@ -34,15 +38,20 @@ def test_kind_and_tag_are_checked():
     with pytest.raises(CorruptEntry, match="kind"):
         codec.decode(blob, codec.KIND_BARS, 7)
     with pytest.raises(CorruptEntry, match="tag"):
-        codec.decode(blob, codec.KIND_STATE, 8)      # other indicator parameters
+        codec.decode(blob, codec.KIND_STATE, 8)  # other indicator parameters
 
 
 def test_states_round_trip_in_bulk_and_bad_ones_are_named():
     rng = np.random.default_rng(0)
     rows = rng.normal(size=(5, 11))
     rows[1, 3] = np.nan
-    blobs = codec.encode_states(42, np.arange(5) + 100, np.arange(5) + 20000,
-                                np.arange(5, dtype=np.uint64) * (1 << 60), rows)
+    blobs = codec.encode_states(
+        42,
+        np.arange(5) + 100,
+        np.arange(5) + 20000,
+        np.arange(5, dtype=np.uint64) * (1 << 60),
+        rows,
+    )
     blobs[2] = blobs[2][:-8]
     blobs.insert(4, None)
     ok, bad, n, day, fp, got = codec.decode_states(blobs, 42, 11)
@@ -52,7 +61,7 @@ def test_states_round_trip_in_bulk_and_bad_ones_are_named():
     assert day.tolist() == [20000, 20001, 20003, 20004]
     assert fp.tolist() == [0, 1 << 60, 3 << 60, (4 << 60) & 0xFFFFFFFFFFFFFFFF]
     assert np.array_equal(got, rows[[0, 1, 3, 4]], equal_nan=True)
-    _, bad, *_ = codec.decode_states(blobs[:1], 42, 12)   # another layout's width
+    _, bad, *_ = codec.decode_states(blobs[:1], 42, 12)  # another layout's width
     assert bad == {0: "foreign"}
 
 
@@ -90,5 +99,5 @@ def test_fingerprint_sees_any_change(where):
         c[:, [3, 4]] = c[:, [4, 3]]
     else:
         row = ["open", "high", "low", "close", "volume"].index(where)
-        c[row, 5] = np.nextafter(c[row, 5], np.inf)          # one ulp, in an old bar
+        c[row, 5] = np.nextafter(c[row, 5], np.inf)  # one ulp, in an old bar
     assert fingerprint_runs(d, c, np.array([0]), np.array([30])) != fp

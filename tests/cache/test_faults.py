@@ -1,4 +1,5 @@
 """Redis failing never changes the answer: unreachable at start, killed between blocks."""
+
 import time
 import warnings
 
@@ -15,12 +16,14 @@ PHASES = "vectorized,cache"
 
 def killing(server, after_blocks: int, seen: list):
     """A hook between blocks that SIGKILLs the server once ``after_blocks`` blocks ran."""
+
     def wrap(chunks):
         for k, chunk in enumerate(chunks):
             if k == after_blocks:
                 server.kill()
             seen.append(k)
             yield chunk
+
     return wrap
 
 
@@ -49,14 +52,17 @@ def test_server_killed_mid_warm_scan(store, tmp_path):
         cache = Cache(url=srv.url)
         cold = scan(store, phases=PHASES, cache=cache, block_size=10)
         seen: list = []
-        res, warned = run_warning_count(lambda: scan(
-            store, phases=PHASES, cache=cache, block_size=10, progress=killing(srv, 3, seen)))
+        res, warned = run_warning_count(
+            lambda: scan(
+                store, phases=PHASES, cache=cache, block_size=10, progress=killing(srv, 3, seen)
+            )
+        )
     assert not srv.running
-    assert len(seen) == res.info["blocks"] == 7      # every block ran
+    assert len(seen) == res.info["blocks"] == 7  # every block ran
     assert len(warned) == 1
     info = res.info["cache"]
     assert info["failed"]
-    assert info["hits"] > 0 and info["fetched"] > info["bad_data"]   # before and after the kill
+    assert info["hits"] > 0 and info["fetched"] > info["bad_data"]  # before and after the kill
     assert results_match(ref, res) == []
     pd.testing.assert_frame_equal(res.table, cold.table)
 
@@ -67,8 +73,11 @@ def test_server_killed_mid_incremental_rescan(store, tmp_path):
         scan(store, phases=PHASES, cache=cache, block_size=10)
         append_session(store, seed=5)
         seen: list = []
-        res, warned = run_warning_count(lambda: scan(
-            store, phases=PHASES, cache=cache, block_size=10, progress=killing(srv, 2, seen)))
+        res, warned = run_warning_count(
+            lambda: scan(
+                store, phases=PHASES, cache=cache, block_size=10, progress=killing(srv, 2, seen)
+            )
+        )
     assert len(warned) == 1
     assert res.info["cache"]["incremental"] > 0 and res.info["cache"]["failed"]
     assert results_match(scan(store, phases="vectorized", backend="talib"), res) == []

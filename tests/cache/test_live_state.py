@@ -1,4 +1,5 @@
 """A long-lived scan's state in a real Redis (issue 16): slot rows, written back by what changed."""
+
 import warnings
 
 import numpy as np
@@ -30,23 +31,26 @@ def _spy_writes(monkeypatch):
     def write(self, st, rows, bar):
         calls.append((None if rows is None else np.asarray(rows).copy(), bar))
         return real(self, st, rows, bar)
+
     monkeypatch.setattr(LiveStateStore, "write", write)
     return calls
 
 
-def test_the_state_lives_in_redis_and_a_new_session_writes_only_what_changed(store, cache, monkeypatch):
+def test_the_state_lives_in_redis_and_a_new_session_writes_only_what_changed(
+    store, cache, monkeypatch
+):
     calls = _spy_writes(monkeypatch)
     a = LiveScan(store, state="redis", cache=cache)
     first = a.refresh()
     assert results_match(cold(store), first) == []
-    assert calls[-1][0] is None                           # a cold state is written whole
+    assert calls[-1][0] is None  # a cold state is written whole
     # another process (another LiveScan) finds it there: nothing to compute
     b = LiveScan(store, state="redis", cache=cache)
     res = b.refresh()
     assert b.last_counts == {"unchanged": len(a.symbols), "advanced": 0, "built": 0, "dropped": 0}
     pd.testing.assert_frame_equal(res.table, first.table)
     append_session(store, seed=2)
-    b.refresh()                 # (the one-bar symbol has two now: a new column, a whole write)
+    b.refresh()  # (the one-bar symbol has two now: a new column, a whole write)
     append_session(store, seed=3)
     res = b.refresh()
     assert b.last_counts == {"unchanged": 0, "advanced": len(b.symbols), "built": 0, "dropped": 0}
@@ -94,8 +98,8 @@ def test_a_writer_that_lost_the_race_does_not_overwrite(store, cache):
     b.refresh()
     append_session(store, seed=4)
     c = LiveScan(store, state="redis", cache=cache)
-    c.refresh()                         # advances and writes first
-    b._load_from_redis = lambda: None   # b keeps the state it read before c wrote
+    c.refresh()  # advances and writes first
+    b._load_from_redis = lambda: None  # b keeps the state it read before c wrote
     res = b.refresh()
     assert b.redis.lost_races == 1 and res.info["redis_lost_races"] == 1
     assert results_match(cold(store), res) == []
@@ -103,6 +107,7 @@ def test_a_writer_that_lost_the_race_does_not_overwrite(store, cache):
 
 def test_redis_going_away_costs_speed_never_the_answer(store, tmp_path):
     from technic_core.cache import EmbeddedRedis
+
     srv = EmbeddedRedis(tmp_path / "r", persist=False).start()
     live = LiveScan(store, state="redis", cache=Cache(url=srv.url))
     live.refresh()
@@ -112,7 +117,7 @@ def test_redis_going_away_costs_speed_never_the_answer(store, tmp_path):
         res = live.refresh()
     assert res.info["redis_failed"] and results_match(cold(store), res) == []
     with warnings.catch_warnings():
-        warnings.simplefilter("error", CacheUnavailable)     # said once
+        warnings.simplefilter("error", CacheUnavailable)  # said once
         append_session(store, seed=7)
         assert results_match(cold(store), live.refresh()) == []
 
@@ -127,6 +132,7 @@ def test_changed_rows_compares_bits():
 
 def test_turning_rings_and_back_is_the_identity():
     from technic_core.indicators.state import StateParams, layout_for
+
     lay = layout_for(StateParams())
     rng = np.random.default_rng(1)
     slots = rng.normal(size=(lay.width, 37))

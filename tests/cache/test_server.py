@@ -1,4 +1,5 @@
 """The embedded server and the cache's configuration."""
+
 import os
 
 import psutil
@@ -51,7 +52,7 @@ def test_redis_url_and_ttl_come_from_the_environment(monkeypatch):
     assert cache.url == "redis://127.0.0.1:1/0" and cache.ttl == 3600
     with pytest.raises(CacheDown, match="Connection"):
         cache.client()
-    with pytest.raises(CacheDown):              # remembered: no second wait on a dead server
+    with pytest.raises(CacheDown):  # remembered: no second wait on a dead server
         cache.client()
     monkeypatch.setenv("TECHNIC_CACHE_TTL", "soon")
     with pytest.raises(ValueError, match="TECHNIC_CACHE_TTL"):
@@ -60,6 +61,7 @@ def test_redis_url_and_ttl_come_from_the_environment(monkeypatch):
 
 def test_entries_expire_after_the_ttl(tmp_path, store):
     from technic_core.scan import scan
+
     with EmbeddedRedis(tmp_path / "r", persist=False) as srv:
         cache = Cache(url=srv.url, ttl=1000)
         scan(store, phases="vectorized,cache", cache=cache)
@@ -70,8 +72,18 @@ def test_entries_expire_after_the_ttl(tmp_path, store):
 
 def test_cli_scan_with_the_cache(store, tmp_path, capsys):
     with EmbeddedRedis(tmp_path / "r", persist=False) as srv:
-        args = ["scan", "--universe", str(store), "--phases", "vectorized,cache", "--quiet",
-                "--redis-url", srv.url, "--cache-ttl", "600"]
+        args = [
+            "scan",
+            "--universe",
+            str(store),
+            "--phases",
+            "vectorized,cache",
+            "--quiet",
+            "--redis-url",
+            srv.url,
+            "--cache-ttl",
+            "600",
+        ]
         assert main(args) == 0
         assert main(args) == 0
     out = capsys.readouterr().out
@@ -84,8 +96,8 @@ def test_cli_scan_with_the_cache(store, tmp_path, capsys):
 def test_a_forked_child_never_stops_its_parents_server(tmp_path):
     with EmbeddedRedis(tmp_path, persist=False) as srv:
         pid = os.fork()
-        if pid == 0:                      # the child: stopping is a no-op there
-            srv._finalizer()              # what garbage collection at the child's exit would run
+        if pid == 0:  # the child: stopping is a no-op there
+            srv._finalizer()  # what garbage collection at the child's exit would run
             srv.stop()
             os._exit(0)
         os.waitpid(pid, 0)

@@ -1,4 +1,5 @@
 """The examples run (CI runs this file), and what they print is what the library computes."""
+
 import runpy
 from pathlib import Path
 
@@ -19,7 +20,10 @@ def load(name: str) -> dict:
 
 def test_the_three_examples_are_here():
     assert sorted(p.stem for p in EXAMPLES.glob("*.py")) == [
-        "indicators_wide_frame", "rescan_new_bar", "scan_csv_files"]
+        "indicators_wide_frame",
+        "rescan_new_bar",
+        "scan_csv_files",
+    ]
 
 
 def test_scan_csv_files(tmp_path, capsys):
@@ -28,8 +32,12 @@ def test_scan_csv_files(tmp_path, capsys):
     res = ex["main"](folder)
     assert capsys.readouterr().out.startswith("ScanResult(20 symbols")
     # the CSVs round-trip: the same bars scanned from a long frame give the same table
-    long = pd.concat([pd.read_csv(p).rename(columns=str.lower).assign(symbol=p.stem)
-                      for p in sorted(folder.glob("*.csv"))])
+    long = pd.concat(
+        [
+            pd.read_csv(p).rename(columns=str.lower).assign(symbol=p.stem)
+            for p in sorted(folder.glob("*.csv"))
+        ]
+    )
     direct = technic_core.scan(long, phases="vectorized")
     assert len(res.table) > 0 and results_match(direct, res) == []
 
@@ -41,7 +49,7 @@ def test_indicators_wide_frame(capsys):
     assert "rsi_14 of SYM07" in out
     close = ex["closes"]()
     for sym in ("SYM00", "SYM07", "SYM24"):
-        ref = talib.RSI(close[sym], 14)                 # TA-Lib's own Series
+        ref = talib.RSI(close[sym], 14)  # TA-Lib's own Series
         np.testing.assert_allclose(last.at[sym, "rsi_14"], ref.iloc[-1], rtol=1e-9)
 
 
@@ -61,6 +69,7 @@ def test_the_readme_notebook_path_runs_in_five_lines(tmp_path, monkeypatch, caps
     block = readme.split("From a notebook", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     assert len(block.strip().splitlines()) == 5
     from technic_core.universe.generate import generate_universe
+
     generate_universe(20, 280, 2).long_frame().to_csv(tmp_path / "bars.csv", index=False)
     monkeypatch.chdir(tmp_path)
     scope: dict = {}

@@ -6,6 +6,7 @@ backend functions.  On a machine with a device the very same tests run the
 kernels on the GPU through CuPy.  The data are tiny because the simulator
 runs each GPU thread as a Python thread.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,8 +22,11 @@ from technic_core.indicators.backends import cupy_timing  # noqa: E402
 RTOL = 1e-9
 
 if not gpu.simulated():
-    pytest.importorskip("cupy", reason="a CUDA device needs the gpu extra (pip install '.[gpu]'); "
-                                       "NUMBA_ENABLE_CUDASIM=1 tests in the simulator instead")
+    pytest.importorskip(
+        "cupy",
+        reason="a CUDA device needs the gpu extra (pip install '.[gpu]'); "
+        "NUMBA_ENABLE_CUDASIM=1 tests in the simulator instead",
+    )
 
 
 def make_universe(n_bars: int = 260, seed: int = 7) -> dict[str, np.ndarray]:
@@ -38,8 +42,12 @@ def make_universe(n_bars: int = 260, seed: int = 7) -> dict[str, np.ndarray]:
         low = close * (1 - rng.uniform(0, spread, n_bars))
         return high, low
 
-    for level, vol, spread in ((50, 0.02, 0.01), (8, 0.05, 0.03), (1500, 0.01, 0.005),
-                               (0.002, 0.04, 0.02)):
+    for level, vol, spread in (
+        (50, 0.02, 0.01),
+        (8, 0.05, 0.03),
+        (1500, 0.01, 0.005),
+        (0.002, 0.04, 0.02),
+    ):
         c = walk(level, vol)
         h, lo = bars(c, spread)
         cols.append((h, lo, c, rng.uniform(1e4, 1e6, n_bars).round()))
@@ -53,8 +61,14 @@ def make_universe(n_bars: int = 260, seed: int = 7) -> dict[str, np.ndarray]:
     ticks = np.round(20 + np.cumsum(rng.choice([-0.01, 0.0, 0.0, 0.01], n_bars)), 2)
     v = rng.uniform(100, 5000, n_bars).round()
     v[100:130] = 0.0  # a halted stretch: no volume
-    cols.append((np.round(ticks + rng.choice([0, 0.01], n_bars), 2),
-                 np.round(ticks - rng.choice([0, 0.01], n_bars), 2), ticks, v))
+    cols.append(
+        (
+            np.round(ticks + rng.choice([0, 0.01], n_bars), 2),
+            np.round(ticks - rng.choice([0, 0.01], n_bars), 2),
+            ticks,
+            v,
+        )
+    )
     for _ in range(9):  # plain random walks
         c = walk(rng.uniform(5, 200), rng.uniform(0.01, 0.04))
         h, lo = bars(c, 0.015)
@@ -93,25 +107,58 @@ def ta_columns(func, arrays, n_out, **params):
 
 # (backend function, TA-Lib function, input fields, outputs, parameter sets)
 CASES = [
-    ("sma", talib.SMA, ("close",), 1, [dict(timeperiod=20), dict(timeperiod=1),
-                                       dict(timeperiod=200)]),
+    (
+        "sma",
+        talib.SMA,
+        ("close",),
+        1,
+        [dict(timeperiod=20), dict(timeperiod=1), dict(timeperiod=200)],
+    ),
     ("ema", talib.EMA, ("close",), 1, [dict(timeperiod=12), dict(timeperiod=1)]),
     ("rsi", talib.RSI, ("close",), 1, [dict(timeperiod=14), dict(timeperiod=2)]),
-    ("macd", talib.MACD, ("close",), 3, [dict(fastperiod=12, slowperiod=26, signalperiod=9),
-                                         dict(fastperiod=7, slowperiod=3, signalperiod=1)]),
-    ("bbands", talib.BBANDS, ("close",), 3, [dict(timeperiod=20, nbdevup=2.0, nbdevdn=2.0),
-                                             dict(timeperiod=5, nbdevup=1.5, nbdevdn=2.5)]),
+    (
+        "macd",
+        talib.MACD,
+        ("close",),
+        3,
+        [
+            dict(fastperiod=12, slowperiod=26, signalperiod=9),
+            dict(fastperiod=7, slowperiod=3, signalperiod=1),
+        ],
+    ),
+    (
+        "bbands",
+        talib.BBANDS,
+        ("close",),
+        3,
+        [
+            dict(timeperiod=20, nbdevup=2.0, nbdevdn=2.0),
+            dict(timeperiod=5, nbdevup=1.5, nbdevdn=2.5),
+        ],
+    ),
     ("atr", talib.ATR, ("high", "low", "close"), 1, [dict(timeperiod=14), dict(timeperiod=1)]),
-    ("stoch", talib.STOCH, ("high", "low", "close"), 2,
-     [dict(fastk_period=14, slowk_period=3, slowd_period=3),
-      dict(fastk_period=5, slowk_period=1, slowd_period=4)]),
+    (
+        "stoch",
+        talib.STOCH,
+        ("high", "low", "close"),
+        2,
+        [
+            dict(fastk_period=14, slowk_period=3, slowd_period=3),
+            dict(fastk_period=5, slowk_period=1, slowd_period=4),
+        ],
+    ),
     ("adx", talib.ADX, ("high", "low", "close"), 1, [dict(timeperiod=14), dict(timeperiod=3)]),
     ("obv", talib.OBV, ("close", "volume"), 1, [{}]),
     ("roc", talib.ROC, ("close",), 1, [dict(timeperiod=10), dict(timeperiod=1)]),
     ("willr", talib.WILLR, ("high", "low", "close"), 1, [dict(timeperiod=14)]),
     ("cci", talib.CCI, ("high", "low", "close"), 1, [dict(timeperiod=14), dict(timeperiod=5)]),
-    ("mfi", talib.MFI, ("high", "low", "close", "volume"), 1, [dict(timeperiod=14),
-                                                               dict(timeperiod=3)]),
+    (
+        "mfi",
+        talib.MFI,
+        ("high", "low", "close", "volume"),
+        1,
+        [dict(timeperiod=14), dict(timeperiod=3)],
+    ),
 ]
 PARAMS = [(name, tf, fields, n_out, p) for name, tf, fields, n_out, ps in CASES for p in ps]
 
@@ -124,9 +171,11 @@ def talib_params(name, params):
     return params
 
 
-@pytest.mark.parametrize("name,ta_func,fields,n_out,params", PARAMS,
-                         ids=[f"{c[0]}-{'-'.join(map(str, c[4].values())) or 'default'}"
-                              for c in PARAMS])
+@pytest.mark.parametrize(
+    "name,ta_func,fields,n_out,params",
+    PARAMS,
+    ids=[f"{c[0]}-{'-'.join(map(str, c[4].values())) or 'default'}" for c in PARAMS],
+)
 def test_indicator_matches_talib(uni, name, ta_func, fields, n_out, params):
     arrays = [uni[f] for f in fields]
     got = getattr(gpu, name)(*arrays, **params)
@@ -159,20 +208,32 @@ def test_conventions_on_flat_and_short_columns(uni):
 
 
 def test_fused_equals_separate_functions(uni):
-    fused = gpu.fused_indicators(uni["open"], uni["high"], uni["low"], uni["close"],
-                                 uni["volume"])
+    fused = gpu.fused_indicators(uni["open"], uni["high"], uni["low"], uni["close"], uni["volume"])
     assert tuple(fused) == gpu.FUSED_KEYS
     h, lo, c, v = uni["high"], uni["low"], uni["close"], uni["volume"]
     m, ms, mh = gpu.macd(c, 12, 26, 9)
     bu, bm, bl = gpu.bbands(c, 20, 2.0, 2.0)
     sk, sd = gpu.stoch(h, lo, c, 14, 3, 3)
     separate = {
-        "sma_20": gpu.sma(c, 20), "sma_50": gpu.sma(c, 50), "sma_200": gpu.sma(c, 200),
-        "rsi_14": gpu.rsi(c, 14), "macd": m, "macd_signal": ms, "macd_hist": mh,
-        "bb_upper": bu, "bb_middle": bm, "bb_lower": bl, "atr_14": gpu.atr(h, lo, c, 14),
-        "stoch_k": sk, "stoch_d": sd, "adx_14": gpu.adx(h, lo, c, 14),
-        "mfi_14": gpu.mfi(h, lo, c, v, 14), "cci_14": gpu.cci(h, lo, c, 14),
-        "willr_14": gpu.willr(h, lo, c, 14), "roc_10": gpu.roc(c, 10), "obv": gpu.obv(c, v),
+        "sma_20": gpu.sma(c, 20),
+        "sma_50": gpu.sma(c, 50),
+        "sma_200": gpu.sma(c, 200),
+        "rsi_14": gpu.rsi(c, 14),
+        "macd": m,
+        "macd_signal": ms,
+        "macd_hist": mh,
+        "bb_upper": bu,
+        "bb_middle": bm,
+        "bb_lower": bl,
+        "atr_14": gpu.atr(h, lo, c, 14),
+        "stoch_k": sk,
+        "stoch_d": sd,
+        "adx_14": gpu.adx(h, lo, c, 14),
+        "mfi_14": gpu.mfi(h, lo, c, v, 14),
+        "cci_14": gpu.cci(h, lo, c, 14),
+        "willr_14": gpu.willr(h, lo, c, 14),
+        "roc_10": gpu.roc(c, 10),
+        "obv": gpu.obv(c, v),
     }
     assert set(separate) == set(fused)
     for key, full in separate.items():
@@ -180,7 +241,8 @@ def test_fused_equals_separate_functions(uni):
         np.testing.assert_array_equal(fused[key], full[-1], err_msg=key)
     # sma_200 exists only where 200 bars do
     assert np.isnan(fused["sma_200"]).tolist() == [
-        bool(np.isnan(c[:, j]).sum() > c.shape[0] - 200) for j in range(c.shape[1])]
+        bool(np.isnan(c[:, j]).sum() > c.shape[0] - 200) for j in range(c.shape[1])
+    ]
 
 
 def test_fused_validates_input(uni):
@@ -203,9 +265,9 @@ def test_resident_append_equals_full_recompute():
     n_sym = full["close"].shape[1]
     assert res.uploaded_bytes == 5 * t0 * n_sym * 8
     before = res.uploaded_bytes
-    res.append(**{k: v[t0:t0 + 1][0] for k, v in full.items()})  # one bar as (N,)
+    res.append(**{k: v[t0 : t0 + 1][0] for k, v in full.items()})  # one bar as (N,)
     assert res.uploaded_bytes - before == 5 * 1 * n_sym * 8  # only the new row moved
-    res.append(**{k: v[t0 + 1:] for k, v in full.items()})  # 39 rows: outgrows capacity
+    res.append(**{k: v[t0 + 1 :] for k, v in full.items()})  # 39 rows: outgrows capacity
     assert res.n_bars == 240 and res.capacity >= 240  # grew on the device
     assert res.uploaded_bytes == 5 * 240 * n_sym * 8  # nothing was uploaded twice
 
@@ -214,7 +276,8 @@ def test_resident_append_equals_full_recompute():
     for key in gpu.FUSED_KEYS:
         np.testing.assert_array_equal(got[key], expected[key], err_msg=key)
     np.testing.assert_array_equal(
-        res.indicator("adx", timeperiod=14), gpu.adx(full["high"], full["low"], full["close"], 14))
+        res.indicator("adx", timeperiod=14), gpu.adx(full["high"], full["low"], full["close"], 14)
+    )
     m_res = res.indicator("macd", fastperiod=26, slowperiod=12, signalperiod=9)
     m_full = gpu.macd(full["close"], 12, 26, 9)
     for a, b in zip(m_res, m_full):
@@ -269,8 +332,10 @@ def test_ptx_keeps_products_unfused():
 
     a2, i8, f8 = types.float64[:, ::1], types.int64, types.float64
     sigs = {
-        "rsi_kernel": (a2, i8, a2), "bbands_kernel": (a2, i8, f8, f8, a2, a2, a2),
-        "atr_kernel": (a2, a2, a2, i8, a2), "adx_kernel": (a2, a2, a2, i8, a2),
+        "rsi_kernel": (a2, i8, a2),
+        "bbands_kernel": (a2, i8, f8, f8, a2, a2, a2),
+        "atr_kernel": (a2, a2, a2, i8, a2),
+        "adx_kernel": (a2, a2, a2, i8, a2),
         "stoch_kernel": (a2, a2, a2, i8, i8, i8, a2, a2),
         "mfi_kernel": (a2, a2, a2, a2, i8, a2),
     }

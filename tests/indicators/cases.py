@@ -1,4 +1,5 @@
 """OHLCV test data: realistic, ragged, and the awkward shapes TA-Lib has conventions for."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -7,6 +7,7 @@ with the absolute return, and is zero on a few days (halts).  Ragged columns
 start late: every field is NaN above the column's first bar, as in a recent
 listing.  Everything is deterministic for a seed.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,8 +15,15 @@ import numpy as np
 FIELDS = ("open", "high", "low", "close", "volume")
 
 
-def make_ohlcv(n_bars: int, n_symbols: int, seed: int, *, ragged: float = 0.3,
-               zero_volume: float = 0.03, min_start_left: int = 1) -> dict[str, np.ndarray]:
+def make_ohlcv(
+    n_bars: int,
+    n_symbols: int,
+    seed: int,
+    *,
+    ragged: float = 0.3,
+    zero_volume: float = 0.03,
+    min_start_left: int = 1,
+) -> dict[str, np.ndarray]:
     """OHLCV for ``n_symbols`` columns; a ``ragged`` share of them start late.
 
     A late column keeps at least ``min_start_left`` bars (0 allows an
@@ -52,8 +60,13 @@ def make_ohlcv(n_bars: int, n_symbols: int, seed: int, *, ragged: float = 0.3,
 def constant(n_bars: int, n_symbols: int, value: float = 10.0, volume: float = 1000.0):
     """Every field flat: no move, no range."""
     c = np.full((n_bars, n_symbols), value)
-    return {"open": c.copy(), "high": c.copy(), "low": c.copy(), "close": c.copy(),
-            "volume": np.full((n_bars, n_symbols), volume)}
+    return {
+        "open": c.copy(),
+        "high": c.copy(),
+        "low": c.copy(),
+        "close": c.copy(),
+        "volume": np.full((n_bars, n_symbols), volume),
+    }
 
 
 def flat_then_moving(n_bars: int, n_symbols: int, seed: int, flat_until: int):

@@ -11,6 +11,7 @@ Backends come from ``available_backends()``; one whose module is not written
 yet is skipped.  The fused scan path must equal the last row of the separate
 functions.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -52,17 +53,57 @@ CASES = [
     ("ema", talib.EMA, ("close",), {"timeperiod": 3}, "price"),
     ("rsi", talib.RSI, ("close",), {"timeperiod": 14}, "osc"),
     ("rsi", talib.RSI, ("close",), {"timeperiod": 2}, "osc"),
-    ("macd", talib.MACD, ("close",), {"fastperiod": 12, "slowperiod": 26, "signalperiod": 9}, "price"),
-    ("macd", talib.MACD, ("close",), {"fastperiod": 5, "slowperiod": 13, "signalperiod": 1}, "price"),
-    ("macd", talib.MACD, ("close",), {"fastperiod": 26, "slowperiod": 12, "signalperiod": 4}, "price"),
-    ("bbands", talib.BBANDS, ("close",), {"timeperiod": 20, "nbdevup": 2.0, "nbdevdn": 2.0}, "price"),
-    ("bbands", talib.BBANDS, ("close",), {"timeperiod": 5, "nbdevup": 1.5, "nbdevdn": 2.5}, "price"),
+    (
+        "macd",
+        talib.MACD,
+        ("close",),
+        {"fastperiod": 12, "slowperiod": 26, "signalperiod": 9},
+        "price",
+    ),
+    (
+        "macd",
+        talib.MACD,
+        ("close",),
+        {"fastperiod": 5, "slowperiod": 13, "signalperiod": 1},
+        "price",
+    ),
+    (
+        "macd",
+        talib.MACD,
+        ("close",),
+        {"fastperiod": 26, "slowperiod": 12, "signalperiod": 4},
+        "price",
+    ),
+    (
+        "bbands",
+        talib.BBANDS,
+        ("close",),
+        {"timeperiod": 20, "nbdevup": 2.0, "nbdevdn": 2.0},
+        "price",
+    ),
+    (
+        "bbands",
+        talib.BBANDS,
+        ("close",),
+        {"timeperiod": 5, "nbdevup": 1.5, "nbdevdn": 2.5},
+        "price",
+    ),
     ("atr", talib.ATR, ("high", "low", "close"), {"timeperiod": 14}, "price"),
     ("atr", talib.ATR, ("high", "low", "close"), {"timeperiod": 1}, "price"),
-    ("stoch", talib.STOCH, ("high", "low", "close"),
-     {"fastk_period": 14, "slowk_period": 3, "slowd_period": 3}, "osc"),
-    ("stoch", talib.STOCH, ("high", "low", "close"),
-     {"fastk_period": 5, "slowk_period": 1, "slowd_period": 4}, "osc"),
+    (
+        "stoch",
+        talib.STOCH,
+        ("high", "low", "close"),
+        {"fastk_period": 14, "slowk_period": 3, "slowd_period": 3},
+        "osc",
+    ),
+    (
+        "stoch",
+        talib.STOCH,
+        ("high", "low", "close"),
+        {"fastk_period": 5, "slowk_period": 1, "slowd_period": 4},
+        "osc",
+    ),
     ("adx", talib.ADX, ("high", "low", "close"), {"timeperiod": 14}, "osc"),
     ("adx", talib.ADX, ("high", "low", "close"), {"timeperiod": 3}, "osc"),
     ("obv", talib.OBV, ("close", "volume"), {}, "volume"),
@@ -126,15 +167,18 @@ def assert_close(got, ref, scale, what=""):
     gn, rn = np.isnan(got), np.isnan(ref)
     if not np.array_equal(gn, rn):
         i, j = np.argwhere(gn != rn)[0]
-        raise AssertionError(f"{what}: NaN mismatch at row {i} col {j}: got {got[i, j]!r}, "
-                             f"TA-Lib {ref[i, j]!r}")
+        raise AssertionError(
+            f"{what}: NaN mismatch at row {i} col {j}: got {got[i, j]!r}, TA-Lib {ref[i, j]!r}"
+        )
     ok = ~rn
     bound = RTOL * np.maximum(np.abs(ref), np.broadcast_to(scale, ref.shape))
     bad = ok & ~(np.abs(got - ref) <= bound)
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        raise AssertionError(f"{what}: {bad.sum()} values off, first at row {i} col {j}: got "
-                             f"{got[i, j]!r}, TA-Lib {ref[i, j]!r}")
+        raise AssertionError(
+            f"{what}: {bad.sum()} values off, first at row {i} col {j}: got "
+            f"{got[i, j]!r}, TA-Lib {ref[i, j]!r}"
+        )
 
 
 def check_case(backend_name, case, data):
@@ -163,8 +207,11 @@ def test_generated_ragged(backend, case, seed):
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_short_series_around_lookback(backend, case):
     name, fn, inputs, params, kind = case
-    lookback = int(np.argmax(~np.isnan(talib_columns(fn, make_ohlcv(300, 1, 9, ragged=0.0),
-                                                     inputs, params)[0][:, 0])))
+    lookback = int(
+        np.argmax(
+            ~np.isnan(talib_columns(fn, make_ohlcv(300, 1, 9, ragged=0.0), inputs, params)[0][:, 0])
+        )
+    )
     for t in sorted({1, 2, lookback - 1, lookback, lookback + 1, lookback + 2} - {-1, 0}):
         check_case(backend, case, make_ohlcv(t, 6, seed=t, ragged=0.5, min_start_left=0))
 
@@ -197,8 +244,11 @@ def test_fused_equals_last_row(backend, t):
         full = full if isinstance(full, tuple) else (full,)
         want = full[k][-1]
         assert got[key].shape == want.shape
-        kind = "volume" if fname == "obv" else ("price" if fname in
-                                                 ("sma", "macd", "bbands", "atr") else "osc")
+        kind = (
+            "volume"
+            if fname == "obv"
+            else ("price" if fname in ("sma", "macd", "bbands", "atr") else "osc")
+        )
         assert_close(got[key][None, :], want[None, :], scale_of(kind, d), f"fused {key}")
         if backend == "numba":  # documented: the same steps, so the same bits
             np.testing.assert_array_equal(got[key], want, err_msg=f"fused {key}")
@@ -218,6 +268,7 @@ def test_fused_differs_when_data_differs(backend):
 
 # ---------------------------------------------------------------- properties
 
+
 @st.composite
 def ohlcv_frames(draw):
     """Random lengths, ragged starts, constant runs, prices from 1e-4 to 1e6."""
@@ -231,14 +282,13 @@ def ohlcv_frames(draw):
     if draw(st.booleans()):  # constant runs (halts, pegged prices)
         for j in range(n):
             a = rng.integers(0, t)
-            ret[a:a + rng.integers(1, t + 1), j] = 0.0
+            ret[a : a + rng.integers(1, t + 1), j] = 0.0
     close = np.clip(level * np.exp(np.cumsum(ret, axis=0)), 1e-4, 1e6)
     span = np.abs(rng.normal(0.0, step, (t, n))) * close * draw(st.sampled_from([0.0, 1.0]))
     open_ = np.clip(close * np.exp(rng.normal(0.0, step, (t, n))), 1e-4, 1e6)
     high = np.maximum(open_, close) + span
     low = np.maximum(np.minimum(open_, close) - span, 1e-5)
-    volume = np.where(rng.random((t, n)) < 0.2, 0.0,
-                      np.round(10.0 ** rng.uniform(0, 10, (t, n))))
+    volume = np.where(rng.random((t, n)) < 0.2, 0.0, np.round(10.0 ** rng.uniform(0, 10, (t, n))))
     data = {"open": open_, "high": high, "low": low, "close": close, "volume": volume}
     starts = [draw(st.integers(0, t)) for _ in range(n)]
     for j, s in enumerate(starts):

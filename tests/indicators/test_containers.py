@@ -1,5 +1,6 @@
 """Containers in, the same containers out: every function, each container, against TA-Lib's own
 pandas and polars results (ta-lib-python wraps Series in and out) on the same data."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,7 +16,9 @@ try:
     import polars as pl
 except ImportError:  # polars is optional (the `polars` extra); its tests say so
     pl = None
-needs_polars = pytest.mark.skipif(pl is None, reason="polars is not installed (pip install technic[polars])")
+needs_polars = pytest.mark.skipif(
+    pl is None, reason="polars is not installed (pip install technic[polars])"
+)
 
 # name -> (TA-Lib function, price inputs, parameters: the same names for both)
 CALLS = {
@@ -25,8 +28,11 @@ CALLS = {
     "macd": (talib.MACD, ("close",), {"fastperiod": 12, "slowperiod": 26, "signalperiod": 9}),
     "bbands": (talib.BBANDS, ("close",), {"timeperiod": 20, "nbdevup": 2.0, "nbdevdn": 2.0}),
     "atr": (talib.ATR, ("high", "low", "close"), {"timeperiod": 14}),
-    "stoch": (talib.STOCH, ("high", "low", "close"),
-              {"fastk_period": 14, "slowk_period": 3, "slowd_period": 3}),
+    "stoch": (
+        talib.STOCH,
+        ("high", "low", "close"),
+        {"fastk_period": 14, "slowk_period": 3, "slowd_period": 3},
+    ),
     "adx": (talib.ADX, ("high", "low", "close"), {"timeperiod": 14}),
     "obv": (talib.OBV, ("close", "volume"), {}),
     "roc": (talib.ROC, ("close",), {"timeperiod": 10}),
@@ -52,14 +58,18 @@ def tup(x):
 def wide():
     """Wide pandas frames per field: business dates x symbols, some symbols listed late."""
     f = ragged(n_symbols=7, n_bars=260, seed=5)
-    for j, start in ((2, 40), (5, 150)):    # two late listings beside full histories
+    for j, start in ((2, 40), (5, 150)):  # two late listings beside full histories
         for v in f.values():
             v[:start, j] = np.nan
     index = pd.bdate_range("2023-01-02", periods=260, name="date")
     columns = pd.Index([f"S{j}" for j in range(7)], name="symbol")
     # built column by column, as read_csv or pivot build them (pandas' own column-major layout)
-    return {k: pd.DataFrame({c: v[:, j] for j, c in enumerate(columns)}, index=index).rename_axis(
-        columns="symbol") for k, v in f.items()}
+    return {
+        k: pd.DataFrame({c: v[:, j] for j, c in enumerate(columns)}, index=index).rename_axis(
+            columns="symbol"
+        )
+        for k, v in f.items()
+    }
 
 
 def call(name, inputs):
@@ -81,8 +91,9 @@ def test_pandas_series(wide, name):
             assert isinstance(g, pd.Series) and isinstance(r, pd.Series)
             assert g.index.equals(wide["close"].index) and g.index.equals(r.index)
             assert g.name == n
-        assert_equal_to_talib(tuple(g.to_numpy() for g in got), tuple(r.to_numpy() for r in ref),
-                              f"{name} {col}")
+        assert_equal_to_talib(
+            tuple(g.to_numpy() for g in got), tuple(r.to_numpy() for r in ref), f"{name} {col}"
+        )
 
 
 @pytest.mark.parametrize("name", ind.INDICATORS)
@@ -96,8 +107,9 @@ def test_pandas_wide_frame(wide, name):
         assert g.index.name == "date" and g.columns.name == "symbol"
     for col in wide["close"].columns:
         ref = tup(reference(name, [x[col] for x in inputs]))
-        assert_equal_to_talib(tuple(g[col].to_numpy() for g in got), tuple(r.to_numpy() for r in ref),
-                              f"{name} {col}")
+        assert_equal_to_talib(
+            tuple(g[col].to_numpy() for g in got), tuple(r.to_numpy() for r in ref), f"{name} {col}"
+        )
 
 
 @pytest.mark.parametrize("name", ind.INDICATORS)
@@ -121,16 +133,20 @@ def test_polars_series(wide, name):
         for g, r, n in zip(got, ref, expected_names(name)):
             assert isinstance(g, pl.Series) and isinstance(r, pl.Series)
             assert g.name == n and len(g) == len(inputs[0])
-        assert_equal_to_talib(tuple(g.to_numpy() for g in got), tuple(r.to_numpy() for r in ref),
-                              f"{name} {col}")
+        assert_equal_to_talib(
+            tuple(g.to_numpy() for g in got), tuple(r.to_numpy() for r in ref), f"{name} {col}"
+        )
 
 
 @needs_polars
 @pytest.mark.parametrize("name", ind.INDICATORS)
 def test_polars_wide_frame(wide, name):
-    def frame(f):   # a date key column first, then one column per symbol
+    def frame(f):  # a date key column first, then one column per symbol
         df = wide[f]
-        return pl.DataFrame({"date": df.index.to_numpy(), **{c: df[c].to_numpy() for c in df.columns}})
+        return pl.DataFrame(
+            {"date": df.index.to_numpy(), **{c: df[c].to_numpy() for c in df.columns}}
+        )
+
     inputs = [frame(f) for f in CALLS[name][1]]
     got = tup(call(name, inputs))
     for g in got:
@@ -139,8 +155,9 @@ def test_polars_wide_frame(wide, name):
         assert g["date"].equals(inputs[0]["date"])
     for col in wide["close"].columns:
         ref = tup(reference(name, [x[col] for x in inputs]))
-        assert_equal_to_talib(tuple(g[col].to_numpy() for g in got), tuple(r.to_numpy() for r in ref),
-                              f"{name} {col}")
+        assert_equal_to_talib(
+            tuple(g[col].to_numpy() for g in got), tuple(r.to_numpy() for r in ref), f"{name} {col}"
+        )
 
 
 @pytest.mark.parametrize("name", ind.INDICATORS)
@@ -176,8 +193,11 @@ def test_nullable_and_integer_dtypes(wide):
     pd.testing.assert_series_equal(got, ind.rsi(s))
     vol = wide["volume"]["S0"].dropna()
     got = ind.obv(wide["close"]["S0"].loc[vol.index], vol.astype("int64"))
-    np.testing.assert_allclose(got.to_numpy(), talib.OBV(wide["close"]["S0"].loc[vol.index].to_numpy(),
-                                                         vol.to_numpy()), rtol=1e-12)
+    np.testing.assert_allclose(
+        got.to_numpy(),
+        talib.OBV(wide["close"]["S0"].loc[vol.index].to_numpy(), vol.to_numpy()),
+        rtol=1e-12,
+    )
 
 
 def test_errors_name_the_column_label(wide):
@@ -195,7 +215,9 @@ def test_misaligned_or_mixed_inputs_are_refused(wide):
         ind.atr(h, lo.iloc[::-1], c)
     with pytest.raises(ind.IndicatorInputError, match="columns differ"):
         ind.atr(h, lo[lo.columns[::-1]], c)
-    with pytest.raises(ind.IndicatorInputError, match="pandas.DataFrame but low is a pandas.Series"):
+    with pytest.raises(
+        ind.IndicatorInputError, match="pandas.DataFrame but low is a pandas.Series"
+    ):
         ind.atr(h, lo["S0"], c)
     with pytest.raises(ind.IndicatorInputError, match="non-numeric column.*'date'"):
         ind.rsi(c.reset_index())
@@ -224,11 +246,15 @@ def test_documented_lookback_is_the_leading_nan_count(wide, name):
     import inspect
 
     from technic_core.indicators.docs import SPECS
-    params = {p.name: p.default for p in inspect.signature(getattr(ind, name)).parameters.values()
-              if p.default is not inspect.Parameter.empty and p.name != "backend"}
+
+    params = {
+        p.name: p.default
+        for p in inspect.signature(getattr(ind, name)).parameters.values()
+        if p.default is not inspect.Parameter.empty and p.name != "backend"
+    }
     params.update(CALLS[name][2])
-    lookback = eval(SPECS[name].lookback, {}, dict(params))      # the docstring's own formula
+    lookback = eval(SPECS[name].lookback, {}, dict(params))  # the docstring's own formula
     assert f"Lookback: {SPECS[name].lookback} bars" in getattr(ind, name).__doc__
-    out = tup(call(name, [wide[f]["S0"] for f in CALLS[name][1]]))   # S0 starts at row 0
+    out = tup(call(name, [wide[f]["S0"] for f in CALLS[name][1]]))  # S0 starts at row 0
     for o in out:
         assert int(o.isna().to_numpy().argmin()) == lookback, o.name

@@ -1,4 +1,5 @@
 """The scan's fused pass equals the last row of the separate indicator calls."""
+
 import numpy as np
 import pytest
 
@@ -16,7 +17,9 @@ FUSED = [b for b in ind.available_backends() if hasattr(load_backend(b), "fused_
 def test_fused_equals_separate_calls(backend, seed, n_bars):
     f = with_awkward_columns(ragged(40, n_bars, seed)) if n_bars > 30 else ragged(40, n_bars, seed)
     full = indicator_calls(ind, f["high"], f["low"], f["close"], f["volume"], backend="talib")
-    fused = load_backend(backend).fused_indicators(f["open"], f["high"], f["low"], f["close"], f["volume"])
+    fused = load_backend(backend).fused_indicators(
+        f["open"], f["high"], f["low"], f["close"], f["volume"]
+    )
     assert set(INDICATOR_KEYS) <= set(fused)
     for key in INDICATOR_KEYS:
         want, got = full[key][-1], np.asarray(fused[key])

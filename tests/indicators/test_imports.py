@@ -4,6 +4,7 @@ Read from the source (every ``import`` statement, those inside functions too: a 
 that closes a circle still ties the modules together and breaks the day it moves to the
 top), so the test needs no GPU and imports nothing it checks.
 """
+
 from __future__ import annotations
 
 import ast
@@ -62,7 +63,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
             if v not in graph:
                 continue
             if state.get(v) == 1:
-                found.append(stack[stack.index(v):] + [v])
+                found.append(stack[stack.index(v) :] + [v])
             elif v not in state:
                 walk(v)
         stack.pop()
@@ -77,7 +78,9 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_the_graph_sees_the_modules_and_their_imports():
     graph = import_graph()
     assert "technic_core.indicators.registry" in graph
-    assert "technic_core.indicators.backends.cupy_probe" in graph["technic_core.indicators.registry"]
+    assert (
+        "technic_core.indicators.backends.cupy_probe" in graph["technic_core.indicators.registry"]
+    )
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
 
 
@@ -86,9 +89,10 @@ def test_no_import_circle_among_the_indicator_modules():
 
 
 def test_indicators_import_nothing_from_the_floors_above():
-    upward = {m: sorted(t for t in targets
-                        if t.split(".")[1:2] and t.split(".")[1] in ABOVE)
-              for m, targets in import_graph().items()}
+    upward = {
+        m: sorted(t for t in targets if t.split(".")[1:2] and t.split(".")[1] in ABOVE)
+        for m, targets in import_graph().items()
+    }
     assert {m: t for m, t in upward.items() if t} == {}
 
 

@@ -1,5 +1,6 @@
 """The Numba backend's thread pool: results independent of the split, and
 usable in a forked child (whose inherited pool has no threads)."""
+
 from __future__ import annotations
 
 import multiprocessing

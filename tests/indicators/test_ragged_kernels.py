@@ -10,6 +10,7 @@ places; the fused pass equal to the last row of the separate kernels.  And
 no shifted copy is made: a call allocates its outputs and nothing of the
 input's size besides.
 """
+
 from __future__ import annotations
 
 import tracemalloc
@@ -38,13 +39,17 @@ def ragged_panels(draw):
     n = draw(st.integers(1, 40))
     seed = draw(st.integers(0, 2**31))
     d = make_ohlcv(t, n, seed, ragged=0.0)
-    kinds = draw(st.lists(st.sampled_from(["full", "late", "last_rows", "empty"]), min_size=n,
-                          max_size=n))
+    kinds = draw(
+        st.lists(st.sampled_from(["full", "late", "last_rows", "empty"]), min_size=n, max_size=n)
+    )
     for j, kind in enumerate(kinds):
         if kind == "full":
             continue
-        s = {"late": draw(st.integers(0, t)), "last_rows": max(0, t - draw(st.integers(1, 4))),
-             "empty": t}[kind]
+        s = {
+            "late": draw(st.integers(0, t)),
+            "last_rows": max(0, t - draw(st.integers(1, 4))),
+            "empty": t,
+        }[kind]
         for a in d.values():
             a[:s, j] = np.nan
     if draw(st.booleans()):  # some flat stretches (halts): TA-Lib's zero tests
@@ -72,8 +77,11 @@ def _talib(case, d):
 
 
 @pytest.mark.slow
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(d=ragged_panels(), case=st.sampled_from(CASES))
 def test_numba_is_talib_bit_for_bit_on_ragged_panels(narrow_blocks, d, case):
     name, fn, inputs, params, kind = case
@@ -97,20 +105,27 @@ def test_every_backend_equals_talib_on_ragged_panels(d, case):
     ref = _talib(case, d)
     p = Panel(**d)
     for backend in BACKENDS:
-        for got in (getattr(ind, name)(*(d[k] for k in inputs), **params, backend=backend),
-                    getattr(ind, name)(p, **params, backend=backend)):
+        for got in (
+            getattr(ind, name)(*(d[k] for k in inputs), **params, backend=backend),
+            getattr(ind, name)(p, **params, backend=backend),
+        ):
             got = got if isinstance(got, tuple) else (got,)
             for k, (g, r) in enumerate(zip(got, ref)):
                 assert_close(g, r, scale_of(kind, d), f"{backend} {name}{params}[{k}]")
 
 
 @pytest.mark.slow
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(d=ragged_panels())
 def test_fused_is_the_last_row_bit_for_bit_on_ragged_panels(narrow_blocks, d):
     starts = Panel(**d).starts
-    fused = nb.fused_indicators(d["open"], d["high"], d["low"], d["close"], d["volume"], starts=starts)
+    fused = nb.fused_indicators(
+        d["open"], d["high"], d["low"], d["close"], d["volume"], starts=starts
+    )
     for key, (fname, params, k) in _fused.FUSED.items():
         full = getattr(nb, fname)(*(d[a] for a in _fused.INPUTS[fname]), **params, starts=starts)
         full = full if isinstance(full, tuple) else (full,)

@@ -1,4 +1,5 @@
 """Indicator state: built from a history or advanced bar by bar, it equals TA-Lib."""
+
 import numpy as np
 import pytest
 import talib
@@ -19,7 +20,11 @@ def reference(f, p: StateParams) -> dict[str, np.ndarray]:
     def put(key, func, *arrays, **kw):
         res = np.full((t, n), np.nan)
         for j in range(n):
-            start = int(np.argmax(~np.isnan(arrays[0][:, j]))) if (~np.isnan(arrays[0][:, j])).any() else t
+            start = (
+                int(np.argmax(~np.isnan(arrays[0][:, j])))
+                if (~np.isnan(arrays[0][:, j])).any()
+                else t
+            )
             if start == t:
                 continue
             r = func(*(a[start:, j] for a in arrays), **kw)
@@ -52,7 +57,9 @@ def reference(f, p: StateParams) -> dict[str, np.ndarray]:
 
 def assert_close(got: np.ndarray, want: np.ndarray, what: str) -> None:
     nan_g, nan_w = np.isnan(got), np.isnan(want)
-    assert np.array_equal(nan_g, nan_w), f"{what}: NaN differs at columns {np.flatnonzero(nan_g != nan_w)[:10]}"
+    assert np.array_equal(nan_g, nan_w), (
+        f"{what}: NaN differs at columns {np.flatnonzero(nan_g != nan_w)[:10]}"
+    )
     both = ~nan_g
     tol = RTOL * np.maximum(np.maximum(np.abs(got[both]), np.abs(want[both])), 1.0)
     bad = np.abs(got[both] - want[both]) > tol
@@ -126,8 +133,20 @@ def test_symbols_without_a_new_bar_keep_their_state(bars):
 
 
 def test_other_parameters_equal_talib():
-    p = StateParams(sma=(1, 7), ema=(1, 5), rsi=3, macd=(6, 4, 2), bbands=(9, 1.5, 2.5), atr=1,
-                    stoch=(5, 1, 4), adx=4, mfi=3, cci=5, willr=2, roc=1)
+    p = StateParams(
+        sma=(1, 7),
+        ema=(1, 5),
+        rsi=3,
+        macd=(6, 4, 2),
+        bbands=(9, 1.5, 2.5),
+        atr=1,
+        stoch=(5, 1, 4),
+        adx=4,
+        mfi=3,
+        cci=5,
+        willr=2,
+        roc=1,
+    )
     f = ragged_universe(40, 120, seed=9)
     want = reference(f, StateParams(**{**p.__dict__, "macd": p.macd_periods}))
     st = build_state({k: a[:-3] for k, a in f.items()}, p)
@@ -148,12 +167,12 @@ def flat_and_tiny():
     closes = []
     base = 10 * np.exp(np.cumsum(rng.normal(0, 0.02, t)))
     flat = base.copy()
-    flat[30:90] = flat[30]                        # a long halt
+    flat[30:90] = flat[30]  # a long halt
     closes += [base, flat, base * 1e-5, base * 1e-9, np.full(t, 3.25), np.round(base, 1)]
-    for _ in range(24):                           # halts after bursts of wildly different volume
+    for _ in range(24):  # halts after bursts of wildly different volume
         c = 5 * np.exp(np.cumsum(rng.normal(0, 0.03, t)))
         a = int(rng.integers(20, 80))
-        c[a:a + 25] = c[a]
+        c[a : a + 25] = c[a]
         closes.append(c)
     cols = []
     for c in closes:
@@ -163,11 +182,13 @@ def flat_and_tiny():
         h[same], lo[same] = c[same], c[same]
         v = np.where(same, 0.0, np.round(np.exp(rng.normal(8, 4, t))))
         cols.append((c, h, lo, v))
-    return {"open": np.column_stack([c for c, *_ in cols]),
-            "high": np.column_stack([h for _, h, _, _ in cols]),
-            "low": np.column_stack([lo for _, _, lo, _ in cols]),
-            "close": np.column_stack([c for c, *_ in cols]),
-            "volume": np.column_stack([v for *_, v in cols])}
+    return {
+        "open": np.column_stack([c for c, *_ in cols]),
+        "high": np.column_stack([h for _, h, _, _ in cols]),
+        "low": np.column_stack([lo for _, _, lo, _ in cols]),
+        "close": np.column_stack([c for c, *_ in cols]),
+        "volume": np.column_stack([v for *_, v in cols]),
+    }
 
 
 def test_flat_windows_and_tiny_prices_follow_talib():

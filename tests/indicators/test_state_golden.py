@@ -7,6 +7,7 @@ one.  The digests below were taken with the row-major kernel of c082e03 on
 the same seeded bars (ragged histories, flat windows, zero volume), after a
 build and three one-bar advances, for three parameter sets.
 """
+
 import hashlib
 
 import numpy as np
@@ -28,8 +29,20 @@ GOLDEN = {
 PARAMS = {
     "default": StateParams(),
     "scan": SCAN_STATE,
-    "other": StateParams(sma=(5, 30), ema=(9, 50), rsi=7, macd=(26, 12, 5), bbands=(10, 1.5, 2.5), atr=5,
-                         stoch=(5, 2, 4), adx=9, mfi=7, cci=20, willr=7, roc=3),
+    "other": StateParams(
+        sma=(5, 30),
+        ema=(9, 50),
+        rsi=7,
+        macd=(26, 12, 5),
+        bbands=(10, 1.5, 2.5),
+        atr=5,
+        stoch=(5, 2, 4),
+        adx=9,
+        mfi=7,
+        cci=20,
+        willr=7,
+        roc=3,
+    ),
 }
 
 
@@ -50,5 +63,5 @@ def test_state_rows_are_bit_identical_to_the_reference_kernel(case):
     state = build_state({k: v[:-3] for k, v in bars.items()}, PARAMS[pname])
     for t in range(3, 0, -1):
         state.advance(*(bars[k][-t] for k in FIELDS))
-    rows = np.ascontiguousarray(state.rows)          # (N, width), one row per symbol
+    rows = np.ascontiguousarray(state.rows)  # (N, width), one row per symbol
     assert hashlib.sha256(rows.tobytes()).hexdigest()[:32] == GOLDEN[case]

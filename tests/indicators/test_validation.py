@@ -4,6 +4,7 @@ Each bad input gets an ``IndicatorInputError`` that names the argument (and
 column and row where there is one); parameters outside TA-Lib's ranges are
 refused as TA-Lib refuses them.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -30,6 +31,7 @@ def fields(t=80, n=6, seed=3, ragged=0.3):
 
 # ---------------------------------------------------------------- layout, plain arrays
 
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_interior_nan_names_column_and_row(backend):
     f = fields()
@@ -42,14 +44,18 @@ def test_interior_nan_names_column_and_row(backend):
 def test_infinity_names_column_and_row(value):
     f = fields()
     f["low"][40, 2] = value
-    with pytest.raises(ind.IndicatorInputError, match="atr: low column 2 holds an infinite value at row 40"):
+    with pytest.raises(
+        ind.IndicatorInputError, match="atr: low column 2 holds an infinite value at row 40"
+    ):
         ind.atr(f["high"], f["low"], f["close"], 14)
 
 
 def test_infinity_as_a_columns_first_value():
     f = fields(ragged=0.0)
     f["close"][0, 1] = np.inf
-    with pytest.raises(ind.IndicatorInputError, match="close column 1 holds an infinite value at row 0"):
+    with pytest.raises(
+        ind.IndicatorInputError, match="close column 1 holds an infinite value at row 0"
+    ):
         ind.sma(f["close"], 5)
 
 
@@ -64,19 +70,27 @@ def test_first_defect_in_row_order_is_the_one_named():
 def test_mismatched_starts_between_fields():
     f = fields(ragged=0.0)
     f["volume"][:5, 1] = np.nan
-    with pytest.raises(ind.IndicatorInputError, match="obv: volume column 1 starts at row 5 but the "
-                                                      "other inputs start at row 0"):
+    with pytest.raises(
+        ind.IndicatorInputError,
+        match="obv: volume column 1 starts at row 5 but the other inputs start at row 0",
+    ):
         ind.obv(f["close"], f["volume"])
 
 
 def test_shape_mismatch_between_fields():
     f = fields()
-    with pytest.raises(ind.IndicatorInputError, match=r"willr: low has shape \(80, 5\), other inputs have \(80, 6\)"):
+    with pytest.raises(
+        ind.IndicatorInputError,
+        match=r"willr: low has shape \(80, 5\), other inputs have \(80, 6\)",
+    ):
         ind.willr(f["high"], f["low"][:, :5], f["close"])
 
 
 def test_three_dimensional_input():
-    with pytest.raises(ind.IndicatorInputError, match=r"sma: close must be 1-D \(T,\) or 2-D \(T, N\); got shape \(4, 3, 2\)"):
+    with pytest.raises(
+        ind.IndicatorInputError,
+        match=r"sma: close must be 1-D \(T,\) or 2-D \(T, N\); got shape \(4, 3, 2\)",
+    ):
         ind.sma(np.ones((4, 3, 2)), 2)
 
 
@@ -88,8 +102,15 @@ def test_complex_input_is_refused_not_truncated():
             ind.rsi(x, 14)
 
 
-@pytest.mark.parametrize("bad", [np.array(["1.0", "2.0"] * 20), np.array([True, False] * 20),
-                                 np.array([1.0, None] * 20, dtype=object)], ids=["str", "bool", "object"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.array(["1.0", "2.0"] * 20),
+        np.array([True, False] * 20),
+        np.array([1.0, None] * 20, dtype=object),
+    ],
+    ids=["str", "bool", "object"],
+)
 def test_non_numeric_dtypes_are_refused(bad):
     with pytest.raises(ind.IndicatorInputError, match="sma: close has dtype"):
         ind.sma(bad, 3)
@@ -103,19 +124,29 @@ def test_integer_input_is_widened_not_refused():
 # ---------------------------------------------------------------- parameters (issue 14 item 12)
 
 PERIOD_CALLS = {
-    "sma": lambda x, p: ind.sma(x, p), "ema": lambda x, p: ind.ema(x, p),
-    "rsi": lambda x, p: ind.rsi(x, p), "roc": lambda x, p: ind.roc(x, p),
-    "bbands": lambda x, p: ind.bbands(x, p), "atr": lambda x, p: ind.atr(x, x, x, p),
-    "adx": lambda x, p: ind.adx(x, x, x, p), "willr": lambda x, p: ind.willr(x, x, x, p),
-    "cci": lambda x, p: ind.cci(x, x, x, p), "mfi": lambda x, p: ind.mfi(x, x, x, x, p),
-    "macd_fast": lambda x, p: ind.macd(x, p, 26, 9), "macd_slow": lambda x, p: ind.macd(x, 12, p, 9),
-    "macd_signal": lambda x, p: ind.macd(x, 12, 26, p), "stoch_k": lambda x, p: ind.stoch(x, x, x, p),
-    "stoch_slowk": lambda x, p: ind.stoch(x, x, x, 5, p), "stoch_slowd": lambda x, p: ind.stoch(x, x, x, 5, 3, 0, p),
+    "sma": lambda x, p: ind.sma(x, p),
+    "ema": lambda x, p: ind.ema(x, p),
+    "rsi": lambda x, p: ind.rsi(x, p),
+    "roc": lambda x, p: ind.roc(x, p),
+    "bbands": lambda x, p: ind.bbands(x, p),
+    "atr": lambda x, p: ind.atr(x, x, x, p),
+    "adx": lambda x, p: ind.adx(x, x, x, p),
+    "willr": lambda x, p: ind.willr(x, x, x, p),
+    "cci": lambda x, p: ind.cci(x, x, x, p),
+    "mfi": lambda x, p: ind.mfi(x, x, x, x, p),
+    "macd_fast": lambda x, p: ind.macd(x, p, 26, 9),
+    "macd_slow": lambda x, p: ind.macd(x, 12, p, 9),
+    "macd_signal": lambda x, p: ind.macd(x, 12, 26, p),
+    "stoch_k": lambda x, p: ind.stoch(x, x, x, p),
+    "stoch_slowk": lambda x, p: ind.stoch(x, x, x, 5, p),
+    "stoch_slowd": lambda x, p: ind.stoch(x, x, x, 5, 3, 0, p),
 }
 
 
 @pytest.mark.parametrize("name", sorted(PERIOD_CALLS))
-@pytest.mark.parametrize("period", [1e9, 100_001, 2**40, 2.5, float("nan"), float("inf"), -3, "14", None])
+@pytest.mark.parametrize(
+    "period", [1e9, 100_001, 2**40, 2.5, float("nan"), float("inf"), -3, "14", None]
+)
 def test_periods_outside_talibs_range_raise(name, period):
     x = np.linspace(10, 20, 60)
     with pytest.raises(ind.IndicatorInputError, match="must be an integer from"):
@@ -134,12 +165,22 @@ def test_talib_raises_where_we_raise():
 def test_largest_period_talib_accepts_runs_and_agrees(backend):
     # 100000 is TA-Lib's maximum: all NaN on a short series, and no period-sized state is built
     f = fields(60, 4)
-    for call, ref in [(lambda: ind.willr(f["high"], f["low"], f["close"], 100_000, backend=backend),
-                       talib.WILLR(f["high"][:, 0], f["low"][:, 0], f["close"][:, 0], 100_000)),
-                      (lambda: ind.mfi(f["high"], f["low"], f["close"], f["volume"], 100_000, backend=backend),
-                       None),
-                      (lambda: ind.stoch(f["high"], f["low"], f["close"], 100_000, 100_000, 0, 100_000, 0,
-                                         backend=backend)[0], None)]:
+    for call, ref in [
+        (
+            lambda: ind.willr(f["high"], f["low"], f["close"], 100_000, backend=backend),
+            talib.WILLR(f["high"][:, 0], f["low"][:, 0], f["close"][:, 0], 100_000),
+        ),
+        (
+            lambda: ind.mfi(f["high"], f["low"], f["close"], f["volume"], 100_000, backend=backend),
+            None,
+        ),
+        (
+            lambda: ind.stoch(
+                f["high"], f["low"], f["close"], 100_000, 100_000, 0, 100_000, 0, backend=backend
+            )[0],
+            None,
+        ),
+    ]:
         out = call()
         assert np.isnan(out).all()
         if ref is not None:
@@ -177,6 +218,7 @@ def test_rsi_near_the_largest_double_is_talibs(backend):
 
 # ---------------------------------------------------------------- the Panel
 
+
 def test_panel_runs_every_check_once():
     f = fields()
     f["close"][50, 3] = np.nan
@@ -184,7 +226,9 @@ def test_panel_runs_every_check_once():
         Panel(**f)
     f = fields()
     f["open"][10, 0] = np.inf
-    with pytest.raises(ind.IndicatorInputError, match="Panel: open column 0 holds an infinite value at row 10"):
+    with pytest.raises(
+        ind.IndicatorInputError, match="Panel: open column 0 holds an infinite value at row 10"
+    ):
         Panel(**f)
     f = fields(ragged=0.0)
     f["volume"][:3, 2] = np.nan
@@ -236,10 +280,19 @@ def test_panel_fields_are_read_only_views_and_starts_are_right():
 
 # ---------------------------------------------------------------- the fast pass against the slow scan
 
+
 @settings(max_examples=60, deadline=None)
-@given(t=st.integers(1, 40), n=st.integers(1, 70), seed=st.integers(0, 2**31),
-       defects=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**6),
-                                  st.sampled_from([np.nan, np.inf, -np.inf])), max_size=3))
+@given(
+    t=st.integers(1, 40),
+    n=st.integers(1, 70),
+    seed=st.integers(0, 2**31),
+    defects=st.lists(
+        st.tuples(
+            st.integers(0, 10**6), st.integers(0, 10**6), st.sampled_from([np.nan, np.inf, -np.inf])
+        ),
+        max_size=3,
+    ),
+)
 def test_fast_pass_raises_exactly_when_the_scan_finds_a_defect(t, n, seed, defects):
     a = make_ohlcv(t, n, seed, ragged=0.4, min_start_left=0)["close"]
     for r, c, v in defects:

@@ -1,4 +1,5 @@
 """Shared pieces of the Ray tests: the reference answer, a worker killer."""
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """Many nodes on one machine (Ray's own test cluster): blocks spread over nodes, one answer."""
+
 import pytest
 
 ray = pytest.importorskip("ray")
@@ -68,6 +69,8 @@ def test_blocks_spread_over_nodes_and_the_answer_stands(connected, store, ref, b
     assert nodes <= {n["NodeID"] for n in ray.nodes() if n["Alive"]}
     assert res.info["ray_nodes"] == len(nodes)
     if res.info["blocks"] >= 4 * NODES:  # Ray's SPREAD is best effort: judge it on many blocks
-        assert len(nodes) == NODES, f"{res.info['blocks']} blocks ran on {len(nodes)} of {NODES} nodes"
+        assert len(nodes) == NODES, (
+            f"{res.info['blocks']} blocks ran on {len(nodes)} of {NODES} nodes"
+        )
     if block_size == "auto":  # one equal block per CPU: nothing waits on a short last block
         assert res.info["blocks"] == NODES

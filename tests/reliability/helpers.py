@@ -1,4 +1,5 @@
 """The fault suite's tools: a store's rows, where its files are, vendor-style inputs, a CLI run."""
+
 from __future__ import annotations
 
 import os
@@ -36,7 +37,9 @@ def assert_panel_agrees(root, version=None) -> int:
     long = Store(root, version=version, panel=False).long(order)
     want = BarBlock.from_long(long, order, errors=long.attrs.get("errors"))
     assert list(got.symbols) == list(want.symbols)
-    assert np.array_equal(got.lengths, want.lengths) and np.array_equal(got.last_date, want.last_date)
+    assert np.array_equal(got.lengths, want.lengths) and np.array_equal(
+        got.last_date, want.last_date
+    )
     assert got.errors == want.errors and got.error_latest_close == want.error_latest_close
     for f in want.fields:
         assert np.array_equal(got.fields[f], want.fields[f], equal_nan=True), f
@@ -61,8 +64,12 @@ def long_frame(n_symbols: int, n_bars: int, seed: int) -> tuple[pd.DataFrame, li
 def vendor_csv(df: pd.DataFrame, path: Path, symbol_column: bool = False) -> Path:
     """Bars as a vendor's CSV (Date, Open, High, Low, Close, Volume[, Symbol])."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    out = pd.DataFrame({"Date": pd.to_datetime(df["date"]).dt.strftime("%Y-%m-%d"),
-                        **{c.title(): df[c].to_numpy() for c in ("open", "high", "low", "close", "volume")}})
+    out = pd.DataFrame(
+        {
+            "Date": pd.to_datetime(df["date"]).dt.strftime("%Y-%m-%d"),
+            **{c.title(): df[c].to_numpy() for c in ("open", "high", "low", "close", "volume")},
+        }
+    )
     if symbol_column:
         out.insert(0, "Symbol", df["symbol"].astype(str).to_numpy())
     out.to_csv(path, index=False)
@@ -82,17 +89,35 @@ def technic_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "technic_core", *map(str, args)]
 
 
-def run_technic(*args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(technic_cmd(*args), capture_output=True, text=True, timeout=timeout,
-                          cwd=REPO, env={**os.environ, **(env or {})})
+def run_technic(
+    *args: str, timeout: float = 300, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        technic_cmd(*args),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def same_rows(a: pd.DataFrame, b: pd.DataFrame) -> None:
     """Two long frames hold the same bars (symbol, date, OHLCV), bit for bit."""
     cols = ["symbol", "date", "open", "high", "low", "close", "volume"]
-    a = a[cols].assign(symbol=a["symbol"].astype(str)).sort_values(["symbol", "date"], kind="stable")
-    b = b[cols].assign(symbol=b["symbol"].astype(str)).sort_values(["symbol", "date"], kind="stable")
-    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True), check_dtype=False)
+    a = (
+        a[cols]
+        .assign(symbol=a["symbol"].astype(str))
+        .sort_values(["symbol", "date"], kind="stable")
+    )
+    b = (
+        b[cols]
+        .assign(symbol=b["symbol"].astype(str))
+        .sort_values(["symbol", "date"], kind="stable")
+    )
+    pd.testing.assert_frame_equal(
+        a.reset_index(drop=True), b.reset_index(drop=True), check_dtype=False
+    )
 
 
 def good_symbols(universe: pd.DataFrame) -> list[str]:

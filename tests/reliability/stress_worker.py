@@ -9,6 +9,7 @@ became which store version.  Scanner K scans until the deadline, cycling
 through the cached and uncached phases, and saves each table with the store
 version it read.  Both write JSON lines to OUT/<role><K>.jsonl.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,12 @@ from technic_core.universe.generate import generate_universe
 
 N_SYMBOLS, N_BARS, SEED = 40, 280, 41
 IMPORTERS = 4
-MIN_EACH = 2              # commits per importer and scans per scanner, whatever the deadline
-SCAN_PHASES = ("vectorized,cache", "prefetch,prescreen,vectorized,cache", "prefetch,prescreen,vectorized")
+MIN_EACH = 2  # commits per importer and scans per scanner, whatever the deadline
+SCAN_PHASES = (
+    "vectorized,cache",
+    "prefetch,prescreen,vectorized,cache",
+    "prefetch,prescreen,vectorized",
+)
 
 
 def base():
@@ -50,18 +55,28 @@ def iter_events(n: int = 400, wanted=lambda e: True):
     rng = np.random.default_rng(SEED)
     for e in range(n):
         kind = e % 3
-        if kind == 0:        # session j after the store's last, for 4 symbols
+        if kind == 0:  # session j after the store's last, for 4 symbols
             j = e // 3 + 1
             day = pd.Timestamp(last_day) + pd.offsets.BDay(j)
             rows = []
             for s in rng.choice(full, 4, replace=False):
-                c = float(long.loc[long["symbol"] == s, "close"].iloc[-1]) * float(np.exp(rng.normal(0, 0.02)))
+                c = float(long.loc[long["symbol"] == s, "close"].iloc[-1]) * float(
+                    np.exp(rng.normal(0, 0.02))
+                )
                 o = c * float(np.exp(rng.normal(0, 0.005)))
-                rows.append({"symbol": s, "date": day, "open": round(o, 2), "high": round(max(o, c) * 1.01, 2),
-                             "low": round(min(o, c) * 0.99, 2), "close": round(c, 2),
-                             "volume": float(rng.integers(1e5, 1e6))})
+                rows.append(
+                    {
+                        "symbol": s,
+                        "date": day,
+                        "open": round(o, 2),
+                        "high": round(max(o, c) * 1.01, 2),
+                        "low": round(min(o, c) * 0.99, 2),
+                        "close": round(c, 2),
+                        "volume": float(rng.integers(1e5, 1e6)),
+                    }
+                )
             update = pd.DataFrame(rows)
-        elif kind == 1:      # a past bar of 2 symbols, each at a position no other event touches
+        elif kind == 1:  # a past bar of 2 symbols, each at a position no other event touches
             parts = []
             for s in rng.choice(full, 2, replace=False):
                 b = long[long["symbol"] == s].iloc[[-(e // 3 + 5)]].copy()
@@ -69,7 +84,7 @@ def iter_events(n: int = 400, wanted=lambda e: True):
                 b["high"] = max(float(b["high"].iloc[0]), float(b["close"].iloc[0]))
                 parts.append(b)
             update = pd.concat(parts)
-        elif wanted(e):      # a new symbol with a whole history
+        elif wanted(e):  # a new symbol with a whole history
             update = generate_universe(1, 270, SEED + e).long_frame().assign(symbol=f"ZN{e}")
         else:
             continue
@@ -78,15 +93,19 @@ def iter_events(n: int = 400, wanted=lambda e: True):
 
 
 def _write(df: pd.DataFrame, path: Path) -> Path:
-    pd.DataFrame({"Symbol": df["symbol"].astype(str),
-                  "Date": pd.to_datetime(df["date"]).dt.strftime("%Y-%m-%d"),
-                  **{c.title(): df[c].to_numpy() for c in ("open", "high", "low", "close", "volume")}}
-                 ).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "Symbol": df["symbol"].astype(str),
+            "Date": pd.to_datetime(df["date"]).dt.strftime("%Y-%m-%d"),
+            **{c.title(): df[c].to_numpy() for c in ("open", "high", "low", "close", "volume")},
+        }
+    ).to_csv(path, index=False)
     return path
 
 
 def run_importer(root: Path, out: Path, k: int, deadline: float) -> None:
     from technic_core.universe.importer import import_store
+
     log = open(out / f"importer{k}.jsonl", "a")
     done = 0
     for e, df in iter_events(wanted=lambda e: e % IMPORTERS == k):
@@ -107,6 +126,7 @@ def run_importer(root: Path, out: Path, k: int, deadline: float) -> None:
 def run_scanner(root: Path, out: Path, k: int, deadline: float, url: str) -> None:
     from technic_core.cache import Cache
     from technic_core.scan import scan
+
     cache = Cache(url=url)
     log = open(out / f"scanner{k}.jsonl", "a")
     i = 0
@@ -115,9 +135,20 @@ def run_scanner(root: Path, out: Path, k: int, deadline: float, url: str) -> Non
         res = scan(root, phases=phases, cache=cache)
         table = out / f"scan{k}-{i}.parquet"
         res.table.to_parquet(table, index=False)
-        log.write(json.dumps({"scan": i, "phases": phases, "version": res.info["store_version"],
-                              "table": table.name, "rows": len(res.table),
-                              "cache": res.info.get("cache")}, default=str) + "\n")
+        log.write(
+            json.dumps(
+                {
+                    "scan": i,
+                    "phases": phases,
+                    "version": res.info["store_version"],
+                    "table": table.name,
+                    "rows": len(res.table),
+                    "cache": res.info.get("cache"),
+                },
+                default=str,
+            )
+            + "\n"
+        )
         log.flush()
         i += 1
 

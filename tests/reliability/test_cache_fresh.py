@@ -3,6 +3,7 @@
 Each scan through the cache is checked against an uncached scan of the same
 store (TA-Lib over full histories), after a change that the old cache missed.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -37,12 +38,18 @@ def root(tmp_path):
 def _warm(root, cache):
     cold = scan(root, phases=PHASES, cache=cache)
     warm = scan(root, phases=PHASES, cache=cache)
-    assert warm.info["cache"]["hits"] == cold.info["cache"]["fetched"] - cold.info["cache"]["bad_data"] > 0
+    assert (
+        warm.info["cache"]["hits"]
+        == cold.info["cache"]["fetched"] - cold.info["cache"]["bad_data"]
+        > 0
+    )
     return warm
 
 
 def _values(res, sym):
-    return res.table.set_index("symbol").loc[sym, ["rsi_14", "macd", "macd_hist"]].to_numpy(np.float64)
+    return (
+        res.table.set_index("symbol").loc[sym, ["rsi_14", "macd", "macd_hist"]].to_numpy(np.float64)
+    )
 
 
 def test_a_past_bar_corrected_through_an_import_is_recomputed(root, cache, tmp_path):
@@ -53,13 +60,20 @@ def test_a_past_bar_corrected_through_an_import_is_recomputed(root, cache, tmp_p
     fixed = Store(root).bars(sym)
     r = fixed.index[-60]
     fixed.loc[r, "close"] = fixed.loc[r, "high"] = fixed.loc[r, "high"] * 1.08
-    import_store([str(vendor_csv(fixed.assign(symbol=sym), tmp_path / "fix" / f"{sym}.csv"))], root, **QUIET)
+    import_store(
+        [str(vendor_csv(fixed.assign(symbol=sym), tmp_path / "fix" / f"{sym}.csv"))], root, **QUIET
+    )
     res = scan(root, phases=PHASES, cache=cache)
     ref = reference(root)
     assert results_match(ref, res) == []
-    assert not np.allclose(_values(res, sym), _values(warm, sym), rtol=1e-12)    # the correction shows
+    assert not np.allclose(
+        _values(res, sym), _values(warm, sym), rtol=1e-12
+    )  # the correction shows
     info = res.info["cache"]
-    assert info["hits"] == warm.info["cache"]["hits"] - 1 and info["hits"] + info["misses"] + info["incremental"] > 0
+    assert (
+        info["hits"] == warm.info["cache"]["hits"] - 1
+        and info["hits"] + info["misses"] + info["incremental"] > 0
+    )
 
 
 def test_bars_appended_to_a_few_symbols_advance_only_those(root, cache, tmp_path):
@@ -72,7 +86,11 @@ def test_bars_appended_to_a_few_symbols_advance_only_those(root, cache, tmp_path
         nxt = b.iloc[[-1]].assign(date=b["date"].iloc[-1] + pd.offsets.BDay(1))
         nxt[["open", "high", "low", "close"]] *= 1.03
         parts.append(nxt.assign(symbol=s))
-    import_store([str(vendor_csv(pd.concat(parts), tmp_path / "feed.csv", symbol_column=True))], root, **QUIET)
+    import_store(
+        [str(vendor_csv(pd.concat(parts), tmp_path / "feed.csv", symbol_column=True))],
+        root,
+        **QUIET,
+    )
     res = scan(root, phases=PHASES, cache=cache)
     assert results_match(reference(root), res) == []
     assert res.info["cache"]["incremental"] == 3, res.info["cache"]

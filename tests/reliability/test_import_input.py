@@ -4,6 +4,7 @@ An import is all-or-nothing per symbol: a symbol with any problem is skipped
 and reported with its file and reason, its stored bars (if any) untouched,
 and every other symbol imported.
 """
+
 from __future__ import annotations
 
 import os
@@ -51,9 +52,15 @@ def test_bad_symbol_names_are_reported_and_the_rest_imported(tmp_path):
         assert skip[sym][0] == "long.csv" and why in skip[sym][1], skip[sym]
     after = rows(root)
     same_rows(after[after["symbol"].isin(before["symbol"].unique())], before)
-    same_rows(after[after["symbol"].isin(["GOODA", "GOODB"])], long[long["symbol"].isin(["GOODA", "GOODB"])])
+    same_rows(
+        after[after["symbol"].isin(["GOODA", "GOODB"])],
+        long[long["symbol"].isin(["GOODA", "GOODB"])],
+    )
     assert set(Store(root).universe()["symbol"]) == set(after["symbol"])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "store"]   # nothing escaped the store
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "in",
+        "store",
+    ]  # nothing escaped the store
 
 
 def test_a_300_character_name_through_the_cli_is_no_traceback(tmp_path, capsys):
@@ -73,7 +80,9 @@ def test_two_files_for_one_symbol_that_disagree_are_reported(tmp_path):
     other = long[long["symbol"] == syms[1]].assign(symbol="BBB")
     vendor_csv(a.iloc[:200], tmp_path / "in" / "AAA.csv")
     b = a.iloc[150:].copy()
-    b.loc[b.index[10], ["close", "high"]] = b.loc[b.index[10], "high"] * 1.1    # disagrees on one session
+    b.loc[b.index[10], ["close", "high"]] = (
+        b.loc[b.index[10], "high"] * 1.1
+    )  # disagrees on one session
     vendor_csv(b, tmp_path / "in" / "aaa.csv")
     vendor_csv(other, tmp_path / "in" / "BBB.csv")
     report = import_store([str(tmp_path / "in")], tmp_path / "s", **QUIET)
@@ -86,7 +95,7 @@ def test_two_files_for_one_symbol_that_agree_are_combined_and_said_so(tmp_path):
     long, syms = long_frame(1, 280, seed=34)
     a = long.assign(symbol="AAA").reset_index(drop=True)
     vendor_csv(a.iloc[:200], tmp_path / "in" / "AAA.csv")
-    vendor_csv(a.iloc[150:], tmp_path / "in" / "aaa.csv")       # overlapping rows are identical
+    vendor_csv(a.iloc[150:], tmp_path / "in" / "aaa.csv")  # overlapping rows are identical
     report = import_store([str(tmp_path / "in")], tmp_path / "s", **QUIET)
     notes = {s: r for _, s, r in report.repaired}
     assert "AAA.csv" in notes["AAA"] and "aaa.csv" in notes["AAA"], report.repaired
@@ -99,13 +108,13 @@ def test_empty_symbol_cells_are_reported(tmp_path):
     path = tmp_path / "long.csv"
     vendor_csv(long, path, symbol_column=True)
     text = path.read_text().splitlines()
-    for k in (5, 300):                               # blank the symbol of two data rows
+    for k in (5, 300):  # blank the symbol of two data rows
         text[k] = "," + text[k].split(",", 1)[1]
     path.write_text("\n".join(text) + "\n")
     report = import_store([str(path)], tmp_path / "s", **QUIET)
     blank = [r for f, s, r in report.skipped if s == "" and f.endswith("long.csv")]
     assert blank and "2 row(s) with an empty symbol (data rows 5, 300)" in blank[0], report.skipped
-    assert set(Store(tmp_path / "s").universe()["symbol"]) == set(syms)    # no symbol "NAN"
+    assert set(Store(tmp_path / "s").universe()["symbol"]) == set(syms)  # no symbol "NAN"
 
 
 def _dates_with_offset(df: pd.DataFrame, clock: str) -> pd.Series:
@@ -168,7 +177,7 @@ def test_a_one_bar_feed_appends_to_the_stored_history(tmp_path):
     """Item 8: a daily feed file with just today's bar was refused ("too short a history:
     1 bar") although the store held the history."""
     long, syms = long_frame(4, 271, seed=39)
-    syms = [s for s in syms if (long["symbol"] == s).sum() == 271][:2]    # full histories
+    syms = [s for s in syms if (long["symbol"] == s).sum() == 271][:2]  # full histories
     long = long[long["symbol"].isin(syms)]
     hist = long.groupby("symbol").head(270)
     today = long.groupby("symbol").tail(1)
@@ -196,5 +205,5 @@ def test_reimporting_the_same_files_rewrites_nothing(tmp_path):
     report = import_store([str(src)], tmp_path / "s", **QUIET)
     assert report.corrections == [] and report.appended == {}
     assert {p.name: p.stat().st_mtime_ns for p in bars_dir.iterdir()} == stamp
-    assert Store(tmp_path / "s").version == version       # nothing changed: no new version
+    assert Store(tmp_path / "s").version == version  # nothing changed: no new version
     same_rows(rows(tmp_path / "s"), long)

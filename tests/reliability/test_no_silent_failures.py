@@ -4,6 +4,7 @@
 * an empty table from a non-empty universe is never exit 0;
 * a damaged consolidated file falls back to the per-symbol files, with a warning naming it.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,6 +44,7 @@ def _failing_session(srv, day: str, ranges_too: bool = False):
         if ranges_too and t0 <= t <= t1:
             raise RuntimeError("injected: and so does every range holding it")
         return ranged(symbol, t0, t1)
+
     srv.grouped_body, srv.range_body = grouped_body, range_body
 
 
@@ -73,8 +75,9 @@ def test_a_session_lost_for_good_fails_the_scan_naming_it(store, capsys):
 def test_an_empty_table_from_a_non_empty_universe_is_not_exit_0(tmp_path, capsys):
     def pennies(uni, long):
         cols = ["open", "high", "low", "close"]
-        long[cols] = long[cols] / 1000.0           # every symbol under $1: the price rule drops all
+        long[cols] = long[cols] / 1000.0  # every symbol under $1: the price rule drops all
         return uni, long
+
     root = make_store(tmp_path / "s", 12, 262, seed=3, edit=pennies)
     code = main(["scan", "--universe", str(root), "--phases", FAST, "--quiet"])
     captured = capsys.readouterr()
@@ -87,7 +90,9 @@ def _damage(path, how):
         path.write_bytes(data[: len(data) // 2])
     elif how == "flipped":
         mid = len(data) // 2
-        path.write_bytes(data[:mid] + bytes(b ^ 0x5A for b in data[mid:mid + 64]) + data[mid + 64:])
+        path.write_bytes(
+            data[:mid] + bytes(b ^ 0x5A for b in data[mid : mid + 64]) + data[mid + 64 :]
+        )
     elif how == "garbage":
         path.write_bytes(b"PAR1" + b"\x00" * 200)
     else:
@@ -96,7 +101,9 @@ def _damage(path, how):
 
 @pytest.mark.parametrize("panel", ["1", "0"])
 @pytest.mark.parametrize("how", ["truncated", "flipped", "garbage", "missing"])
-def test_a_damaged_consolidated_file_falls_back_to_the_symbol_files(tmp_path, monkeypatch, how, panel):
+def test_a_damaged_consolidated_file_falls_back_to_the_symbol_files(
+    tmp_path, monkeypatch, how, panel
+):
     """Item 9: a truncated or corrupted bars.parquet: the baseline scanned, the vectorised
     phases aborted (no file named) or raised a snappy traceback.  With the panel, the
     vectorised phases never read bars.parquet; without it ($TECHNIC_PANEL=0) they fall back."""
@@ -112,7 +119,7 @@ def test_a_damaged_consolidated_file_falls_back_to_the_symbol_files(tmp_path, mo
         assert results_match(want, res) == [], phases
         said = [str(w.message) for w in caught if path.name in str(w.message)]
         if panel == "1" and "vectorized" in phases:
-            assert not said, said           # bars.parquet was not read at all
+            assert not said, said  # bars.parquet was not read at all
         else:
             assert said and str(path) in said[0], [str(w.message) for w in caught]
 
@@ -129,6 +136,6 @@ def test_a_damaged_snapshot_file_falls_back_too(tmp_path, monkeypatch, panel):
             res = scan(root, phases=FAST)
     else:
         with warnings.catch_warnings():
-            warnings.simplefilter("error")      # the panel's rows: snapshot.parquet unread
+            warnings.simplefilter("error")  # the panel's rows: snapshot.parquet unread
             res = scan(root, phases=FAST)
     assert results_match(want, res) == []

@@ -16,6 +16,7 @@ Each importer records which update became which version, and each scan the
 version it read (``info['store_version']``); every version is retained for
 the test (``TECHNIC_STORE_KEEP_S``), so each can be re-read afterwards.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,10 @@ COLUMNS = ["symbol", "date", "open", "high", "low", "close", "volume"]
 def _expected(base_long: pd.DataFrame, applied: list[pd.DataFrame]) -> pd.DataFrame:
     """The base bars with updates applied: a later row for the same (symbol, session) wins."""
     rows = pd.concat([base_long[COLUMNS], *[a[COLUMNS] for a in applied]], ignore_index=True)
-    rows = rows.assign(symbol=rows["symbol"].astype(str), date=pd.to_datetime(rows["date"]).astype("datetime64[ns]"))
+    rows = rows.assign(
+        symbol=rows["symbol"].astype(str),
+        date=pd.to_datetime(rows["date"]).astype("datetime64[ns]"),
+    )
     rows = rows.drop_duplicates(["symbol", "date"], keep="last")
     return rows.sort_values(["symbol", "date"]).reset_index(drop=True)
 
@@ -52,42 +56,84 @@ def _expected(base_long: pd.DataFrame, applied: list[pd.DataFrame]) -> pd.DataFr
 def _stored(root, version: int) -> pd.DataFrame:
     df = Store(root, version=version).long()
     assert not df.attrs["errors"], df.attrs["errors"]
-    df = df.assign(symbol=df["symbol"].astype(str), date=df["date"].astype("datetime64[ns]"))[COLUMNS]
+    df = df.assign(symbol=df["symbol"].astype(str), date=df["date"].astype("datetime64[ns]"))[
+        COLUMNS
+    ]
     return df.sort_values(["symbol", "date"]).reset_index(drop=True)
 
 
 @pytest.mark.slow
 def test_four_importers_and_four_scanners(tmp_path, monkeypatch):
-    monkeypatch.setenv("TECHNIC_STORE_KEEP_S", "3600")    # keep every version for the checks
+    monkeypatch.setenv("TECHNIC_STORE_KEEP_S", "3600")  # keep every version for the checks
     root, out = tmp_path / "store", tmp_path / "out"
     out.mkdir()
     uni, base_long = W.base()
     write_store(root, uni, base_long, {"generator": "stress"})
     env = {**os.environ, "TECHNIC_STORE_KEEP_S": "3600"}
     with EmbeddedRedis(tmp_path / "redis", persist=False) as redis_server:
-        deadline = time.time() + DURATION_S + 8.0          # the workers' start-up (imports, JIT) first
-        procs = [subprocess.Popen([sys.executable, "-m", "tests.reliability.stress_worker", "import",
-                                   str(root), str(out), str(k), str(deadline)], cwd=REPO, env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for k in range(4)]
-        procs += [subprocess.Popen([sys.executable, "-m", "tests.reliability.stress_worker", "scan",
-                                    str(root), str(out), str(k), str(deadline), redis_server.url],
-                                   cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                  for k in range(4)]
+        deadline = time.time() + DURATION_S + 8.0  # the workers' start-up (imports, JIT) first
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.reliability.stress_worker",
+                    "import",
+                    str(root),
+                    str(out),
+                    str(k),
+                    str(deadline),
+                ],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for k in range(4)
+        ]
+        procs += [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.reliability.stress_worker",
+                    "scan",
+                    str(root),
+                    str(out),
+                    str(k),
+                    str(deadline),
+                    redis_server.url,
+                ],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for k in range(4)
+        ]
         results = [p.communicate(timeout=DURATION_S + 240) for p in procs]
-    crashed = [(k, p.returncode, err[-2000:]) for k, (p, (_, err)) in enumerate(zip(procs, results))
-               if p.returncode != 0]
+    crashed = [
+        (k, p.returncode, err[-2000:])
+        for k, (p, (_, err)) in enumerate(zip(procs, results))
+        if p.returncode != 0
+    ]
     assert crashed == [], crashed
 
     imports = [json.loads(line) for k in range(4) for line in open(out / f"importer{k}.jsonl")]
-    scans = [json.loads(line) for k in range(4) for line in open(out / f"scanner{k}.jsonl")
-             if line.strip()]
+    scans = [
+        json.loads(line)
+        for k in range(4)
+        for line in open(out / f"scanner{k}.jsonl")
+        if line.strip()
+    ]
     assert len(imports) >= 8 and len(scans) >= 8, (len(imports), len(scans))
 
     # every version: the base plus exactly the updates committed up to it
     updates = W.events()
     versions = sorted({i["version"] for i in imports})
-    assert versions == list(range(2, 2 + len(imports)))    # one version per import, none lost
+    assert versions == list(range(2, 2 + len(imports)))  # one version per import, none lost
     by_version = {i["version"]: i["event"] for i in imports}
     applied: list[pd.DataFrame] = []
     bars_checked = panel_bars = 0
@@ -107,17 +153,23 @@ def test_four_importers_and_four_scanners(tmp_path, monkeypatch):
     for s in scans:
         v = s["version"]
         if v not in fresh:
-            fresh[v] = scan(LocalSource(root, version=v), phases="vectorized", backend="talib").table
+            fresh[v] = scan(
+                LocalSource(root, version=v), phases="vectorized", backend="talib"
+            ).table
             # and the same from the Parquet files alone: the panel changes no answer
-            parquet = scan(LocalSource(root, version=v, panel=False), phases="vectorized", backend="talib")
+            parquet = scan(
+                LocalSource(root, version=v, panel=False), phases="vectorized", backend="talib"
+            )
             assert table_differences(fresh[v], parquet.table) == [], v
         got = pd.read_parquet(out / s["table"])
         diffs = table_differences(fresh[v], got)
         assert diffs == [], (s["phases"], v, diffs[:3])
     cached = [s for s in scans if s["cache"]]
-    print(f"\nstress: {DURATION_S:.0f}s, {len(imports)} imports committed (versions 2..{max(versions)}), "
-          f"{len(scans)} scans ({len(cached)} through Redis) of {len(fresh)} versions, "
-          f"{bars_checked:,} stored bars checked across every version (and {panel_bars:,} in their panels); "
-          f"cache hits {sum(s['cache']['hits'] for s in cached)}, "
-          f"incremental {sum(s['cache']['incremental'] for s in cached)}, "
-          f"misses {sum(s['cache']['misses'] for s in cached)}")
+    print(
+        f"\nstress: {DURATION_S:.0f}s, {len(imports)} imports committed (versions 2..{max(versions)}), "
+        f"{len(scans)} scans ({len(cached)} through Redis) of {len(fresh)} versions, "
+        f"{bars_checked:,} stored bars checked across every version (and {panel_bars:,} in their panels); "
+        f"cache hits {sum(s['cache']['hits'] for s in cached)}, "
+        f"incremental {sum(s['cache']['incremental'] for s in cached)}, "
+        f"misses {sum(s['cache']['misses'] for s in cached)}"
+    )

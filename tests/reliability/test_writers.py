@@ -3,6 +3,7 @@
 Every test names the defect it guards and checks that nothing was lost: the
 store's rows before and after, and a vectorised scan against the baseline.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,7 +49,7 @@ def assert_consistent(root) -> None:
     base = scan(root, phases="baseline")
     fast = scan(root, phases="prefetch,prescreen,vectorized")
     assert results_match(base, fast) == []
-    assert_panel_agrees(root)       # the panel is the manifest's, bar for bar (issue 16)
+    assert_panel_agrees(root)  # the panel is the manifest's, bar for bar (issue 16)
 
 
 @pytest.mark.slow
@@ -60,9 +61,16 @@ def test_two_imports_at_once_both_land(tmp_path):
     b = write_csvs(tmp_path / "in_b", long, syms[15:])
     for trial in range(2):
         out = tmp_path / f"store{trial}"
-        procs = [subprocess.Popen(technic_cmd("data", "import", "--bars", src, "--out", out),
-                                  cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for src in (a, b)]
+        procs = [
+            subprocess.Popen(
+                technic_cmd("data", "import", "--bars", src, "--out", out),
+                cwd=REPO,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for src in (a, b)
+        ]
         outs = [p.communicate(timeout=300) for p in procs]
         assert [p.returncode for p in procs] == [0, 0], outs
         same_rows(rows(out), long)
@@ -71,17 +79,30 @@ def test_two_imports_at_once_both_land(tmp_path):
 
 def test_a_second_writer_waits_and_names_the_holder(tmp_path):
     from technic_core.universe.writer import StoreLock
+
     root = make_store(tmp_path / "s", 12, 260, seed=5)
     feed_long, feed_syms = long_frame(3, 260, seed=99)
-    feed = write_csvs(tmp_path / "feed", feed_long.assign(symbol=lambda d: "N" + d["symbol"]),
-                      ["N" + s for s in feed_syms])
+    feed = write_csvs(
+        tmp_path / "feed",
+        feed_long.assign(symbol=lambda d: "N" + d["symbol"]),
+        ["N" + s for s in feed_syms],
+    )
     before = rows(root)
     with StoreLock(root, purpose="the test holding the lock"):
-        p = subprocess.Popen(technic_cmd("data", "import", "--bars", feed, "--out", root, "--lock-timeout", "120"),
-                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = p.stderr.readline()           # blocks until the waiter speaks
-        assert "waiting" in line and f"pid {os.getpid()}" in line and "the test holding the lock" in line, line
-        assert p.poll() is None              # it waits, it does not write
+        p = subprocess.Popen(
+            technic_cmd("data", "import", "--bars", feed, "--out", root, "--lock-timeout", "120"),
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        line = p.stderr.readline()  # blocks until the waiter speaks
+        assert (
+            "waiting" in line
+            and f"pid {os.getpid()}" in line
+            and "the test holding the lock" in line
+        ), line
+        assert p.poll() is None  # it waits, it does not write
         assert rows(root).equals(before)
     out, err = p.communicate(timeout=300)
     assert p.returncode == 0, err
@@ -92,13 +113,16 @@ def test_a_second_writer_waits_and_names_the_holder(tmp_path):
 
 def test_a_writer_without_patience_fails_naming_the_holder(tmp_path, capsys):
     from technic_core.universe.writer import StoreLock
+
     root = make_store(tmp_path / "s", 8, 260, seed=5)
     feed_long, feed_syms = long_frame(2, 260, seed=98)
     feed = write_csvs(tmp_path / "feed", feed_long, feed_syms)
     before, version = rows(root), Store(root).version
     with StoreLock(root, purpose="another import"):
         t0 = time.monotonic()
-        code = main(["data", "import", "--bars", str(feed), "--out", str(root), "--lock-timeout", "0.5"])
+        code = main(
+            ["data", "import", "--bars", str(feed), "--out", str(root), "--lock-timeout", "0.5"]
+        )
         assert time.monotonic() - t0 < 10
     err = capsys.readouterr().err
     assert code == 2 and f"pid {os.getpid()}" in err and "another import" in err, err
@@ -155,8 +179,13 @@ def test_a_writer_killed_at_any_step_leaves_a_whole_version(tmp_path, step, expe
     root = make_store(tmp_path / "s", 14, 270, seed=8)
     before, version = rows(root), Store(root).version
     path, _ = _feed(tmp_path, root)
-    p = subprocess.run([sys.executable, "-c", CRASH, step, str(path), str(root)], cwd=REPO,
-                       capture_output=True, text=True, timeout=300)
+    p = subprocess.run(
+        [sys.executable, "-c", CRASH, step, str(path), str(root)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert p.returncode == -signal.SIGKILL, p.stderr
     want_rows, want_uni = expected_after_feed
     if step == "committed":
@@ -170,6 +199,7 @@ def test_a_writer_killed_at_any_step_leaves_a_whole_version(tmp_path, step, expe
     import_store([str(path)], root, **QUIET)
     same_rows(rows(root), want_rows)
     from technic_core.universe.writer import unreferenced_files
+
     assert unreferenced_files(root) == []
 
 
@@ -181,11 +211,17 @@ def test_a_writer_killed_at_random_moments(tmp_path, expected_after_feed):
     root = make_store(tmp_path / "s", 14, 270, seed=8)
     before, version = rows(root), Store(root).version
     path, _ = _feed(tmp_path, root)
-    script = ("import sys; from technic_core.universe.importer import import_store; print('go', flush=True); "
-              "import_store([sys.argv[1]], sys.argv[2], log=lambda *_: None)")
+    script = (
+        "import sys; from technic_core.universe.importer import import_store; print('go', flush=True); "
+        "import_store([sys.argv[1]], sys.argv[2], log=lambda *_: None)"
+    )
     for _ in range(5):
-        p = subprocess.Popen([sys.executable, "-c", script, str(path), str(root)], cwd=REPO,
-                             stdout=subprocess.PIPE, text=True)
+        p = subprocess.Popen(
+            [sys.executable, "-c", script, str(path), str(root)],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert p.stdout.readline().strip() == "go"
         time.sleep(rng.uniform(0.0, 1.2))
         p.send_signal(signal.SIGKILL)
@@ -206,8 +242,11 @@ def test_importing_into_a_store_with_an_unreadable_symbol_file_keeps_it(tmp_path
     before = rows(root)
     symbol_file(root, victim).write_bytes(b"not parquet")
     new_long, new_syms = long_frame(2, 270, seed=61)
-    feed = write_csvs(tmp_path / "feed", new_long.assign(symbol=lambda d: "Q" + d["symbol"]),
-                      ["Q" + s for s in new_syms])
+    feed = write_csvs(
+        tmp_path / "feed",
+        new_long.assign(symbol=lambda d: "Q" + d["symbol"]),
+        ["Q" + s for s in new_syms],
+    )
     report = import_store([str(feed)], root, **QUIET)
     assert victim not in report.unlisted
     assert victim in set(Store(root).universe()["symbol"])
@@ -226,7 +265,7 @@ def test_a_symbol_unreadable_in_every_copy_is_kept_as_it_is(tmp_path):
     symbol_file(root, victim).write_bytes(b"not parquet")
     cfile = consolidated_file(root)
     cfile.write_bytes(cfile.read_bytes()[: cfile.stat().st_size // 2])
-    pfile = store.file("panel")                      # the third copy (issue 16)
+    pfile = store.file("panel")  # the third copy (issue 16)
     pfile.write_bytes(pfile.read_bytes()[: pfile.stat().st_size // 2])
     new_long, new_syms = long_frame(1, 270, seed=62)
     feed = write_csvs(tmp_path / "feed", new_long.assign(symbol="QNEW"), ["QNEW"])
@@ -263,4 +302,6 @@ def test_an_import_never_overwrites_a_format_2_store(tmp_path):
     feed = write_csvs(tmp_path / "feed", long, syms)
     with pytest.raises(StoreError, match="format 2.*rebuild"):
         import_store([str(feed)], old, **QUIET)
-    assert (old / "bars" / "AAA.parquet").read_bytes() == b"old bars" and not (old / "manifest.json").exists()
+    assert (old / "bars" / "AAA.parquet").read_bytes() == b"old bars" and not (
+        old / "manifest.json"
+    ).exists()

@@ -1,4 +1,5 @@
 """The fallback chain cupy -> numba -> numpy -> baseline: never silent, strict on request."""
+
 import warnings
 
 import pytest
@@ -29,7 +30,9 @@ def test_chain_order():
 def test_gpu_phase_without_device_falls_back_with_a_warning(store, reference):
     if registry.unavailable_reason("cupy") is None:
         pytest.skip("a CUDA device is present: the GPU ran for real")
-    with pytest.warns(BackendFallback, match="backend 'cupy' did not run: .*falling back to 'numba'"):
+    with pytest.warns(
+        BackendFallback, match="backend 'cupy' did not run: .*falling back to 'numba'"
+    ):
         res = scan(store, phases="prefetch,prescreen,vectorized,gpu")
     assert res.backend == "numba"
     assert "cupy" in res.info["backend_fallback"]
@@ -60,6 +63,7 @@ def test_a_failing_kernel_falls_back(store, reference, monkeypatch):
 
     def boom(*a, **k):
         raise RuntimeError("kernel launch failed (test)")
+
     monkeypatch.setattr(numba_backend, "fused_indicators", boom)
     with pytest.warns(BackendFallback, match="kernel launch failed"):
         res = scan(store, phases="prefetch,prescreen,vectorized", backend="numba")

@@ -1,4 +1,5 @@
 """One bad symbol never sinks a scan: every bad-data case lands in the errors table."""
+
 import warnings
 
 import numpy as np
@@ -16,8 +17,11 @@ PHASE_SETS = ["baseline", "prefetch,prescreen", "prefetch,prescreen,vectorized"]
 
 
 def _first_good(uni):
-    ok = uni["symbol"].str.fullmatch(r"[A-Z]{1,5}") & ~uni["is_leveraged"] & (
-        uni["market_cap"].isna() | (uni["market_cap"] > 1e9))
+    ok = (
+        uni["symbol"].str.fullmatch(r"[A-Z]{1,5}")
+        & ~uni["is_leveraged"]
+        & (uni["market_cap"].isna() | (uni["market_cap"] > 1e9))
+    )
     return list(uni["symbol"][ok])
 
 
@@ -31,12 +35,18 @@ EDITS = {
     "infinite price": (lambda L, s: _set(L, s, "high", -40, np.inf), "non-finite value (high=inf)"),
     "zero price": (lambda L, s: _set(L, s, "low", -50, 0.0), "non-positive value (low=0)"),
     "negative price": (lambda L, s: _set(L, s, "open", -55, -3.0), "non-positive value (open=-3)"),
-    "high below low": (lambda L, s: (_set(L, s, "high", -60, 1.0), _set(L, s, "low", -60, 2.0)),
-                       "high < low on"),
-    "duplicate date": (lambda L, s: _set(L, s, "date", -70, L.loc[rows_of(L, s)[-71], "date"]),
-                       "duplicate date"),
-    "unsorted dates": (lambda L, s: _set(L, s, "date", -80, L.loc[rows_of(L, s)[-60], "date"]),
-                       "dates not sorted"),
+    "high below low": (
+        lambda L, s: (_set(L, s, "high", -60, 1.0), _set(L, s, "low", -60, 2.0)),
+        "high < low on",
+    ),
+    "duplicate date": (
+        lambda L, s: _set(L, s, "date", -70, L.loc[rows_of(L, s)[-71], "date"]),
+        "duplicate date",
+    ),
+    "unsorted dates": (
+        lambda L, s: _set(L, s, "date", -80, L.loc[rows_of(L, s)[-60], "date"]),
+        "dates not sorted",
+    ),
 }
 
 
@@ -45,6 +55,7 @@ def _edit(kind, victim):
         long = long.copy()
         EDITS[kind][0](long, victim)
         return uni, long
+
     return edit
 
 
@@ -52,8 +63,7 @@ def _edit(kind, victim):
 def test_bad_rows_are_reported_and_others_untouched(tmp_path, kind):
     clean = make_store(tmp_path / "clean", 40, 280, seed=21)
     ref = scan(clean, phases="prefetch,prescreen,vectorized", backend="numpy")
-    victim = next(s for s in _first_good(Store(clean).universe())
-                  if s in set(ref.table["symbol"]))
+    victim = next(s for s in _first_good(Store(clean).universe()) if s in set(ref.table["symbol"]))
     bad = make_store(tmp_path / "bad", 40, 280, seed=21, edit=_edit(kind, victim))
     results = {}
     for phases in PHASE_SETS:
@@ -77,8 +87,14 @@ def _victim(root, k=5):
 
 DAMAGE = {
     "empty": (lambda p: p.write_bytes(b""), "empty bars file"),
-    "corrupt": (lambda p: p.write_bytes(b"PAR1 this is not a parquet file"), "unreadable bars file"),
-    "no_volume": (lambda p: pq.write_table(pq.read_table(p).drop(["volume"]), p), "lacks columns: volume"),
+    "corrupt": (
+        lambda p: p.write_bytes(b"PAR1 this is not a parquet file"),
+        "unreadable bars file",
+    ),
+    "no_volume": (
+        lambda p: pq.write_table(pq.read_table(p).drop(["volume"]), p),
+        "lacks columns: volume",
+    ),
 }
 
 
@@ -122,6 +138,7 @@ def test_short_stored_histories_are_reported_in_every_phase(tmp_path, rows, need
     def edit(uni, long):
         idx = rows_of(long, sym)
         return uni, long.drop(index=idx[: len(idx) - rows]).reset_index(drop=True)
+
     root = make_store(tmp_path / "s", 30, 260, seed=5, edit=edit)
     outs = [scan(root, phases=p, backend="numpy") for p in PHASE_SETS]
     for res in outs:
@@ -137,6 +154,7 @@ def test_symbol_in_universe_without_bars(tmp_path):
         extra["symbol"] = "GHOST"
         extra["market_cap"] = 5e9
         return pd.concat([uni, extra], ignore_index=True), long
+
     root = make_store(tmp_path, 20, 260, seed=2, edit=edit)
     for p in PHASE_SETS:
         res = scan(root, phases=p, backend="numpy")

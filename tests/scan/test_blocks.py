@@ -1,4 +1,5 @@
 """The vectorised engine over blocks: the same answer for every block size, memory bounded by a block."""
+
 import json
 import re
 import subprocess
@@ -42,14 +43,15 @@ def test_one_block_is_the_baseline_answer(store, one_block):
 def test_every_block_size_gives_one_answer(store, one_block, block_size):
     res = scan(store, phases=PHASES, backend=BACKEND, block_size=block_size)
     assert results_match(one_block, res) == []
-    assert res.info["blocks"] == len(split(list(range(res.n_symbols - res.info["history_fetches_saved"])),
-                                           block_size))
+    assert res.info["blocks"] == len(
+        split(list(range(res.n_symbols - res.info["history_fetches_saved"])), block_size)
+    )
 
 
 def test_blocks_split_sectors(store):
     # blocks of 3 cut every sector into pieces: percentiles must come after the merge
     uni = Store(store).universe()
-    pieces = [set(uni["sector"].iloc[i:i + 3]) for i in range(0, len(uni), 3)]
+    pieces = [set(uni["sector"].iloc[i : i + 3]) for i in range(0, len(uni), 3)]
     sectors = set(uni["sector"])
     assert all(any(s in p for p in pieces[1:]) for s in sectors)
     assert any(len(p) > 1 for p in pieces)
@@ -65,9 +67,10 @@ def test_block_size_is_validated():
 
 def test_ray_auto_block_size_is_even_over_cpus():
     from technic_core.scan.phases.ray_phase import RAY_BLOCK_SIZE, ray_block_size
-    assert ray_block_size(4538, 2) == 1135          # 4 equal blocks, two rounds on 2 CPUs
-    assert ray_block_size(120, 3) == 40             # one block per CPU
-    assert ray_block_size(100_000, 16) == 1563      # 64 blocks: 4 rounds on 16 CPUs
+
+    assert ray_block_size(4538, 2) == 1135  # 4 equal blocks, two rounds on 2 CPUs
+    assert ray_block_size(120, 3) == 40  # one block per CPU
+    assert ray_block_size(100_000, 16) == 1563  # 64 blocks: 4 rounds on 16 CPUs
     assert ray_block_size(10, 32) == 1
     for n, cpus in [(5277, 2), (50_000, 7), (3, 1)]:
         size = ray_block_size(n, cpus)
@@ -77,8 +80,25 @@ def test_ray_auto_block_size_is_even_over_cpus():
 
 def test_cli_block_size(store, capsys, tmp_path):
     out = tmp_path / "t.csv"
-    assert main(["scan", "--universe", str(store), "--phases", PHASES, "--backend", BACKEND,
-                 "--block-size", "5", "--quiet", "--output", str(out)]) == 0
+    assert (
+        main(
+            [
+                "scan",
+                "--universe",
+                str(store),
+                "--phases",
+                PHASES,
+                "--backend",
+                BACKEND,
+                "--block-size",
+                "5",
+                "--quiet",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
     blocks = re.search(r"^blocks: (\d+)$", capsys.readouterr().out, re.M)
     assert blocks and int(blocks.group(1)) > 10
     with pytest.raises(SystemExit):
@@ -107,8 +127,14 @@ _PEAK = textwrap.dedent("""
 
 
 def _scan_growth_mb(root, size: str) -> float:
-    out = subprocess.run([sys.executable, "-c", _PEAK, str(root), size], cwd=ROOT, check=True,
-                         capture_output=True, text=True, timeout=120).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK, str(root), size],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     r = json.loads(out.strip().splitlines()[-1])
     return (r["peak_kb"] - r["before_kb"]) / 1024
 

@@ -1,5 +1,6 @@
 """One engine contract: every phase's engine is ``run(source, symbols, options) -> BlockOutcome``,
 picked by the pipeline from one table, and its costs come back on the outcome."""
+
 import importlib
 import inspect
 
@@ -18,7 +19,9 @@ def _engines():
 
 def test_every_engine_has_the_one_signature():
     for run in _engines():
-        assert list(inspect.signature(run).parameters) == ["src", "symbols", "options"], run.__module__
+        assert list(inspect.signature(run).parameters) == ["src", "symbols", "options"], (
+            run.__module__
+        )
 
 
 def test_the_pipeline_picks_the_engine_from_its_table():
@@ -42,4 +45,6 @@ def test_engines_called_directly_give_the_same_rows(tmp_path):
     assert fast.outside_s == {} and slow.outside_s == {}
     a, b = slow.computed().sort_index(), fast.computed().sort_index()
     assert list(a.index) == list(b.index) and len(a) > 0
-    assert results_match(scan(root, phases="prefetch"), scan(root, phases="prefetch,vectorized")) == []
+    assert (
+        results_match(scan(root, phases="prefetch"), scan(root, phases="prefetch,vectorized")) == []
+    )

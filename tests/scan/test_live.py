@@ -5,6 +5,7 @@ bar, a symbol added and one removed, bad bars) and after each, the long-lived sc
 compared with a cold scan of that version (TA-Lib, the reference) and, bit for bit, with a
 fresh LiveScan built from nothing (a state advanced bar by bar is the state built whole).
 """
+
 import threading
 import time
 
@@ -49,7 +50,7 @@ def cold(root):
 def assert_equals_cold(live_result, root):
     assert results_match(cold(root), live_result) == []
     fresh = LiveScan(root).refresh()
-    pd.testing.assert_frame_equal(live_result.table, fresh.table)      # bit for bit
+    pd.testing.assert_frame_equal(live_result.table, fresh.table)  # bit for bit
     assert live_result.rejections == fresh.rejections
     pd.testing.assert_frame_equal(live_result.errors, fresh.errors)
 
@@ -59,18 +60,21 @@ def test_a_cold_live_scan_equals_a_cold_scan(store):
     res = live.refresh()
     assert results_match(cold(store), res) == []
     assert live.last_counts["built"] == 46 and res.info["store_version"] == Store(store).version
-    assert live.refresh() is res            # nothing changed: nothing recomputed
+    assert live.refresh() is res  # nothing changed: nothing recomputed
 
 
 def test_new_sessions_advance_every_symbol_and_equal_a_cold_scan(store):
     live = LiveScan(store)
     live.refresh()
-    for k in range(3):          # crossing every warm-up boundary of the short histories
+    for k in range(3):  # crossing every warm-up boundary of the short histories
         append_session(store, seed=k)
         res = live.refresh()
         # the symbol with one bar (too short: an error) has two now, and is built
-        want = {"unchanged": 0, "advanced": 46, "built": 1} if k == 0 else {"unchanged": 0, "advanced": 47,
-                                                                           "built": 0}
+        want = (
+            {"unchanged": 0, "advanced": 46, "built": 1}
+            if k == 0
+            else {"unchanged": 0, "advanced": 47, "built": 0}
+        )
         assert live.last_counts == {**want, "dropped": 0}
         assert_equals_cold(res, store)
 
@@ -78,14 +82,14 @@ def test_new_sessions_advance_every_symbol_and_equal_a_cold_scan(store):
 def _change_everything(uni, long):
     syms = list(dict.fromkeys(long["symbol"]))
     i = rows_of(long, syms[20])[-40]
-    long.loc[i, ["close", "high"]] = long.loc[i, "high"] * 1.03          # a corrected past bar
-    long = long[long["symbol"] != syms[21]]                                # a symbol removed
+    long.loc[i, ["close", "high"]] = long.loc[i, "high"] * 1.03  # a corrected past bar
+    long = long[long["symbol"] != syms[21]]  # a symbol removed
     uni = uni[uni["symbol"] != syms[21]]
-    new = long[long["symbol"] == syms[22]].assign(symbol="ZNEW")         # a symbol added
+    new = long[long["symbol"] == syms[22]].assign(symbol="ZNEW")  # a symbol added
     uni = pd.concat([uni, uni[uni["symbol"] == syms[22]].assign(symbol="ZNEW")], ignore_index=True)
     long = pd.concat([long, new], ignore_index=True)
     j = rows_of(long, syms[23])[-1]
-    long.loc[j, "high"] = long.loc[j, "low"] * 0.5                        # now a bad bar
+    long.loc[j, "high"] = long.loc[j, "low"] * 0.5  # now a bad bar
     return uni, long.reset_index(drop=True)
 
 
@@ -110,7 +114,7 @@ def test_without_a_panel_it_builds_from_the_parquet_files(store, monkeypatch):
     live.refresh()
     append_session(store, seed=3)
     res = live.refresh()
-    assert live.last_counts["built"] == 47          # no panel: no last row to advance by
+    assert live.last_counts["built"] == 47  # no panel: no last row to advance by
     assert results_match(cold(store), res) == []
 
 
@@ -122,6 +126,7 @@ def test_watch_rescans_when_the_version_changes(store):
         while not seen:
             time.sleep(0.02)
         append_session(store, seed=5)
+
     t = threading.Thread(target=writer)
     t.start()
     last = live.watch(interval_s=0.05, on_result=seen.append, max_results=2)

@@ -1,4 +1,5 @@
 """Scans from memory: a long DataFrame or a dict of frames scans as its import-then-scan does."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,7 +25,9 @@ def bars():
     long.loc[i, "high"], long.loc[i, "low"] = low, high
     # shuffled rows and an exact duplicate row of another symbol: repaired by both paths
     rows = long.index[long["symbol"] == syms[7]]
-    long = pd.concat([long.drop(rows), long.loc[rows].iloc[::-1], long.loc[rows[:1]]], ignore_index=True)
+    long = pd.concat(
+        [long.drop(rows), long.loc[rows].iloc[::-1], long.loc[rows[:1]]], ignore_index=True
+    )
     return long, g.universe.copy(), syms[3], syms[7]
 
 
@@ -34,8 +37,9 @@ def imported(tmp_path_factory, bars):
     d = tmp_path_factory.mktemp("mem")
     long.to_parquet(d / "bars.parquet")
     uni.to_parquet(d / "universe.parquet")
-    report = import_store([d / "bars.parquet"], d / "store", universe=d / "universe.parquet",
-                          log=lambda *_: None)
+    report = import_store(
+        [d / "bars.parquet"], d / "store", universe=d / "universe.parquet", log=lambda *_: None
+    )
     return d / "store", report
 
 
@@ -86,7 +90,9 @@ def test_repairs_are_the_importers(bars):
     long, _, bad, shuffled = bars
     src = MemorySource(long)
     notes = dict(src.checked.repaired)
-    assert "dates sorted" in notes[shuffled] and "1 exact duplicate row(s) dropped" in notes[shuffled]
+    assert (
+        "dates sorted" in notes[shuffled] and "1 exact duplicate row(s) dropped" in notes[shuffled]
+    )
     got = src.bars(shuffled)
     assert got["date"].is_monotonic_increasing and not got["date"].duplicated().any()
     assert "high < low" in src.checked.errors[bad]
@@ -94,7 +100,10 @@ def test_repairs_are_the_importers(bars):
 
 def test_phases_that_need_a_store_say_so(bars):
     long, uni, _, _ = bars
-    with pytest.raises(PhaseUnavailable, match=r"phase cache cannot scan frames in memory .*: .*\(technic data import\)"):
+    with pytest.raises(
+        PhaseUnavailable,
+        match=r"phase cache cannot scan frames in memory .*: .*\(technic data import\)",
+    ):
         technic_core.scan(long, uni, phases="vectorized,cache")
     with pytest.raises(TypeError, match="universe= goes with bars in memory"):
         technic_core.scan("some/store", uni)
@@ -110,7 +119,9 @@ def test_bad_input_as_a_whole_and_bad_symbols(bars):
     reasons = dict(zip(res.errors["symbol"], res.errors["reason"]))
     # a name the store cannot hold fails SPEC's symbol rule first (universe rules outrank bad data)
     assert "BA D" not in reasons and "BA D" not in set(res.table["symbol"])
-    assert MemorySource(frames).checked.errors["BA D"] == "symbol name cannot be stored: contains ' '"
+    assert (
+        MemorySource(frames).checked.errors["BA D"] == "symbol name cannot be stored: contains ' '"
+    )
     assert reasons["NOVOL"] == "missing columns: volume"
     assert reasons["EMPTY"] == "no bars (empty frame)"
     assert "GOOD" not in reasons
@@ -119,13 +130,17 @@ def test_bad_input_as_a_whole_and_bad_symbols(bars):
 def test_intraday_frames_are_refused_as_a_store_of_them_is():
     idx = pd.date_range("2026-01-05 09:30", periods=300, freq="5min")
     c = 50 + np.cumsum(np.random.default_rng(0).normal(0, 0.1, 300))
-    df = pd.DataFrame({"open": c, "high": c + 1, "low": c - 1, "close": c, "volume": 1e6}, index=idx)
+    df = pd.DataFrame(
+        {"open": c, "high": c + 1, "low": c - 1, "close": c, "volume": 1e6}, index=idx
+    )
     with pytest.raises(ValueError, match="intraday bars; scans need daily bars"):
         technic_core.scan({"ABC": df})
 
 
 def test_polars_long_frame_scans_as_pandas(bars):
-    pl = pytest.importorskip("polars", reason="polars is not installed (pip install technic[polars])")
+    pl = pytest.importorskip(
+        "polars", reason="polars is not installed (pip install technic[polars])"
+    )
     long, uni, _, _ = bars
     a = technic_core.scan(long, uni, phases="vectorized")
     b = technic_core.scan(pl.from_pandas(long), pl.from_pandas(uni), phases="vectorized")
@@ -137,7 +152,9 @@ def test_every_symbol_bad_gives_an_empty_table_and_the_errors(phases):
     # the baseline built its table from a frame without columns and raised KeyError here
     idx = pd.bdate_range("2026-01-05", periods=300)
     c = 50 + np.cumsum(np.random.default_rng(0).normal(0, 0.1, 300))
-    df = pd.DataFrame({"open": c, "high": c - 1, "low": c + 1, "close": c, "volume": 1e6}, index=idx)
+    df = pd.DataFrame(
+        {"open": c, "high": c - 1, "low": c + 1, "close": c, "volume": 1e6}, index=idx
+    )
     res = technic_core.scan({"ABC": df}, phases=phases)
     assert len(res.table) == 0 and list(res.errors["symbol"]) == ["ABC"]
     assert res.errors["reason"].iat[0].startswith("high < low on 2026-01-05")

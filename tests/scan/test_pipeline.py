@@ -1,4 +1,5 @@
 """The pipeline: phases agree with the baseline; rules fire; the result is complete."""
+
 import pytest
 
 from technic_core import indicators
@@ -33,8 +34,10 @@ def test_result_shape(baseline):
     assert t["sector_pct"].between(0, 100).all()
 
 
-@pytest.mark.parametrize("phases", ["prefetch", "prescreen", "prefetch,prescreen",
-                                    "vectorized", "prefetch,prescreen,vectorized"])
+@pytest.mark.parametrize(
+    "phases",
+    ["prefetch", "prescreen", "prefetch,prescreen", "vectorized", "prefetch,prescreen,vectorized"],
+)
 def test_phases_give_the_baseline_answer(store, baseline, phases):
     res = scan(store, phases=phases)
     assert results_match(baseline, res) == []
@@ -49,7 +52,10 @@ def test_every_backend_gives_the_baseline_answer(store, baseline, backend):
 
 def test_prescreen_saves_fetches(store):
     res = scan(store, phases="prefetch,prescreen", backend="numpy")
-    assert res.info["history_fetches_saved"] >= res.rejections["symbol_format"] + res.rejections["leveraged"]
+    assert (
+        res.info["history_fetches_saved"]
+        >= res.rejections["symbol_format"] + res.rejections["leveraged"]
+    )
 
 
 def test_parse_phases():
@@ -57,8 +63,11 @@ def test_parse_phases():
     assert parse_phases("vectorized,prefetch") == ("prefetch", "vectorized")
     with pytest.raises(ValueError, match="unknown phase"):
         parse_phases("warp")
-    unbuilt = [p for p, ph in __import__("technic_core.scan.phases", fromlist=["PHASES"]).PHASES.items()
-               if not ph.built]
+    unbuilt = [
+        p
+        for p, ph in __import__("technic_core.scan.phases", fromlist=["PHASES"]).PHASES.items()
+        if not ph.built
+    ]
     if unbuilt:
         with pytest.raises(PhaseUnavailable, match="not built yet"):
             parse_phases(unbuilt[0])

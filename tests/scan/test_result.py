@@ -1,4 +1,5 @@
 """ScanResult's face: to_frame, to_parquet (the rest in its metadata), a readable repr."""
+
 import json
 
 import pandas as pd

@@ -1,4 +1,5 @@
 """A real server on loopback: same answers as the store, retries, clear failures."""
+
 import socket
 
 import pytest
@@ -66,8 +67,11 @@ def test_retries_recover_from_injected_faults(store):
 def test_exhausted_retries_are_per_symbol_errors(store):
     with serve_in_thread(store, error_rate=1.0) as (url, srv):
         with HttpSource(url, retries=2, backoff_s=0.001) as src:
-            src._meta = {"sessions": ["2026-10-29", "2026-10-30"], "frequency": "daily",
-                         "last_session": "2026-10-30"}
+            src._meta = {
+                "sessions": ["2026-10-29", "2026-10-30"],
+                "frequency": "daily",
+                "last_session": "2026-10-30",
+            }
             sym = Store(store).universe()["symbol"].iloc[0]
             with pytest.raises(SymbolDataError, match=r"HTTP (429|503) after 2 retries") as info:
                 src.bars(sym)
@@ -89,7 +93,9 @@ def test_dead_server_is_one_clear_error():
 def test_malformed_response_names_the_symbol(store, server, monkeypatch):
     url, srv = server
     sym = Store(store).universe()["symbol"].iloc[3]
-    monkeypatch.setattr(srv, "range_body", lambda s, a, b: (200, b'{"status": "OK", "results": [{"x": 1}]}'))
+    monkeypatch.setattr(
+        srv, "range_body", lambda s, a, b: (200, b'{"status": "OK", "results": [{"x": 1}]}')
+    )
     with HttpSource(url) as src:
         with pytest.raises(SymbolDataError, match="malformed response") as info:
             src.bars(sym)
@@ -103,16 +109,19 @@ def test_malformed_response_names_the_symbol(store, server, monkeypatch):
 def _bad_store(root):
     def edit(uni, long):
         long = long.copy()
-        good = uni["symbol"][uni["symbol"].str.fullmatch(r"[A-Z]{1,5}") & ~uni["is_leveraged"]].tolist()
+        good = uni["symbol"][
+            uni["symbol"].str.fullmatch(r"[A-Z]{1,5}") & ~uni["is_leveraged"]
+        ].tolist()
         a, b = good[2], good[5]
         long.loc[rows_of(long, a)[-20], "close"] = float("nan")
         idx = rows_of(long, b)
         long.loc[idx[-30], "date"] = long.loc[idx[-31], "date"]
         return uni, long
+
     root = make_store(root, 30, 260, seed=17, edit=edit)
     store = Store(root)
     victim = store.universe()["symbol"].iloc[9]
-    store.bar_file(victim).write_bytes(b"not parquet")     # healed from bars.parquet, in every path
+    store.bar_file(victim).write_bytes(b"not parquet")  # healed from bars.parquet, in every path
     return root
 
 
@@ -132,5 +141,11 @@ def test_bad_data_reports_the_same_errors_through_http(tmp_path):
 
 def test_cli_scan_through_the_api(store, server, capsys):
     from technic_core.cli import main
-    assert main(["scan", "--source", server[0], "--phases", "prefetch,prescreen,vectorized", "--quiet"]) == 0
+
+    assert (
+        main(
+            ["scan", "--source", server[0], "--phases", "prefetch,prescreen,vectorized", "--quiet"]
+        )
+        == 0
+    )
     assert "HTTP API" in capsys.readouterr().out

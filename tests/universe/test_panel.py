@@ -4,6 +4,7 @@ A panel that no longer describes its version (older than the files, truncated, f
 is never used: the store says why, in one warning naming the file, and reads the
 Parquet files instead, so every scan's table is the one the Parquet files give.
 """
+
 import json
 import shutil
 import warnings
@@ -27,11 +28,11 @@ def _irregular(uni, long):
     """A ragged store: a gap in one symbol's sessions, one that stopped trading early, two with
     bad bars (a duplicated date, a NaN close), besides the generator's late listings."""
     syms = list(dict.fromkeys(long["symbol"]))
-    long = long.drop(index=rows_of(long, syms[1])[100])                  # a missing session
-    long = long.drop(index=rows_of(long, syms[2])[-7:])                  # delisted a week ago
+    long = long.drop(index=rows_of(long, syms[1])[100])  # a missing session
+    long = long.drop(index=rows_of(long, syms[2])[-7:])  # delisted a week ago
     dup = rows_of(long, syms[3])[50]
     long.loc[dup, "date"] = long.loc[rows_of(long, syms[3])[49], "date"]  # duplicate date
-    long.loc[rows_of(long, syms[4])[-3], "close"] = np.nan               # non-finite value
+    long.loc[rows_of(long, syms[4])[-3], "close"] = np.nan  # non-finite value
     return uni, long.reset_index(drop=True)
 
 
@@ -65,7 +66,7 @@ def test_blocks_from_the_panel_equal_blocks_from_parquet(ragged):
     order = list(store.index().index)
     assert_same_block(store.block(order), _parquet_block(ragged, order))
     rng = np.random.default_rng(3)
-    for _ in range(5):      # subsets in any order, symbols the store lacks, a repeated one
+    for _ in range(5):  # subsets in any order, symbols the store lacks, a repeated one
         pick = list(rng.choice(order, 12, replace=False)) + ["NOSUCH"]
         got = store.block(pick)
         assert_same_block(got, _parquet_block(ragged, pick))
@@ -82,8 +83,8 @@ def test_the_panel_knows_each_symbol_and_its_problem(ragged):
     panel = store.panel()
     syms = list(store.index().index)
     assert "duplicate date" in panel.errors[syms[3]] and "non-finite" in panel.errors[syms[4]]
-    assert not panel.aligned[panel.columns_of([syms[1]])[0]]      # its gap
-    assert panel.aligned[panel.columns_of([syms[2]])[0]]          # consecutive, just ending early
+    assert not panel.aligned[panel.columns_of([syms[1]])[0]]  # its gap
+    assert panel.aligned[panel.columns_of([syms[2]])[0]]  # consecutive, just ending early
     t = panel.shape[0]
     assert (panel.n_bars[panel.good] <= t).all() and t == panel.n_bars[panel.good].max()
 
@@ -92,19 +93,29 @@ def test_the_panel_knows_each_symbol_and_its_problem(ragged):
 def test_session_rows_equal_the_bars_of_that_session(ragged, which):
     store = Store(ragged)
     cal = store.panel().calendar.astype("datetime64[ms]").astype("datetime64[D]")
-    day = {"last": cal[-1], "previous": cal[-2], "middle": cal[100], "delisted": cal[-8],
-           "not a session": cal[-1] + np.timedelta64(1, "D")}[which]
+    day = {
+        "last": cal[-1],
+        "previous": cal[-2],
+        "middle": cal[100],
+        "delisted": cal[-8],
+        "not a session": cal[-1] + np.timedelta64(1, "D"),
+    }[which]
     got = store.session_rows(day)
     long = Store(ragged, panel=False).long()
-    want = long[long["date"].to_numpy().astype("datetime64[D]") == day].drop_duplicates("symbol", keep="last")
-    want = want.assign(symbol=want["symbol"].astype(str))[["symbol", "date", *FIELDS]].reset_index(drop=True)
+    want = long[long["date"].to_numpy().astype("datetime64[D]") == day].drop_duplicates(
+        "symbol", keep="last"
+    )
+    want = want.assign(symbol=want["symbol"].astype(str))[["symbol", "date", *FIELDS]].reset_index(
+        drop=True
+    )
     got = got.assign(date=got["date"].astype("datetime64[ns]"))
     want = want.assign(date=want["date"].astype("datetime64[ns]"))
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
-    if which == "last":      # and the snapshot file the writer made agrees
+    if which == "last":  # and the snapshot file the writer made agrees
         old = Store(ragged, panel=False).snapshot()
-        pd.testing.assert_frame_equal(got, old.assign(date=old["date"].astype("datetime64[ns]")),
-                                      check_dtype=False)
+        pd.testing.assert_frame_equal(
+            got, old.assign(date=old["date"].astype("datetime64[ns]")), check_dtype=False
+        )
 
 
 def test_every_phase_gives_the_same_table_from_the_panel_and_from_parquet(ragged):
@@ -137,7 +148,7 @@ def _correct_a_bar(uni, long):
 def _rewrite_a_symbol(uni, long):
     s = long["symbol"].iloc[-1]
     idx = rows_of(long, s)
-    long.loc[idx, ["open", "high", "low", "close"]] *= 0.5          # a split applied to its history
+    long.loc[idx, ["open", "high", "low", "close"]] *= 0.5  # a split applied to its history
     return uni, long
 
 
@@ -152,10 +163,12 @@ def _remove_a_symbol(uni, long):
     return uni[uni["symbol"] != gone], long[long["symbol"] != gone]
 
 
-CHANGES = {"a bar corrected": (_correct_a_bar, "other bars in the store"),
-           "a symbol's file rewritten": (_rewrite_a_symbol, "other bars in the store"),
-           "a symbol added": (_add_a_symbol, "not in it (e.g. ZZNEW)"),
-           "a symbol removed": (_remove_a_symbol, "no longer in the store")}
+CHANGES = {
+    "a bar corrected": (_correct_a_bar, "other bars in the store"),
+    "a symbol's file rewritten": (_rewrite_a_symbol, "other bars in the store"),
+    "a symbol added": (_add_a_symbol, "not in it (e.g. ZZNEW)"),
+    "a symbol removed": (_remove_a_symbol, "no longer in the store"),
+}
 
 
 @pytest.mark.parametrize("change", sorted(CHANGES))
@@ -170,7 +183,9 @@ def test_a_store_changed_behind_the_panels_back_is_detected(tmp_path, change):
     with pytest.warns(StoreDamaged) as caught:
         assert store.panel() is None
     msg = str(caught[0].message)
-    assert cause in msg and f"v/{before}/{PANEL_FILE}" in msg and "older than the store's files" in msg, msg
+    assert (
+        cause in msg and f"v/{before}/{PANEL_FILE}" in msg and "older than the store's files" in msg
+    ), msg
     assert len(msg.splitlines()) == 1
     # every phase reads the Parquet files instead: the stale bars are never used
     for phases in ("prefetch,prescreen", "vectorized", "prefetch,prescreen,vectorized"):
@@ -184,6 +199,7 @@ def test_a_symbol_file_edited_in_place_changes_no_answer(tmp_path):
     its content version), and the panel, like bars.parquet, holds the manifest's bars."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+
     root = make_store(tmp_path / "s", 20, 270, seed=32)
     want = scan(root, phases="prefetch,prescreen,vectorized")
     store = Store(root)
@@ -196,7 +212,7 @@ def test_a_symbol_file_edited_in_place_changes_no_answer(tmp_path):
         base = scan(root, phases="baseline")
     assert results_match(want, base) == []
     with warnings.catch_warnings():
-        warnings.simplefilter("error")      # the panel agrees with the manifest: no warning
+        warnings.simplefilter("error")  # the panel agrees with the manifest: no warning
         assert results_match(want, scan(root, phases="prefetch,prescreen,vectorized")) == []
 
 
@@ -278,6 +294,7 @@ def test_a_store_written_block_by_block_equals_its_parquet_files(tmp_path, monke
     bars as the Parquet files, and every phase scans it alike."""
     from technic_core.universe.generate import generate_blocks
     from technic_core.universe.make import generate_store
+
     monkeypatch.setenv("TECHNIC_STORE_FSYNC", "0")
     root = generate_store(tmp_path / "s", 700, 270, seed=3, block_size=160, log=lambda *_: None)
     store = Store(root)
@@ -301,6 +318,7 @@ def test_a_large_panel_is_read_block_by_block_not_mapped(ragged, monkeypatch):
     the map, and each block's pages are given back: a scan's resident memory is one block's bars
     (measured at 100,000 symbols: tools/scale_run.py).  The bars are the same either way."""
     import technic_core.universe.panel as P
+
     small = Store(ragged)
     order = list(small.index().index)
     want_rows = small.session_rows(small.panel().calendar[-2].astype("datetime64[ms]"))
@@ -309,6 +327,7 @@ def test_a_large_panel_is_read_block_by_block_not_mapped(ragged, monkeypatch):
     real = P.BarPanel.release
     monkeypatch.setattr(P.BarPanel, "release", lambda self: (calls.append(1), real(self)))
     from technic_core.universe.store import OPENED
+
     OPENED.clear()
     store = Store(ragged)
     assert store.panel().large
@@ -317,5 +336,8 @@ def test_a_large_panel_is_read_block_by_block_not_mapped(ragged, monkeypatch):
     got = store.session_rows(store.panel().calendar[-2].astype("datetime64[ms]"))
     pd.testing.assert_frame_equal(got, want_rows)
     res = scan(LocalSource(ragged), phases="prefetch,prescreen,vectorized", block_size=8)
-    assert len(calls) == res.info["blocks"] > 1 and results_match(scan(ragged, phases="baseline"), res) == []
+    assert (
+        len(calls) == res.info["blocks"] > 1
+        and results_match(scan(ragged, phases="baseline"), res) == []
+    )
     OPENED.clear()

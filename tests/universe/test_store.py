@@ -53,6 +53,7 @@ def test_a_write_through_the_writer_is_seen_by_every_reader(tmp_path):
         r = long.index[long["symbol"] == sym][-1]
         long.loc[r, ["close", "high"]] = [12345.0, 20000.0]
         return uni, long
+
     update_store(tmp_path, edit)
     store = Store(tmp_path)
     assert store.version == 2
@@ -79,12 +80,15 @@ def test_an_in_place_edit_is_reported_and_never_served(tmp_path):
     assert store.block().fields["close"][-1, 2] == want["close"].iloc[-1]
 
 
-@pytest.mark.parametrize("damage,needle", [
-    (lambda p: p.write_bytes(b""), "empty bars file"),
-    (lambda p: p.write_bytes(b"not parquet at all"), "unreadable bars file"),
-    (lambda p: p.unlink(), "no bars file"),
-    (lambda p: pq.write_table(pq.read_table(p).drop(["volume"]), p), "lacks columns: volume"),
-])
+@pytest.mark.parametrize(
+    "damage,needle",
+    [
+        (lambda p: p.write_bytes(b""), "empty bars file"),
+        (lambda p: p.write_bytes(b"not parquet at all"), "unreadable bars file"),
+        (lambda p: p.unlink(), "no bars file"),
+        (lambda p: pq.write_table(pq.read_table(p).drop(["volume"]), p), "lacks columns: volume"),
+    ],
+)
 def test_a_damaged_symbol_file_is_read_from_the_other_copy(tmp_path, damage, needle):
     make_store(tmp_path, 10, 60)
     store = Store(tmp_path)
@@ -185,6 +189,7 @@ def test_snapshot_follows_a_written_symbol(tmp_path):
         r = long.index[long["symbol"] == sym][-1]
         long.loc[r, ["close", "low"]] = 0.5
         return uni, long
+
     update_store(tmp_path, edit)
     snap = Store(tmp_path).snapshot().set_index("symbol")
     assert snap.loc[sym, "close"] == 0.5 and len(snap) == 12

@@ -5,8 +5,16 @@ commit's process (asv_runner inside), ``stats`` decides, ``report`` writes
 the table to ``reports/`` and reads back the last verdicts, ``trials``
 measures the gate itself (false alarms, planted slowdowns caught).
 """
+
 from .gate import DEFAULT_FACTOR, DEFAULT_ROUNDS, GateError, run_gate
 from .stats import EXIT_FAILED, EXIT_OK, EXIT_REGRESSION
 
-__all__ = ["DEFAULT_FACTOR", "DEFAULT_ROUNDS", "EXIT_FAILED", "EXIT_OK", "EXIT_REGRESSION",
-           "GateError", "run_gate"]
+__all__ = [
+    "DEFAULT_FACTOR",
+    "DEFAULT_ROUNDS",
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_REGRESSION",
+    "GateError",
+    "run_gate",
+]

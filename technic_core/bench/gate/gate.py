@@ -30,6 +30,7 @@ apart, so on a shared machine a neighbour's burst lands on one side only.
 The cost: both commits run in the current environment, so a commit that
 changes dependencies is measured with today's packages.
 """
+
 from __future__ import annotations
 
 import io
@@ -58,10 +59,10 @@ from .stats import (
 
 DEFAULT_FACTOR = 1.2
 DEFAULT_ROUNDS = 30
-TARGET_S = 0.030          # seconds per sample (the call count is calibrated to this)
-MAX_S_PER_BENCH = 6.0     # a benchmark stops taking rounds after this (MIN_ROUNDS at least)
-SCALING_FACTOR = 1.25     # base / head parallelism (per-thread CPU spread) that counts as lost
-SPEEDUP_FACTOR = 1.5      # base / head wall-time speedup: noisier (self/null trials read up to 1.35)
+TARGET_S = 0.030  # seconds per sample (the call count is calibrated to this)
+MAX_S_PER_BENCH = 6.0  # a benchmark stops taking rounds after this (MIN_ROUNDS at least)
+SCALING_FACTOR = 1.25  # base / head parallelism (per-thread CPU spread) that counts as lost
+SPEEDUP_FACTOR = 1.5  # base / head wall-time speedup: noisier (self/null trials read up to 1.35)
 SCALING_ROUNDS = 12
 SCALING_TARGET_S = 0.15
 SCALING_MAX_S = 15.0
@@ -69,8 +70,12 @@ CONFIRM = True
 TREE_PARTS = ("technic_core", "benchmarks")
 # One thread everywhere in the timing workers: single-threaded CPU time is the
 # work the code does; a kernel that does 30% more work costs 30% more of it.
-ONE_THREAD = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-              "MKL_NUM_THREADS": "1"}
+ONE_THREAD = {
+    "NUMBA_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
 # The scaling workers get every core (None: unset, numba's default).
 ALL_CORES = {k: None for k in ONE_THREAD}
 KEEP_TREES = 8
@@ -131,15 +136,23 @@ def materialize(repo: Path, sha: str, role: str, fresh: bool = False) -> Path:
 
 
 def _prune(trees: Path) -> None:
-    done = sorted((p for p in trees.iterdir() if (p / ".complete").is_file()),
-                  key=lambda p: p.stat().st_mtime, reverse=True)
+    done = sorted(
+        (p for p in trees.iterdir() if (p / ".complete").is_file()),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
     for old in done[KEEP_TREES:]:
         shutil.rmtree(old, ignore_errors=True)
 
 
 # -- choosing what to time -------------------------------------------------------------------
-def plan(listings: dict[str, dict], everything: bool, select: list[str] | None,
-         base: str = "base", head: str = "head") -> tuple[list[str], list[dict], list[str]]:
+def plan(
+    listings: dict[str, dict],
+    everything: bool,
+    select: list[str] | None,
+    base: str = "base",
+    head: str = "head",
+) -> tuple[list[str], list[dict], list[str]]:
     """(ids both sides have, to time; rows for ids only one side has; scaling ids).
 
     The head's tags choose, and the base's for a benchmark the head removed.
@@ -168,8 +181,11 @@ def plan(listings: dict[str, dict], everything: bool, select: list[str] | None,
 
 def _timed_pass(trees, ids, rounds, log, tag: str, workers=None) -> dict:
     """Time ``ids`` in lockstep: with ``workers`` already started, or fresh ones (closed after)."""
-    results = {"benchmarks": [], "load_errors": {},
-               "versions": {label: str(t) for label, t in trees}}
+    results = {
+        "benchmarks": [],
+        "load_errors": {},
+        "versions": {label: str(t) for label, t in trees},
+    }
     if not ids:
         return results
     log(f"[gate] {tag}: {len(ids)} benchmark(s)")
@@ -180,8 +196,9 @@ def _timed_pass(trees, ids, rounds, log, tag: str, workers=None) -> dict:
         if results["load_errors"]:
             return results
         for ident in ids:
-            results["benchmarks"].append(pair.measure(ident, workers, rounds, TARGET_S,
-                                                      MAX_S_PER_BENCH, log))
+            results["benchmarks"].append(
+                pair.measure(ident, workers, rounds, TARGET_S, MAX_S_PER_BENCH, log)
+            )
     finally:
         if own:
             pair.close(workers)
@@ -189,8 +206,11 @@ def _timed_pass(trees, ids, rounds, log, tag: str, workers=None) -> dict:
 
 
 def _scaling_pass(trees, ids, log) -> dict:
-    results = {"benchmarks": [], "load_errors": {},
-               "versions": {label: str(t) for label, t in trees}}
+    results = {
+        "benchmarks": [],
+        "load_errors": {},
+        "versions": {label: str(t) for label, t in trees},
+    }
     if not ids:
         return results
     log(f"[gate] parallel scaling: {len(ids)} benchmark(s), every core, one thread vs all")
@@ -200,8 +220,11 @@ def _scaling_pass(trees, ids, log) -> dict:
         if errors:
             return results
         for ident in ids:
-            results["benchmarks"].append(pair.measure_scaling(
-                ident, workers, SCALING_ROUNDS, SCALING_TARGET_S, SCALING_MAX_S, log))
+            results["benchmarks"].append(
+                pair.measure_scaling(
+                    ident, workers, SCALING_ROUNDS, SCALING_TARGET_S, SCALING_MAX_S, log
+                )
+            )
     finally:
         pair.close(workers)
     return results
@@ -225,13 +248,16 @@ def confirm_rows(first: list[Row], second: list[Row]) -> list[Row]:
             out.append(s)
         else:
             r.status = "same"
-            r.note = f"not confirmed: {s.ratio:.3f} in fresh processes" if s.ratio else "not confirmed"
+            r.note = (
+                f"not confirmed: {s.ratio:.3f} in fresh processes" if s.ratio else "not confirmed"
+            )
             out.append(r)
     return out
 
 
-def rows_from(results: dict, factor: float, clock: str = DEFAULT_CLOCK,
-              scaling_factor: float = SCALING_FACTOR) -> list[Row]:
+def rows_from(
+    results: dict, factor: float, clock: str = DEFAULT_CLOCK, scaling_factor: float = SCALING_FACTOR
+) -> list[Row]:
     rows = []
     for entry in results["benchmarks"]:
         for label, why in results.get("load_errors", {}).items():
@@ -264,8 +290,17 @@ def format_rows(rows: list[Row], markdown: bool = False) -> str:
         if r.note:
             verdict += f" ({r.note})"
         name = r.name + (f" [{r.kind}]" if r.kind != "time" else "")
-        table.append((name, _fmt_s(r.base_s, r.kind), _fmt_s(r.head_s, r.kind), ratio, iqr,
-                      str(r.rounds), verdict))
+        table.append(
+            (
+                name,
+                _fmt_s(r.base_s, r.kind),
+                _fmt_s(r.head_s, r.kind),
+                ratio,
+                iqr,
+                str(r.rounds),
+                verdict,
+            )
+        )
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(c.replace("|", "\\|") for c in t) + " |" for t in table[1:]]
@@ -280,11 +315,20 @@ def format_rows(rows: list[Row], markdown: bool = False) -> str:
     return "\n".join(lines)
 
 
-def run_gate(base: str = "HEAD~1", head: str = "HEAD", factor: float = DEFAULT_FACTOR,
-             rounds: int = DEFAULT_ROUNDS, select: list[str] | None = None,
-             everything: bool = False, repo: Path | str | None = None,
-             json_out: Path | str | None = None, clock: str = DEFAULT_CLOCK, confirm: bool = CONFIRM,
-             scaling: bool = True, log=None) -> tuple[int, str, dict]:
+def run_gate(
+    base: str = "HEAD~1",
+    head: str = "HEAD",
+    factor: float = DEFAULT_FACTOR,
+    rounds: int = DEFAULT_ROUNDS,
+    select: list[str] | None = None,
+    everything: bool = False,
+    repo: Path | str | None = None,
+    json_out: Path | str | None = None,
+    clock: str = DEFAULT_CLOCK,
+    confirm: bool = CONFIRM,
+    scaling: bool = True,
+    log=None,
+) -> tuple[int, str, dict]:
     """(exit code, printable report, results with rows) for ``head`` against ``base``."""
     if factor <= 1.0:
         raise ValueError(f"--factor must be above 1 (the slowdown allowed), got {factor}")
@@ -296,15 +340,22 @@ def run_gate(base: str = "HEAD~1", head: str = "HEAD", factor: float = DEFAULT_F
     t0 = time.perf_counter()
     root = repo_of(repo)
     base_sha, head_sha = resolve(root, base), resolve(root, head)
-    trees = [("base", materialize(root, base_sha, "base")), ("head", materialize(root, head_sha, "head"))]
-    log(f"[gate] base {base} = {base_sha[:10]}, head {head} = {head_sha[:10]}, factor {factor}, "
-        f"up to {rounds} rounds, {'the whole suite' if everything else 'the gated set'}")
+    trees = [
+        ("base", materialize(root, base_sha, "base")),
+        ("head", materialize(root, head_sha, "head")),
+    ]
+    log(
+        f"[gate] base {base} = {base_sha[:10]}, head {head} = {head_sha[:10]}, factor {factor}, "
+        f"up to {rounds} rounds, {'the whole suite' if everything else 'the gated set'}"
+    )
     raw: dict = {"versions": {label: str(t) for label, t in trees}}
 
     def rebuilt():
         # new extractions: new processes and their own Numba cache, compiled again
-        return [("base", materialize(root, base_sha, "base-rebuilt", fresh=True)),
-                ("head", materialize(root, head_sha, "head-rebuilt", fresh=True))]
+        return [
+            ("base", materialize(root, base_sha, "base-rebuilt", fresh=True)),
+            ("head", materialize(root, head_sha, "head-rebuilt", fresh=True)),
+        ]
 
     try:
         workers, errors = pair.start(trees, ONE_THREAD, log)
@@ -317,8 +368,9 @@ def run_gate(base: str = "HEAD~1", head: str = "HEAD", factor: float = DEFAULT_F
                 if select and not ids and not only and not scaling_ids:
                     raise GateError(f"no benchmark matches {select}")
             if not errors:
-                raw["first"] = _timed_pass(trees, ids, rounds, log, "timing (CPU, one thread)",
-                                           workers)
+                raw["first"] = _timed_pass(
+                    trees, ids, rounds, log, "timing (CPU, one thread)", workers
+                )
         finally:
             pair.close(workers)
         rows: list[Row] = []
@@ -326,8 +378,9 @@ def run_gate(base: str = "HEAD~1", head: str = "HEAD", factor: float = DEFAULT_F
             rows = rows_from(raw["first"], factor, clock)
             flagged = [r.name for r in rows if r.status == "regression"]
             if confirm and flagged:
-                second = _timed_pass(rebuilt(), flagged, rounds, log,
-                                     "confirming in fresh processes, trees rebuilt")
+                second = _timed_pass(
+                    rebuilt(), flagged, rounds, log, "confirming in fresh processes, trees rebuilt"
+                )
                 raw["confirm"] = second
                 raw["load_errors"].update(second["load_errors"])
                 rows = confirm_rows(rows, rows_from(second, factor, clock))
@@ -344,31 +397,54 @@ def run_gate(base: str = "HEAD~1", head: str = "HEAD", factor: float = DEFAULT_F
         raise GateError(str(exc)) from None
     code = decide(rows, raw.get("load_errors"))
     seconds = time.perf_counter() - t0
-    verdict = {EXIT_OK: "no regression", EXIT_REGRESSION: f"REGRESSION past {factor}x",
-               EXIT_FAILED: "FAILED: a benchmark did not run on head"}[code]
-    regressions = [r.name + (f" [{r.kind}]" if r.kind != "time" else "")
-                   for r in rows if r.status == "regression"]
-    header = (f"technic gate: head {head} ({head_sha[:10]}) vs base {base} ({base_sha[:10]}), "
-              f"{'whole suite' if everything else 'gated set'}, {clock} time, factor {factor}, "
-              f"parallelism factor {SCALING_FACTOR}, speedup factor {SPEEDUP_FACTOR}")
+    verdict = {
+        EXIT_OK: "no regression",
+        EXIT_REGRESSION: f"REGRESSION past {factor}x",
+        EXIT_FAILED: "FAILED: a benchmark did not run on head",
+    }[code]
+    regressions = [
+        r.name + (f" [{r.kind}]" if r.kind != "time" else "")
+        for r in rows
+        if r.status == "regression"
+    ]
+    header = (
+        f"technic gate: head {head} ({head_sha[:10]}) vs base {base} ({base_sha[:10]}), "
+        f"{'whole suite' if everything else 'gated set'}, {clock} time, factor {factor}, "
+        f"parallelism factor {SCALING_FACTOR}, speedup factor {SPEEDUP_FACTOR}"
+    )
     notes = [f"{label} did not load: {why}" for label, why in raw.get("load_errors", {}).items()]
     footer = [
         f"ratio: time rows head/base CPU a call, scaling rows base/head speedup (one thread / all "
         f"cores); median of up to {rounds} paired rounds, the sides measured in turns; a regression "
         f"is a median past the factor with most rounds agreeing"
-        + (", confirmed by fresh processes" if confirm else "") + ".",
+        + (", confirmed by fresh processes" if confirm else "")
+        + ".",
         f"verdict: {verdict} (exit {code}) in {seconds:.0f} s"
         + (f": {', '.join(regressions)}" if regressions else ""),
     ]
     text = "\n".join([header, *notes, "", format_rows(rows), "", *footer])
-    out = {"base": base_sha, "head": head_sha, "base_ref": base, "head_ref": head,
-           "factor": factor, "scaling_factor": SCALING_FACTOR, "speedup_factor": SPEEDUP_FACTOR,
-           "rounds": rounds, "exit": code,
-           "verdict": verdict, "regressions": regressions, "clock": clock,
-           "everything": everything, "confirm": confirm, "rows": [r.to_json() for r in rows],
-           "raw": raw, "seconds": seconds, "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-           "load": os.getloadavg(), "markdown": "\n".join([header, *notes, "", format_rows(rows, True),
-                                                            "", *footer])}
+    out = {
+        "base": base_sha,
+        "head": head_sha,
+        "base_ref": base,
+        "head_ref": head,
+        "factor": factor,
+        "scaling_factor": SCALING_FACTOR,
+        "speedup_factor": SPEEDUP_FACTOR,
+        "rounds": rounds,
+        "exit": code,
+        "verdict": verdict,
+        "regressions": regressions,
+        "clock": clock,
+        "everything": everything,
+        "confirm": confirm,
+        "rows": [r.to_json() for r in rows],
+        "raw": raw,
+        "seconds": seconds,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "load": os.getloadavg(),
+        "markdown": "\n".join([header, *notes, "", format_rows(rows, True), "", *footer]),
+    }
     if json_out:
         Path(json_out).parent.mkdir(parents=True, exist_ok=True)
         Path(json_out).write_text(json.dumps(out, indent=1))

@@ -15,6 +15,7 @@ taken right beside it.  The all-core samples also record each thread's CPU
 time, whose spread (total over the busiest thread) says whether the work was
 shared out at all, whatever the neighbours left of the second core.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,9 +47,16 @@ class WorkerProcess:
         for k, v in env.items():
             if v is None:
                 full_env.pop(k, None)
-        self.proc = subprocess.Popen([sys.executable, "-I", str(worker), str(tree)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
-                                     text=True, bufsize=1, env=full_env, cwd=str(tree))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", str(worker), str(tree)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None,
+            text=True,
+            bufsize=1,
+            env=full_env,
+            cwd=str(tree),
+        )
         self.sel = selectors.DefaultSelector()
         self.sel.register(self.proc.stdout, selectors.EVENT_READ)
         self.listing: dict[str, dict] = {}
@@ -61,10 +69,14 @@ class WorkerProcess:
             raise WorkerError(f"{self.label} worker is gone (exit {self.proc.poll()})") from None
         if not self.sel.select(timeout):
             self.kill()
-            raise WorkerError(f"{self.label} worker did not answer {msg['op']!r} within {timeout:.0f} s")
+            raise WorkerError(
+                f"{self.label} worker did not answer {msg['op']!r} within {timeout:.0f} s"
+            )
         line = self.proc.stdout.readline()
         if not line:
-            raise WorkerError(f"{self.label} worker died during {msg['op']!r} (exit {self.proc.wait(10)})")
+            raise WorkerError(
+                f"{self.label} worker died during {msg['op']!r} (exit {self.proc.wait(10)})"
+            )
         return json.loads(line)
 
     def close(self) -> None:
@@ -76,10 +88,10 @@ class WorkerProcess:
             except (OSError, subprocess.TimeoutExpired):
                 self.kill()
         self.sel.close()
-        for pipe in (self.proc.stdin, self.proc.stdout):   # else left to the garbage collector
+        for pipe in (self.proc.stdin, self.proc.stdout):  # else left to the garbage collector
             try:
                 pipe.close()
-            except OSError:   # a worker that died mid-write leaves a broken stdin
+            except OSError:  # a worker that died mid-write leaves a broken stdin
                 pass
 
     def kill(self) -> None:
@@ -93,7 +105,9 @@ class WorkerProcess:
                 self.proc.wait(10)
 
 
-def start(trees: list[tuple[str, Path]], env: dict, log) -> tuple[list[WorkerProcess], dict[str, str]]:
+def start(
+    trees: list[tuple[str, Path]], env: dict, log
+) -> tuple[list[WorkerProcess], dict[str, str]]:
     """Start and initialise one worker per tree: (the workers, load errors by label)."""
     workers = [WorkerProcess(label, tree, env) for label, tree in trees]
     errors: dict[str, str] = {}
@@ -107,8 +121,10 @@ def start(trees: list[tuple[str, Path]], env: dict, log) -> tuple[list[WorkerPro
             w.listing = {b["id"]: b for b in r["benchmarks"]}
             for line in r.get("import_errors", [])[-3:]:
                 log(f"[gate] {w.label}: {line}")
-            log(f"[gate] {w.label}: {w.tree.name}, {len(w.listing)} benchmarks, "
-                f"loaded in {time.perf_counter() - t0:.1f} s")
+            log(
+                f"[gate] {w.label}: {w.tree.name}, {len(w.listing)} benchmarks, "
+                f"loaded in {time.perf_counter() - t0:.1f} s"
+            )
     except BaseException:
         close(workers)
         raise
@@ -137,11 +153,16 @@ def _tear_down(workers: list[WorkerProcess]) -> None:
         w.call(op="teardown")
 
 
-def measure(ident: str, workers: list[WorkerProcess], rounds: int, target_s: float,
-            max_s: float, log) -> dict:
+def measure(
+    ident: str, workers: list[WorkerProcess], rounds: int, target_s: float, max_s: float, log
+) -> dict:
     """CPU and wall seconds a call, ``rounds`` paired samples per side (fewer if time is up)."""
-    out = {"name": ident, "errors": {}, "number": 0,
-           **{k: {w.label: [] for w in workers} for k in CLOCK_KEYS}}
+    out = {
+        "name": ident,
+        "errors": {},
+        "number": 0,
+        **{k: {w.label: [] for w in workers} for k in CLOCK_KEYS},
+    }
     t_setup = time.perf_counter()
     live = _set_up(ident, workers, out)
     try:
@@ -152,10 +173,10 @@ def measure(ident: str, workers: list[WorkerProcess], rounds: int, target_s: flo
         t1 = max(out["probe_cpu"].values())
         number = max(1, min(MAX_NUMBER, math.ceil(target_s / max(t1, 1e-6))))
         out["number"] = number
-        warm = t1 < 0.05   # long calls: the eviction a warm call undoes is small beside them
+        warm = t1 < 0.05  # long calls: the eviction a warm call undoes is small beside them
         t_start = time.perf_counter()
         for r in range(rounds):
-            for w in (live if r % 2 == 0 else live[::-1]):
+            for w in live if r % 2 == 0 else live[::-1]:
                 res = w.call(op="sample", number=number, warm=warm)
                 if not res["ok"]:
                     out["errors"][w.label] = res["error"]
@@ -166,18 +187,26 @@ def measure(ident: str, workers: list[WorkerProcess], rounds: int, target_s: flo
                 break
         out["seconds"] = time.perf_counter() - t_start
         out["setup_seconds"] = t_start - t_setup
-        log(f"[gate] {ident:<60} {r + 1} rounds x {number} (~{t1 * 1e3:.2f} ms CPU a call) "
-            f"in {out['seconds']:.1f} s")
+        log(
+            f"[gate] {ident:<60} {r + 1} rounds x {number} (~{t1 * 1e3:.2f} ms CPU a call) "
+            f"in {out['seconds']:.1f} s"
+        )
         return out
     finally:
         _tear_down(live)
 
 
-def measure_scaling(ident: str, workers: list[WorkerProcess], rounds: int, target_s: float,
-                    max_s: float, log) -> dict:
+def measure_scaling(
+    ident: str, workers: list[WorkerProcess], rounds: int, target_s: float, max_s: float, log
+) -> dict:
     """Wall seconds a call on one thread and on all, ``rounds`` interleaved pairs per side."""
-    out = {"name": ident, "errors": {}, "number": 0, "kind": "scaling",
-           **{k: {w.label: [] for w in workers} for k in ("one", "all", "parallelism")}}
+    out = {
+        "name": ident,
+        "errors": {},
+        "number": 0,
+        "kind": "scaling",
+        **{k: {w.label: [] for w in workers} for k in ("one", "all", "parallelism")},
+    }
     live = _set_up(ident, workers, out)
     try:
         if len(live) < len(workers):
@@ -200,7 +229,7 @@ def measure_scaling(ident: str, workers: list[WorkerProcess], rounds: int, targe
         for r in range(rounds):
             order = live if r % 2 == 0 else live[::-1]
             for i, w in enumerate(order):
-                for key in (("one", "all") if i % 2 == 0 else ("all", "one")):
+                for key in ("one", "all") if i % 2 == 0 else ("all", "one"):
                     w.call(op="threads", n=1 if key == "one" else 0)
                     res = w.call(op="sample", number=number, warm=True, threads=key == "all")
                     if not res["ok"]:
@@ -212,8 +241,10 @@ def measure_scaling(ident: str, workers: list[WorkerProcess], rounds: int, targe
             if r + 1 >= MIN_ROUNDS and time.perf_counter() - t_start > max_s:
                 break
         out["seconds"] = time.perf_counter() - t_start
-        log(f"[gate] {ident:<60} scaling: {r + 1} rounds x {number} "
-            f"(~{t1 * 1e3:.1f} ms a call on one thread) in {out['seconds']:.1f} s")
+        log(
+            f"[gate] {ident:<60} scaling: {r + 1} rounds x {number} "
+            f"(~{t1 * 1e3:.1f} ms a call on one thread) in {out['seconds']:.1f} s"
+        )
         return out
     finally:
         for w in live:

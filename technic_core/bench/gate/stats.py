@@ -9,6 +9,7 @@ benchmark regresses when that median exceeds ``factor`` and at least
 factor's margin: one lucky streak cannot fail a build, one unlucky one
 cannot hide a real slowdown that shows in most rounds.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -20,16 +21,16 @@ EXIT_OK, EXIT_REGRESSION, EXIT_FAILED = 0, 1, 2
 @dataclass
 class Row:
     name: str
-    status: str              # same | regression | improved | failed | new | removed | n/a
-    ratio: float | None = None        # median paired head/base ratio
+    status: str  # same | regression | improved | failed | new | removed | n/a
+    ratio: float | None = None  # median paired head/base ratio
     ratio_q1: float | None = None
     ratio_q3: float | None = None
-    agree: float | None = None        # share of rounds past half the margin (slower for >1)
-    base_s: float | None = None       # median seconds per call
+    agree: float | None = None  # share of rounds past half the margin (slower for >1)
+    base_s: float | None = None  # median seconds per call
     head_s: float | None = None
     rounds: int = 0
     note: str = ""
-    kind: str = "time"       # time (CPU a call, head/base) | speedup | parallelism (base/head)
+    kind: str = "time"  # time (CPU a call, head/base) | speedup | parallelism (base/head)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -42,8 +43,9 @@ def _quartiles(xs: list[float]) -> tuple[float, float, float]:
     return q[0], statistics.median(xs), q[2]
 
 
-def compare_samples(name: str, base: list[float], head: list[float], factor: float,
-                    min_agree: float = 0.6) -> Row:
+def compare_samples(
+    name: str, base: list[float], head: list[float], factor: float, min_agree: float = 0.6
+) -> Row:
     """Row for one benchmark whose both sides ran; ``factor`` > 1 is the allowed slowdown."""
     if factor <= 1.0:
         raise ValueError(f"factor must be above 1, got {factor}")
@@ -58,8 +60,9 @@ def compare_samples(name: str, base: list[float], head: list[float], factor: flo
     half_down = 1.0 / half_up
     slower = sum(r > half_up for r in ratios) / len(ratios)
     faster = sum(r < half_down for r in ratios) / len(ratios)
-    row = Row(name, "same", med, q1, q3, None, statistics.median(base[:n]),
-              statistics.median(head[:n]), n)
+    row = Row(
+        name, "same", med, q1, q3, None, statistics.median(base[:n]), statistics.median(head[:n]), n
+    )
     if med > factor and slower >= min_agree:
         row.status, row.agree = "regression", slower
     elif med < 1.0 / factor and faster >= min_agree:
@@ -74,13 +77,24 @@ def compare_samples(name: str, base: list[float], head: list[float], factor: flo
 # default, takes each sample's fastest call: a neighbour, an interrupt or a page-fault
 # storm only ever adds time, and on the millisecond kernels the fastest call's paired
 # ratio has a third of the spread of the mean's (docs/gate.md).
-CLOCKS = {"cpu-min": "cpu_min", "cpu": "cpu", "process-cpu": "proc_cpu", "wall": "wall",
-          "wall-min": "wall_min"}
+CLOCKS = {
+    "cpu-min": "cpu_min",
+    "cpu": "cpu",
+    "process-cpu": "proc_cpu",
+    "wall": "wall",
+    "wall-min": "wall_min",
+}
 DEFAULT_CLOCK = "cpu-min"
 
 
-def compare_entry(entry: dict, factor: float, base: str = "base", head: str = "head",
-                  min_agree: float = 0.6, clock: str = DEFAULT_CLOCK) -> Row:
+def compare_entry(
+    entry: dict,
+    factor: float,
+    base: str = "base",
+    head: str = "head",
+    min_agree: float = 0.6,
+    clock: str = DEFAULT_CLOCK,
+) -> Row:
     """Row for one benchmark as the workers reported it (samples and errors per side)."""
     name, errors = entry["name"], entry.get("errors", {})
     if entry.get("only") == base:
@@ -97,8 +111,12 @@ def compare_entry(entry: dict, factor: float, base: str = "base", head: str = "h
         return Row(name, "failed", note=f"head: {he}")
     samples = entry.get(CLOCKS[clock], {})
     if be is not None:
-        return Row(name, "new", head_s=_median(samples.get(head)),
-                   note=f"base {'n/a' if be.startswith('n/a') else 'failed'}: {be}")
+        return Row(
+            name,
+            "new",
+            head_s=_median(samples.get(head)),
+            note=f"base {'n/a' if be.startswith('n/a') else 'failed'}: {be}",
+        )
     return compare_samples(name, samples.get(base, []), samples.get(head, []), factor, min_agree)
 
 
@@ -107,8 +125,14 @@ def compare_entry(entry: dict, factor: float, base: str = "base", head: str = "h
 MIN_SPEEDUP = 1.25
 
 
-def compare_scaling(entry: dict, factor: float, base: str = "base", head: str = "head",
-                    min_agree: float = 0.6, speedup_factor: float | None = None) -> list[Row]:
+def compare_scaling(
+    entry: dict,
+    factor: float,
+    base: str = "base",
+    head: str = "head",
+    min_agree: float = 0.6,
+    speedup_factor: float | None = None,
+) -> list[Row]:
     """Two rows for a scaling measurement: the wall-time speedup and the parallelism.
 
     ``speedup``: wall seconds on one thread over wall seconds on all cores, each
@@ -130,20 +154,28 @@ def compare_scaling(entry: dict, factor: float, base: str = "base", head: str = 
     if be is not None:
         return [Row(name, "new", note=f"base: {be}", kind=k) for k in kinds]
     one, allc, par = entry.get("one", {}), entry.get("all", {}), entry.get("parallelism", {})
-    n = min(len(one.get(base, [])), len(one.get(head, [])), len(allc.get(base, [])),
-            len(allc.get(head, [])))
+    n = min(
+        len(one.get(base, [])),
+        len(one.get(head, [])),
+        len(allc.get(base, [])),
+        len(allc.get(head, [])),
+    )
     if n == 0:
         return [Row(name, "failed", note="no samples", kind=k) for k in kinds]
-    series = {"speedup": ([a / b for a, b in zip(one[base][:n], allc[base][:n])],
-                          [a / b for a, b in zip(one[head][:n], allc[head][:n])]),
-              "parallelism": (par.get(base, [])[:n], par.get(head, [])[:n])}
+    series = {
+        "speedup": (
+            [a / b for a, b in zip(one[base][:n], allc[base][:n])],
+            [a / b for a, b in zip(one[head][:n], allc[head][:n])],
+        ),
+        "parallelism": (par.get(base, [])[:n], par.get(head, [])[:n]),
+    }
     rows = []
     for kind, (sb, sh) in series.items():
         if not sb or not sh:
             rows.append(Row(name, "n/a", note="no per-thread CPU clocks here", kind=kind))
             continue
         f = speedup_factor if kind == "speedup" and speedup_factor else factor
-        row = compare_samples(name, sh, sb, f, min_agree)   # base/head: >1 is a loss
+        row = compare_samples(name, sh, sb, f, min_agree)  # base/head: >1 is a loss
         row.kind = kind
         row.base_s, row.head_s = statistics.median(sb), statistics.median(sh)
         if row.status == "regression" and row.base_s < MIN_SPEEDUP:

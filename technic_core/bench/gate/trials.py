@@ -23,6 +23,7 @@ before and after confirmation, the planted benchmark's ratio, seconds, load)
 and keeps the gate's whole JSON under ``OUT/runs/``; ``touch OUT/STOP`` ends
 the trial after the current run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,67 +49,111 @@ HTTP = "technic_core/sources/http_client.py"
 
 _RSI_DEF = "def rsi(x, p, starts, out, col0, col1, width):\n"
 _ADVANCE_LOOP = """    for g0 in range(0, groups, CHUNK):
-        _chunk(S, which, starts, lengths, step, g0, min(groups, g0 + CHUNK), lay, sma, ema, fp, inv,
-               o, h, lw, c, v)
+        _chunk(
+            S,
+            which,
+            starts,
+            lengths,
+            step,
+            g0,
+            min(groups, g0 + CHUNK),
+            lay,
+            sma,
+            ema,
+            fp,
+            inv,
+            o,
+            h,
+            lw,
+            c,
+            v,
+        )
 """
-_DECODE = '''    return json.loads(body)
-'''
+_DECODE = """    return json.loads(body)
+"""
 
 # kind -> [(file, old, new)]; ``{run}`` in new is the run's number.
 CHANGES: dict[str, list[tuple[str, str, str]]] = {
     "self": [],
     "null": [
-        (KERNELS, "\nimport numpy as np\n",
-         "\n# trial {run}: a comment that changes nothing but the file's text and line numbers\n"
-         "import numpy as np\n"),
-        (BACKEND, "from ..kernels import numba_kernels as K\nfrom . import _fused\n",
-         "from . import _fused\nfrom ..kernels import numba_kernels as K\n"),
+        (
+            KERNELS,
+            "\nimport numpy as np\n",
+            "\n# trial {run}: a comment that changes nothing but the file's text and line numbers\n"
+            "import numpy as np\n",
+        ),
+        (
+            BACKEND,
+            "from ..kernels import numba_kernels as K\nfrom . import _fused\n",
+            "from . import _fused\nfrom ..kernels import numba_kernels as K\n",
+        ),
     ],
     "kernel": [
-        (KERNELS, _RSI_DEF,
-         _RSI_DEF + "    _rsi_blocks(x, p, starts, out, col0, col1, width)\n"
-         "    _rsi_blocks(x, p, starts, out, col0, col0 + (col1 - col0) * 3 // 10, width)  # planted\n"
-         "\n\n@njit(**_JIT)\ndef _rsi_blocks(x, p, starts, out, col0, col1, width):\n"),
+        (
+            KERNELS,
+            _RSI_DEF,
+            _RSI_DEF + "    _rsi_blocks(x, p, starts, out, col0, col1, width)\n"
+            "    _rsi_blocks(x, p, starts, out, col0, col0 + (col1 - col0) * 3 // 10, width)  # planted\n"
+            "\n\n@njit(**_JIT)\ndef _rsi_blocks(x, p, starts, out, col0, col1, width):\n",
+        ),
     ],
     "state": [
-        (STATE, _ADVANCE_LOOP,
-         _ADVANCE_LOOP + """    m = groups * 3 // 10   # planted: 30% of the symbols advanced again, on copies
+        (
+            STATE,
+            _ADVANCE_LOOP,
+            _ADVANCE_LOOP
+            + """    m = groups * 3 // 10   # planted: 30% of the symbols advanced again, on copies
     scratch = S.copy()
     for g0 in range(0, m, CHUNK):
         _chunk(scratch, which, starts, lengths, step, g0, min(m, g0 + CHUNK), lay, sma, ema, fp, inv,
                o, h, lw, c, v)
-"""),
+""",
+        ),
     ],
     "http": [
-        (HTTP, _DECODE,
-         "    _PLANT[0] += 1\n"
-         "    if _PLANT[0] % 10 < 3:  # planted: 3 responses in 10 parsed twice\n"
-         "        json.loads(body)\n" + _DECODE + "\n\n_PLANT = [0]\n"),
-        (HTTP, "        rows: list = []\n",
-         "        if not getattr(self, '_planted', False):  # planted: the frame built again\n"
-         "            self._planted = True                   # from 30% of the sessions\n"
-         "            k = len(docs) * 3 // 10\n"
-         "            self.grouped_frame(sessions[:k], docs[:k], symbols)\n"
-         "            self._planted = False\n"
-         "        rows: list = []\n"),
+        (
+            HTTP,
+            _DECODE,
+            "    _PLANT[0] += 1\n"
+            "    if _PLANT[0] % 10 < 3:  # planted: 3 responses in 10 parsed twice\n"
+            "        json.loads(body)\n" + _DECODE + "\n\n_PLANT = [0]\n",
+        ),
+        (
+            HTTP,
+            "        rows: list = []\n",
+            "        if not getattr(self, '_planted', False):  # planted: the frame built again\n"
+            "            self._planted = True                   # from 30% of the sessions\n"
+            "            k = len(docs) * 3 // 10\n"
+            "            self.grouped_frame(sessions[:k], docs[:k], symbols)\n"
+            "            self._planted = False\n"
+            "        rows: list = []\n",
+        ),
     ],
     "threads": [
         (BACKEND, "THREADS = _threads.THREADS", "THREADS = 1"),
     ],
 }
 # What a caught plant names (a substring of a regression's name).
-TARGETS = {"kernel": ["Kernel.time_kernel(rsi, numba", "Indicator.time_indicator(rsi, numba"],
-           "state": ["StateAdvance", "CacheRescan"],
-           "http": ["HttpParse", "HttpFetch", "HttpScan"],
-           "threads": ["[parallelism]", "[speedup]"]}
+TARGETS = {
+    "kernel": ["Kernel.time_kernel(rsi, numba", "Indicator.time_indicator(rsi, numba"],
+    "state": ["StateAdvance", "CacheRescan"],
+    "http": ["HttpParse", "HttpFetch", "HttpScan"],
+    "threads": ["[parallelism]", "[speedup]"],
+}
 KINDS = tuple(CHANGES)
 
 
 def _git(repo, *args):
-    env = {**os.environ, "GIT_AUTHOR_NAME": "trial", "GIT_AUTHOR_EMAIL": "trial@localhost",
-           "GIT_COMMITTER_NAME": "trial", "GIT_COMMITTER_EMAIL": "trial@localhost"}
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True,
-                          env=env).stdout.strip()
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "trial",
+        "GIT_AUTHOR_EMAIL": "trial@localhost",
+        "GIT_COMMITTER_NAME": "trial",
+        "GIT_COMMITTER_EMAIL": "trial@localhost",
+    }
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True, env=env
+    ).stdout.strip()
 
 
 def apply_change(repo: Path, kind: str, run: int) -> None:
@@ -117,8 +162,10 @@ def apply_change(repo: Path, kind: str, run: int) -> None:
         path = repo / rel
         text = path.read_text()
         if text.count(old) != 1:
-            raise ValueError(f"{kind}: {rel} has {text.count(old)} copies of the text to change "
-                             f"({old.strip().splitlines()[0]!r}); update trials.CHANGES")
+            raise ValueError(
+                f"{kind}: {rel} has {text.count(old)} copies of the text to change "
+                f"({old.strip().splitlines()[0]!r}); update trials.CHANGES"
+            )
         path.write_text(text.replace(old, new.replace("{run}", str(run))))
 
 
@@ -162,9 +209,12 @@ def caught(kind: str, regressions: list[str]) -> bool:
 
 
 def target_ratio(kind: str, rows: list[dict]) -> dict[str, float]:
-    return {r["name"] + ("" if r.get("kind", "time") == "time" else f" [{r['kind']}]"): r["ratio"]
-            for r in rows if r.get("ratio") is not None
-            and any(t in r["name"] + f" [{r.get('kind', 'time')}]" for t in TARGETS.get(kind, []))}
+    return {
+        r["name"] + ("" if r.get("kind", "time") == "time" else f" [{r['kind']}]"): r["ratio"]
+        for r in rows
+        if r.get("ratio") is not None
+        and any(t in r["name"] + f" [{r.get('kind', 'time')}]" for t in TARGETS.get(kind, []))
+    }
 
 
 def one_run(repo: Path, rev: str, kind: str, run: int, out: Path, gate_args: list[str]) -> dict:
@@ -174,15 +224,42 @@ def one_run(repo: Path, rev: str, kind: str, run: int, out: Path, gate_args: lis
     probe = LoadProbe()
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run([sys.executable, "-m", "technic_core", "gate", "--repo", str(clone),
-                               "--base", base, "--head", head, "--json", str(js), "--reports", "-",
-                               "--quiet", *gate_args],
-                              capture_output=True, text=True, timeout=3600, cwd=Path.cwd())
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "technic_core",
+                "gate",
+                "--repo",
+                str(clone),
+                "--base",
+                base,
+                "--head",
+                head,
+                "--json",
+                str(js),
+                "--reports",
+                "-",
+                "--quiet",
+                *gate_args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            cwd=Path.cwd(),
+        )
     finally:
         load = probe.stop()
         shutil.rmtree(clone.parent, ignore_errors=True)
-    rec = {"kind": kind, "run": run, "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "rev": base[:12],
-           "exit": proc.returncode, "seconds": round(time.perf_counter() - t0, 1), "load": load}
+    rec = {
+        "kind": kind,
+        "run": run,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "rev": base[:12],
+        "exit": proc.returncode,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "load": load,
+    }
     if js.is_file():
         doc = json.loads(js.read_text())
         rows = doc["rows"]
@@ -198,8 +275,11 @@ def one_run(repo: Path, rev: str, kind: str, run: int, out: Path, gate_args: lis
         rec["gate_seconds"] = round(doc["seconds"], 1)
     else:
         rec["error"] = (proc.stderr or proc.stdout)[-2000:]
-    rec["ok"] = (rec["exit"] == 0) if kind in ("self", "null") else \
-        (rec["exit"] == 1 and caught(kind, rec.get("regressions", [])))
+    rec["ok"] = (
+        (rec["exit"] == 0)
+        if kind in ("self", "null")
+        else (rec["exit"] == 1 and caught(kind, rec.get("regressions", [])))
+    )
     return rec
 
 
@@ -207,7 +287,7 @@ def run_trials(runs: int, kinds: list[str], out: Path, rev: str, gate_args: list
     out.mkdir(parents=True, exist_ok=True)
     repo = Path(_git(Path.cwd(), "rev-parse", "--show-toplevel"))
     rev = _git(repo, "rev-parse", rev)
-    for kind in kinds:   # fail now, not hours in, if a change no longer applies
+    for kind in kinds:  # fail now, not hours in, if a change no longer applies
         tmp = Path(tempfile.mkdtemp(prefix="technic-trial-check-"))
         try:
             _git(tmp, "clone", "-q", "--shared", "--no-checkout", str(repo), "r")
@@ -225,10 +305,13 @@ def run_trials(runs: int, kinds: list[str], out: Path, rev: str, gate_args: list
         rec = one_run(repo, rev, kind, done[kind], out, gate_args)
         with open(log, "a") as fh:
             fh.write(json.dumps(rec) + "\n")
-        print(f"{rec['date']} {kind} #{rec['run']}: exit {rec['exit']} "
-              f"({'ok' if rec['ok'] else 'WRONG'}) in {rec['seconds']:.0f} s, load "
-              f"{rec['load']['median']:.1f}; flagged {rec.get('regressions')} "
-              f"(first pass {rec.get('first_pass_flags')}); target {rec.get('target')}", flush=True)
+        print(
+            f"{rec['date']} {kind} #{rec['run']}: exit {rec['exit']} "
+            f"({'ok' if rec['ok'] else 'WRONG'}) in {rec['seconds']:.0f} s, load "
+            f"{rec['load']['median']:.1f}; flagged {rec.get('regressions')} "
+            f"(first pass {rec.get('first_pass_flags')}); target {rec.get('target')}",
+            flush=True,
+        )
 
 
 def load(log: Path) -> list[dict]:
@@ -255,10 +338,14 @@ def rejudge(rec: dict, out: Path) -> dict:
 
 
 def summary(out: Path, rev: str | None = None) -> str:
-    recs = [rejudge(r, out) for r in load(out / "trials.jsonl") if rev is None or r.get("rev") == rev]
-    lines = ["| change | runs | false alarms / caught | ratio of the planted benchmark (median, range) "
-             "| flagged before confirmation | gate s (median) | load (median of runs' medians, max) |",
-             "|---|---|---|---|---|---|---|"]
+    recs = [
+        rejudge(r, out) for r in load(out / "trials.jsonl") if rev is None or r.get("rev") == rev
+    ]
+    lines = [
+        "| change | runs | false alarms / caught | ratio of the planted benchmark (median, range) "
+        "| flagged before confirmation | gate s (median) | load (median of runs' medians, max) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for kind in KINDS:
         rs = [r for r in recs if r["kind"] == kind]
         if not rs:
@@ -273,14 +360,17 @@ def summary(out: Path, rev: str | None = None) -> str:
         pre = sum(bool(r.get("first_pass_flags")) for r in rs)
         secs = sorted(r.get("gate_seconds", r["seconds"]) for r in rs)
         loads = sorted(r["load"]["median"] for r in rs)
-        lines.append(f"| {kind} | {n} | {verdict} | {ratio} | {pre} of {n} | {secs[len(secs) // 2]:.0f} "
-                     f"| {loads[len(loads) // 2]:.1f}, {max(r['load']['max'] for r in rs):.1f} |")
+        lines.append(
+            f"| {kind} | {n} | {verdict} | {ratio} | {pre} of {n} | {secs[len(secs) // 2]:.0f} "
+            f"| {loads[len(loads) // 2]:.1f}, {max(r['load']['max'] for r in rs):.1f} |"
+        )
     return "\n".join(lines)
 
 
 def noise(out: Path, kinds=("self", "null")) -> str:
     """Per benchmark, over the runs of ``kinds`` (nothing slower): the spread of first-pass ratios."""
     from . import stats
+
     seen: dict[str, list[float]] = collections.defaultdict(list)
     for f in sorted((out / "runs").glob("*.json")):
         if f.stem.split("-")[0] not in kinds:
@@ -288,22 +378,29 @@ def noise(out: Path, kinds=("self", "null")) -> str:
         raw = json.loads(f.read_text())["raw"]
         for part in ("first", "scaling"):
             for e in raw.get(part, {}).get("benchmarks", []):
-                rows = stats.compare_scaling(e, 1.25) if e.get("kind") == "scaling" \
+                rows = (
+                    stats.compare_scaling(e, 1.25)
+                    if e.get("kind") == "scaling"
                     else [stats.compare_entry(e, 1.2)]
+                )
                 for r in rows:
                     if r.ratio is not None:
                         seen[r.name + ("" if r.kind == "time" else f" [{r.kind}]")].append(r.ratio)
     lines = ["| benchmark | runs | median ratio | highest | lowest |", "|---|---|---|---|---|"]
     for name, xs in sorted(seen.items(), key=lambda kv: -max(kv[1])):
         xs = sorted(xs)
-        lines.append(f"| {name} | {len(xs)} | {xs[len(xs) // 2]:.3f} | {xs[-1]:.3f} | {xs[0]:.3f} |")
+        lines.append(
+            f"| {name} | {len(xs)} | {xs[len(xs) // 2]:.3f} | {xs[-1]:.3f} | {xs[0]:.3f} |"
+        )
     return "\n".join(lines)
 
 
-def replay(out: Path, factor: float, scaling_factor: float, min_agree: float,
-           speedup_factor: float) -> str:
+def replay(
+    out: Path, factor: float, scaling_factor: float, min_agree: float, speedup_factor: float
+) -> str:
     """Re-decide every saved run's first pass with another factor (no confirmation pass)."""
     from . import stats
+
     lines = []
     for f in sorted((out / "runs").glob("*.json")):
         doc = json.loads(f.read_text())
@@ -312,13 +409,17 @@ def replay(out: Path, factor: float, scaling_factor: float, min_agree: float,
         for part in ("first", "scaling"):
             for e in raw.get(part, {}).get("benchmarks", []):
                 if e.get("kind") == "scaling":
-                    rows += stats.compare_scaling(e, scaling_factor, min_agree=min_agree,
-                                                  speedup_factor=speedup_factor)
+                    rows += stats.compare_scaling(
+                        e, scaling_factor, min_agree=min_agree, speedup_factor=speedup_factor
+                    )
                 else:
                     rows.append(stats.compare_entry(e, factor, min_agree=min_agree))
         code = decide(rows)
-        flagged = [r.name + ("" if r.kind == "time" else f" [{r.kind}]") for r in rows
-                   if r.status == "regression"]
+        flagged = [
+            r.name + ("" if r.kind == "time" else f" [{r.kind}]")
+            for r in rows
+            if r.status == "regression"
+        ]
         lines.append(f"{f.stem}: exit {code} {flagged}")
     return "\n".join(lines)
 
@@ -335,7 +436,9 @@ def main(argv=None) -> int:
     s = sub.add_parser("summary", help="the table of the recorded runs")
     s.add_argument("--out", default=str(OUT))
     s.add_argument("--rev", help="only runs of this commit (12 hex digits)")
-    nz = sub.add_parser("noise", help="per benchmark, the first-pass ratios of the self and null runs")
+    nz = sub.add_parser(
+        "noise", help="per benchmark, the first-pass ratios of the self and null runs"
+    )
     nz.add_argument("--out", default=str(OUT))
     p = sub.add_parser("replay", help="re-decide the saved first passes with other factors")
     p.add_argument("--out", default=str(OUT))

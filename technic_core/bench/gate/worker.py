@@ -25,6 +25,7 @@ cache and compiled code, and neither version's state leaks into the other.
 Only the standard library is imported at module level (and asv_runner, psutil
 once initialised).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -60,7 +61,7 @@ def _short(name: str) -> str:
 
 
 def _in_list(entries, bench, ident: str) -> bool:
-    short, params = _short(bench.name), ident[len(bench.name):]
+    short, params = _short(bench.name), ident[len(bench.name) :]
     return any(e in (short, bench.name, short + params, ident) for e in entries)
 
 
@@ -74,6 +75,7 @@ def tags(bench, module, ident: str) -> tuple[bool, bool]:
     ``GATE_SCALING`` does the same for the scaling measurement.
     """
     from asv_runner.benchmarks._base import _get_first_attr
+
     current = tuple(bench._current_params)
 
     def attr(name):
@@ -127,6 +129,7 @@ class ChildClock:
 
     def __init__(self):
         import psutil
+
         self.me = psutil.Process()
         self.psutil = psutil
 
@@ -154,8 +157,8 @@ class ChildClock:
 class Worker:
     def __init__(self, tree: str):
         self.tree = Path(tree)
-        self.benchmarks: dict[str, tuple] = {}    # id -> (asv name, parameter index or None)
-        self.caches: dict[str, object] = {}       # setup_cache key -> its value
+        self.benchmarks: dict[str, tuple] = {}  # id -> (asv name, parameter index or None)
+        self.caches: dict[str, object] = {}  # setup_cache key -> its value
         self.bench = None
         self.call = None
         self.clock = None
@@ -177,15 +180,19 @@ class Worker:
         from asv_runner._aux import update_sys_path
         from asv_runner.benchmarks.time import TimeBenchmark
         from asv_runner.discovery import disc_benchmarks
+
         update_sys_path(str(bdir))
         errors = io.StringIO()
         # asv prints an import error's traceback and carries on; keep it for the report
         with contextlib.redirect_stderr(errors):
-            found = [b for b in disc_benchmarks(str(bdir), ignore_import_errors=True)
-                     if isinstance(b, TimeBenchmark)]
+            found = [
+                b
+                for b in disc_benchmarks(str(bdir), ignore_import_errors=True)
+                if isinstance(b, TimeBenchmark)
+            ]
         listing = []
         for bench in found:
-            module = bench._attr_sources[-1]   # asv's sources: [func, (instance,) module]
+            module = bench._attr_sources[-1]  # asv's sources: [func, (instance,) module]
             combos = range(_n_combos(bench)) if bench._params else [None]
             for idx in combos:
                 b = _fresh(bench)
@@ -197,14 +204,18 @@ class Worker:
                 listing.append({"id": ident, "gate": gated, "scaling": scaling})
         self.clock = ChildClock()
         import_errors = [ln for ln in errors.getvalue().splitlines() if ln.strip()]
-        return {"benchmarks": listing, "load_s": time.perf_counter() - t0,
-                "import_errors": import_errors[-20:]}
+        return {
+            "benchmarks": listing,
+            "load_s": time.perf_counter() - t0,
+            "import_errors": import_errors[-20:],
+        }
 
     # -- one benchmark ----------------------------------------------------------------------
     def op_setup(self, msg):
         self._drop()
         name, idx = self.benchmarks[msg["id"]]
         from asv_runner.discovery import get_benchmark_from_name
+
         bench = get_benchmark_from_name(str(self.tree / BENCH_DIR), name)
         if idx is not None:
             bench.set_param_idx(idx)
@@ -220,13 +231,14 @@ class Worker:
         with contextlib.redirect_stdout(said):
             skipped = bench.do_setup()
         if skipped:
-            bench.do_teardown()   # as asv does after a skipped setup
+            bench.do_teardown()  # as asv does after a skipped setup
             why = said.getvalue().strip().removeprefix("asv: skipped:").strip() or "skip_params"
             return {"ok": False, "error": f"n/a: {why}"}
         params = bench._build_params()
         self.bench = bench
         self.call = (lambda: bench.func(*params)) if params else bench.func
         from asv_runner.benchmarks._base import _get_first_attr
+
         # Children's CPU only where the benchmark says its work runs there (Ray's workers):
         # /proc counts it in 10 ms ticks, too coarse beside a 30 ms scan's share in Redis.
         self.has_children = bool(_get_first_attr(bench._attr_sources, "gate_children_cpu", False))
@@ -262,7 +274,7 @@ class Worker:
         bench, call = self.bench, self.call
         kids = self.clock if self.has_children else (lambda: 0.0)
         redo = bench.redo_setup if bench._setups else (lambda: None)
-        bench._redo_setup_next = True   # so the first call of the sample is set up afresh too
+        bench._redo_setup_next = True  # so the first call of the sample is set up afresh too
         wall = cpu = tcpu = 0.0
         wall_min = cpu_min = float("inf")
         per_thread: dict[str, float] = {}
@@ -289,18 +301,27 @@ class Worker:
                 wall_min, cpu_min = min(wall_min, t1 - t0), min(cpu_min, (c1 - c0) + (k1 - k0))
         finally:
             gc.enable()
-        out = {"wall": wall / number, "proc_cpu": cpu / number, "cpu": tcpu / number,
-               "wall_min": wall_min, "cpu_min": cpu_min}
+        out = {
+            "wall": wall / number,
+            "proc_cpu": cpu / number,
+            "cpu": tcpu / number,
+            "wall_min": wall_min,
+            "cpu_min": cpu_min,
+        }
         if per_thread and max(per_thread.values()) > 0:
             out["parallelism"] = sum(per_thread.values()) / max(per_thread.values())
         return out
 
     def op_sample(self, msg):
-        return self._timed_calls(int(msg["number"]), warm=bool(msg.get("warm", True)),
-                                 threads=bool(msg.get("threads", False)))
+        return self._timed_calls(
+            int(msg["number"]),
+            warm=bool(msg.get("warm", True)),
+            threads=bool(msg.get("threads", False)),
+        )
 
     def op_threads(self, msg):
         import numba
+
         numba.set_num_threads(int(msg["n"]) if msg["n"] else numba.config.NUMBA_NUM_THREADS)
         return {"threads": numba.get_num_threads(), "max": numba.config.NUMBA_NUM_THREADS}
 
@@ -322,6 +343,7 @@ def _n_combos(bench) -> int:
 def _fresh(bench):
     """A copy of a discovered benchmark to set one parameter index on (discovery made one)."""
     import copy
+
     return copy.copy(bench)
 
 

@@ -5,6 +5,7 @@ which of its outputs it is.  A backend's ``fused_indicators`` returns, for
 each name, an ``(N,)`` array equal to row ``T-1`` of that function's output;
 ``last_rows`` computes exactly that the slow way and is the reference for it.
 """
+
 from __future__ import annotations
 
 import numpy as np

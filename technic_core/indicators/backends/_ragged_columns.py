@@ -11,6 +11,7 @@ non-NaN tail, which is what TA-Lib's Python wrapper does.
 Inputs are validated upstream: no interior NaNs, and all inputs of one call
 share each column's start, so the first input's starts are everyone's.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -58,9 +59,12 @@ def shift_down(sub: np.ndarray, cols: np.ndarray, starts: np.ndarray, out: np.nd
     out[:, cols] = res
 
 
-def apply_ragged(compute: Callable[[list[np.ndarray]], tuple[np.ndarray, ...]],
-                 arrays: Sequence[np.ndarray], up=shift_up, down=shift_down
-                 ) -> tuple[np.ndarray, ...]:
+def apply_ragged(
+    compute: Callable[[list[np.ndarray]], tuple[np.ndarray, ...]],
+    arrays: Sequence[np.ndarray],
+    up=shift_up,
+    down=shift_down,
+) -> tuple[np.ndarray, ...]:
     """Run ``compute`` (which assumes all columns start at row 0) correctly on
     ragged input: once on everything, then again on the late-starting columns
     shifted to row 0, whose results replace the first ones.  ``up``/``down``

@@ -9,6 +9,7 @@ window; Wilder averages seeded with a plain mean; MACD's fast EMA seeded on
 the window that ends where the slow one starts; MFI is 0 while its money flow
 is below 1).  Interior NaNs never reach here: the public API rejects them.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -51,6 +52,7 @@ def _per_column(func, *arrays, n_out=1, **params):
 
 # --- one-series building blocks ------------------------------------------------
 
+
 def _sma(s: pd.Series, p: int) -> pd.Series:
     return s.rolling(p, min_periods=p).mean()
 
@@ -86,13 +88,14 @@ def _true_range(h: pd.Series, lo: pd.Series, c: pd.Series) -> pd.Series:
 
 # --- the indicators, one series each --------------------------------------------
 
+
 def _rsi1(c: pd.Series, p: int) -> pd.Series:
     if len(c) <= p:
         return pd.Series(np.nan, index=c.index)
     d = c.diff()
     gain, loss = d.clip(lower=0), (-d).clip(lower=0)
-    g = _wilder(gain, p, p, float(gain.iloc[1:p + 1].sum() / p))
-    lo = _wilder(loss, p, p, float(loss.iloc[1:p + 1].sum() / p))
+    g = _wilder(gain, p, p, float(gain.iloc[1 : p + 1].sum() / p))
+    lo = _wilder(loss, p, p, float(loss.iloc[1 : p + 1].sum() / p))
     total = g + lo
     # TA-Lib 0.8 gives 0 only when gain and loss are both exactly zero (a flat series)
     # TA-Lib's order: the ratio first, then x100 (100 * g first overflows near 1e308)
@@ -106,9 +109,13 @@ def _macd1(c: pd.Series, fast: int, slow: int, signal: int):
         return nan, nan, nan
     slow_ema = _ema_from(c, slow, slow - 1, float(c.iloc[:slow].mean()), 2.0 / (slow + 1))
     # TA-Lib seeds the fast EMA on the fast window ending where the slow EMA begins.
-    fast_ema = _ema_from(c, fast, slow - 1, float(c.iloc[slow - fast:slow].mean()), 2.0 / (fast + 1))
+    fast_ema = _ema_from(
+        c, fast, slow - 1, float(c.iloc[slow - fast : slow].mean()), 2.0 / (fast + 1)
+    )
     line = fast_ema - slow_ema
-    sig = _ema_from(line, signal, start, float(line.iloc[slow - 1:start + 1].mean()), 2.0 / (signal + 1))
+    sig = _ema_from(
+        line, signal, start, float(line.iloc[slow - 1 : start + 1].mean()), 2.0 / (signal + 1)
+    )
     line = line.where(c.index >= start)
     return line, sig, line - sig
 
@@ -117,7 +124,9 @@ def _bbands1(c: pd.Series, p: int, up: float, dn: float):
     mid = _sma(c, p)
     # deviation from the window's own mean, two passes, as TA-Lib 0.8 computes it
     # (pandas' online rolling std drifts after a flat run at large prices)
-    std = c.rolling(p, min_periods=p).apply(lambda w: np.sqrt(np.mean((w - w.mean()) ** 2)), raw=True)
+    std = c.rolling(p, min_periods=p).apply(
+        lambda w: np.sqrt(np.mean((w - w.mean()) ** 2)), raw=True
+    )
     return mid + up * std, mid, mid - dn * std
 
 
@@ -127,7 +136,7 @@ def _atr1(h, lo, c, p: int):
         return tr
     if len(c) <= p:
         return pd.Series(np.nan, index=c.index)
-    return _wilder(tr, p, p, float(tr.iloc[1:p + 1].mean()))
+    return _wilder(tr, p, p, float(tr.iloc[1 : p + 1].mean()))
 
 
 def _stoch1(h, lo, c, fastk: int, slowk: int, slowd: int):
@@ -165,7 +174,7 @@ def _adx1(h, lo, c, p: int):
     di_sum = pdi + mdi
     dx = (100.0 * (mdi - pdi).abs() / di_sum).where(ok_tr & ~_is_zero(di_sum))
     first = 2 * p - 1
-    seed = float(dx.iloc[p:first + 1].fillna(0.0).sum()) / p
+    seed = float(dx.iloc[p : first + 1].fillna(0.0).sum()) / p
     # a DX TA-Lib cannot compute leaves ADX where it was: ewm with ignore_na carries it
     tail = dx.iloc[first:].copy()
     tail.iloc[0] = seed
@@ -210,7 +219,7 @@ def _cci1(h, lo, c, p: int):
     flat = (np.abs(x) <= EPS * scale) | (np.abs(dev) <= EPS * scale)
     with np.errstate(divide="ignore", invalid="ignore"):
         val = np.where(flat, 0.0, x / (0.015 * dev))
-    out.iloc[p - 1:] = val
+    out.iloc[p - 1 :] = val
     return out
 
 
@@ -245,6 +254,7 @@ def _mfi1(h, lo, c, v, p: int):
 
 # --- the backend interface ------------------------------------------------------
 
+
 def sma(close, timeperiod):
     return _per_column(_sma, close, p=timeperiod)
 
@@ -258,7 +268,9 @@ def rsi(close, timeperiod):
 
 
 def macd(close, fastperiod, slowperiod, signalperiod):
-    return _per_column(_macd1, close, n_out=3, fast=fastperiod, slow=slowperiod, signal=signalperiod)
+    return _per_column(
+        _macd1, close, n_out=3, fast=fastperiod, slow=slowperiod, signal=signalperiod
+    )
 
 
 def bbands(close, timeperiod, nbdevup, nbdevdn):
@@ -270,8 +282,16 @@ def atr(high, low, close, timeperiod):
 
 
 def stoch(high, low, close, fastk_period, slowk_period, slowd_period):
-    return _per_column(_stoch1, high, low, close, n_out=2, fastk=fastk_period,
-                       slowk=slowk_period, slowd=slowd_period)
+    return _per_column(
+        _stoch1,
+        high,
+        low,
+        close,
+        n_out=2,
+        fastk=fastk_period,
+        slowk=slowk_period,
+        slowd=slowd_period,
+    )
 
 
 def adx(high, low, close, timeperiod):

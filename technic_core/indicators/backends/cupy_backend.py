@@ -21,6 +21,7 @@ Public pieces beyond the thirteen indicator functions:
 * ``DeviceUniverse``: fields kept on the device between scans; ``append``
   uploads only the new bars.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,6 +38,7 @@ FIELDS = ("open", "high", "low", "close", "volume")
 # --------------------------------------------------------------------------
 # the array module: where device arrays live and how bytes move
 # --------------------------------------------------------------------------
+
 
 class _ArrayModule:
     """Allocation and transfers; counts the bytes it uploads."""
@@ -91,7 +93,7 @@ class _CupyArrays(_ArrayModule):
         # Page-locked staging lets the copy engine read the host buffer directly.
         staged = self._cupyx.empty_pinned(host.shape, dtype=np.float64)
         np.copyto(staged, host)
-        dev[row0:row0 + host.shape[0]].set(staged)
+        dev[row0 : row0 + host.shape[0]].set(staged)
         self.uploaded_bytes += host.nbytes
 
     def download(self, dev) -> np.ndarray:
@@ -110,7 +112,7 @@ class _SimulatedArrays(_ArrayModule):
 
     def upload_rows(self, dev, row0: int, host: np.ndarray) -> None:
         host = np.ascontiguousarray(host, dtype=np.float64)
-        dev[row0:row0 + host.shape[0]] = host
+        dev[row0 : row0 + host.shape[0]] = host
         self.uploaded_bytes += host.nbytes
 
     def download(self, dev) -> np.ndarray:
@@ -150,13 +152,25 @@ _INDICATORS = {
     "sma": ("sma_kernel", ("close",), (("timeperiod", int),), 1),
     "ema": ("ema_kernel", ("close",), (("timeperiod", int),), 1),
     "rsi": ("rsi_kernel", ("close",), (("timeperiod", int),), 1),
-    "macd": ("macd_kernel", ("close",),
-             (("fastperiod", int), ("slowperiod", int), ("signalperiod", int)), 3),
-    "bbands": ("bbands_kernel", ("close",),
-               (("timeperiod", int), ("nbdevup", float), ("nbdevdn", float)), 3),
+    "macd": (
+        "macd_kernel",
+        ("close",),
+        (("fastperiod", int), ("slowperiod", int), ("signalperiod", int)),
+        3,
+    ),
+    "bbands": (
+        "bbands_kernel",
+        ("close",),
+        (("timeperiod", int), ("nbdevup", float), ("nbdevdn", float)),
+        3,
+    ),
     "atr": ("atr_kernel", ("high", "low", "close"), (("timeperiod", int),), 1),
-    "stoch": ("stoch_kernel", ("high", "low", "close"),
-              (("fastk_period", int), ("slowk_period", int), ("slowd_period", int)), 2),
+    "stoch": (
+        "stoch_kernel",
+        ("high", "low", "close"),
+        (("fastk_period", int), ("slowk_period", int), ("slowd_period", int)),
+        2,
+    ),
     "adx": ("adx_kernel", ("high", "low", "close"), (("timeperiod", int),), 1),
     "obv": ("obv_kernel", ("close", "volume"), (), 1),
     "roc": ("roc_kernel", ("close",), (("timeperiod", int),), 1),
@@ -168,15 +182,15 @@ _INDICATORS = {
 
 def _kernel_params(name: str, params: dict) -> tuple:
     if name not in _INDICATORS:
-        raise IndicatorInputError(
-            f"unknown indicator {name!r}; one of: {', '.join(_INDICATORS)}")
+        raise IndicatorInputError(f"unknown indicator {name!r}; one of: {', '.join(_INDICATORS)}")
     spec = _INDICATORS[name][2]
     missing = [p for p, _ in spec if p not in params]
     extra = sorted(set(params) - {p for p, _ in spec})
     if missing or extra:
         raise IndicatorInputError(
             f"{name}: expected parameters {[p for p, _ in spec]}, "
-            f"missing {missing}, unexpected {extra}")
+            f"missing {missing}, unexpected {extra}"
+        )
     values = tuple(typ(params[p]) for p, typ in spec)
     if name == "macd" and values[1] < values[0]:
         # TA-Lib swaps the periods when fast > slow; the kernel assumes fast <= slow.
@@ -212,6 +226,7 @@ def _on_host(name: str, arrays: tuple, **params):
 # the thirteen indicators (validated (T, N) float64 C-contiguous input)
 # --------------------------------------------------------------------------
 
+
 def sma(close, timeperiod):
     return _on_host("sma", (close,), timeperiod=timeperiod)
 
@@ -226,14 +241,14 @@ def rsi(close, timeperiod):
 
 def macd(close, fastperiod, slowperiod, signalperiod):
     """(macd, macdsignal, macdhist)."""
-    return _on_host("macd", (close,), fastperiod=fastperiod, slowperiod=slowperiod,
-                    signalperiod=signalperiod)
+    return _on_host(
+        "macd", (close,), fastperiod=fastperiod, slowperiod=slowperiod, signalperiod=signalperiod
+    )
 
 
 def bbands(close, timeperiod, nbdevup, nbdevdn):
     """(upper, middle, lower): SMA middle band, population standard deviation."""
-    return _on_host("bbands", (close,), timeperiod=timeperiod, nbdevup=nbdevup,
-                    nbdevdn=nbdevdn)
+    return _on_host("bbands", (close,), timeperiod=timeperiod, nbdevup=nbdevup, nbdevdn=nbdevdn)
 
 
 def atr(high, low, close, timeperiod):
@@ -242,8 +257,13 @@ def atr(high, low, close, timeperiod):
 
 def stoch(high, low, close, fastk_period, slowk_period, slowd_period):
     """(slowk, slowd), SMA slow lines."""
-    return _on_host("stoch", (high, low, close), fastk_period=fastk_period,
-                    slowk_period=slowk_period, slowd_period=slowd_period)
+    return _on_host(
+        "stoch",
+        (high, low, close),
+        fastk_period=fastk_period,
+        slowk_period=slowk_period,
+        slowd_period=slowd_period,
+    )
 
 
 def adx(high, low, close, timeperiod):
@@ -276,8 +296,10 @@ def mfi(high, low, close, volume, timeperiod):
 
 # (kernel, input fields, kernel parameters, output names): the scan's set (docs/scan.md),
 # from the one table (scan_set.SCAN_SET); kernel parameters are the TA-Lib keywords in order.
-FUSED_PLAN = tuple((f"{fname}_kernel", INPUTS[fname], tuple(params.values()), names)
-                   for fname, params, names in scan_calls())
+FUSED_PLAN = tuple(
+    (f"{fname}_kernel", INPUTS[fname], tuple(params.values()), names)
+    for fname, params, names in scan_calls()
+)
 FUSED_KEYS = tuple(key for *_, keys in FUSED_PLAN for key in keys)
 
 
@@ -294,7 +316,7 @@ def _fused_on_device(am: _ArrayModule, fields: dict):
     scratch = [am.empty((t_len, n_sym)) for _ in range(3)]
     row = 0
     for kernel, inputs, params, keys in FUSED_PLAN:
-        outs = scratch[:len(keys)]
+        outs = scratch[: len(keys)]
         _launch(kernel, [fields[f] for f in inputs], params, outs)
         for out in outs:
             result[row] = out[t_len - 1]
@@ -318,8 +340,10 @@ def fused_indicators(open, high, low, close, volume) -> dict[str, np.ndarray]:
     Inputs are ``(T, N)`` (or ``(T,)``) prices and volumes, validated like the
     public indicator API.  ``open`` is validated but no indicator reads it.
     """
-    inputs, _ = _validated("fused_indicators", {"open": open, "high": high, "low": low,
-                                                "close": close, "volume": volume})
+    inputs, _ = _validated(
+        "fused_indicators",
+        {"open": open, "high": high, "low": low, "close": close, "volume": volume},
+    )
     am = array_module()
     fields = {f: am.upload(inputs[f]) for f in ("high", "low", "close", "volume")}
     return _as_dict(am.download(_fused_on_device(am, fields)))
@@ -328,6 +352,7 @@ def fused_indicators(open, high, low, close, volume) -> dict[str, np.ndarray]:
 # --------------------------------------------------------------------------
 # resident mode
 # --------------------------------------------------------------------------
+
 
 class DeviceUniverse:
     """OHLCV fields of a fixed set of symbols, kept on the device between scans.
@@ -341,8 +366,10 @@ class DeviceUniverse:
     """
 
     def __init__(self, open, high, low, close, volume, *, capacity: int | None = None):
-        inputs, starts = _validated("DeviceUniverse", {"open": open, "high": high, "low": low,
-                                                       "close": close, "volume": volume})
+        inputs, starts = _validated(
+            "DeviceUniverse",
+            {"open": open, "high": high, "low": low, "close": close, "volume": volume},
+        )
         t_len, n_sym = inputs["close"].shape
         self._am = array_module()
         self._n_bars = t_len
@@ -374,12 +401,13 @@ class DeviceUniverse:
         """The resident ``(n_bars, N)`` device array of one field (a view)."""
         if name not in self._fields:
             raise IndicatorInputError(f"DeviceUniverse: unknown field {name!r}; one of {FIELDS}")
-        return self._fields[name][:self._n_bars]
+        return self._fields[name][: self._n_bars]
 
     def append(self, open, high, low, close, volume) -> None:
         """Add ``k`` new bars: ``(k, N)`` arrays, or ``(N,)`` for one bar."""
-        block = self._check_block({"open": open, "high": high, "low": low,
-                                   "close": close, "volume": volume})
+        block = self._check_block(
+            {"open": open, "high": high, "low": low, "close": close, "volume": volume}
+        )
         k = block["close"].shape[0]
         if k == 0:
             return
@@ -407,7 +435,7 @@ class DeviceUniverse:
     def _grow(self, capacity: int) -> None:
         for f in FIELDS:
             buf = self._am.empty((capacity, self._n_symbols))
-            buf[:self._n_bars] = self._fields[f][:self._n_bars]
+            buf[: self._n_bars] = self._fields[f][: self._n_bars]
             self._fields[f] = buf
         self._capacity = capacity
 
@@ -420,7 +448,8 @@ class DeviceUniverse:
             if a.ndim != 2 or a.shape[1] != self._n_symbols:
                 raise IndicatorInputError(
                     f"DeviceUniverse.append: {f} must be (k, {self._n_symbols}) or "
-                    f"({self._n_symbols},); got shape {np.shape(value)}")
+                    f"({self._n_symbols},); got shape {np.shape(value)}"
+                )
             block[f] = np.ascontiguousarray(a)
         shapes = {a.shape for a in block.values()}
         if len(shapes) != 1:
@@ -432,7 +461,8 @@ class DeviceUniverse:
                 raise IndicatorInputError(
                     f"DeviceUniverse.append: {f} column {col} has a NaN at row "
                     f"{self._n_bars + row} after its series started; interior gaps are not "
-                    "supported (leading NaNs mark a short history)")
+                    "supported (leading NaNs mark a short history)"
+                )
         check_layout("DeviceUniverse.append", block)  # late listings: leading NaNs only
         return block
 
@@ -440,6 +470,7 @@ class DeviceUniverse:
 # --------------------------------------------------------------------------
 # self test (the registry probe's round trip)
 # --------------------------------------------------------------------------
+
 
 def self_test() -> None:
     """Allocate, upload, run a kernel, download; raise if anything is off."""

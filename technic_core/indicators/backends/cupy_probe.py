@@ -3,6 +3,7 @@
 Kept apart from the backend so that registering it imports nothing heavy;
 the probe imports CuPy and the kernels only when it is asked.
 """
+
 from __future__ import annotations
 
 
@@ -21,8 +22,10 @@ def cuda_device_reason() -> str | None:
         return f"numba-cuda is not installed ({exc})"
     if simulated:
         # The simulator runs the kernels on the CPU for tests; it is never a backend.
-        return ("no CUDA device: Numba's CUDA simulator is active (NUMBA_ENABLE_CUDASIM=1), "
-                "a test mode, not a backend")
+        return (
+            "no CUDA device: Numba's CUDA simulator is active (NUMBA_ENABLE_CUDASIM=1), "
+            "a test mode, not a backend"
+        )
     try:
         import cupy
     except ImportError as exc:

@@ -3,6 +3,7 @@
 CUDA events on the stream give the device's own clock; each phase ends with
 a synchronisation so that no asynchronous work leaks into the next one.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -26,8 +27,9 @@ def _synthetic(n_symbols: int, n_bars: int, seed: int) -> dict[str, np.ndarray]:
     }
 
 
-def time_on_device(n_symbols: int, n_bars: int, *, repeats: int = 5,
-                   seed: int = 0) -> dict[str, float | int | str]:
+def time_on_device(
+    n_symbols: int, n_bars: int, *, repeats: int = 5, seed: int = 0
+) -> dict[str, float | int | str]:
     """Median milliseconds of the fused indicator set on ``n_symbols x n_bars``.
 
     ``upload_ms``: four fields host -> device (pinned staging included);

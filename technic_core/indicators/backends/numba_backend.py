@@ -21,6 +21,7 @@ GIL, so the symbols are cut into column chunks that a pool of
 few chunks per thread keep the cores evenly busy when one of them is slowed
 by other work.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,8 +46,15 @@ MIN_CHUNK = 64  # below this a chunk is not worth a task
 
 def _in_chunks(kernel, args: tuple, n: int, max_width: int = MAX_WIDTH) -> None:
     """kernel(*args, col0, col1, width) over all n columns, chunks in parallel."""
-    _threads.in_chunks(kernel, args, n, max_width, threads=THREADS,
-                       chunks_per_thread=CHUNKS_PER_THREAD, min_chunk=MIN_CHUNK)
+    _threads.in_chunks(
+        kernel,
+        args,
+        n,
+        max_width,
+        threads=THREADS,
+        chunks_per_thread=CHUNKS_PER_THREAD,
+        min_chunk=MIN_CHUNK,
+    )
 
 
 def column_starts(a: np.ndarray) -> np.ndarray:
@@ -65,8 +73,12 @@ def _run(kernel, arrays, n_out: int, lookback: int, params: tuple, starts, width
         return outs
     if starts is None:
         starts = column_starts(arrays[0])
-    _in_chunks(kernel, (*arrays, *params, np.ascontiguousarray(starts, dtype=np.int64), *outs), n,
-               min(width or MAX_WIDTH, MAX_WIDTH))
+    _in_chunks(
+        kernel,
+        (*arrays, *params, np.ascontiguousarray(starts, dtype=np.int64), *outs),
+        n,
+        min(width or MAX_WIDTH, MAX_WIDTH),
+    )
     return outs
 
 
@@ -85,13 +97,20 @@ def rsi(close, timeperiod, starts=None):
 def macd(close, fastperiod, slowperiod, signalperiod, starts=None):
     if slowperiod < fastperiod:  # as TA-Lib (the public API swaps already)
         fastperiod, slowperiod = slowperiod, fastperiod
-    return _run(K.macd, (close,), 3, slowperiod + signalperiod - 2,
-                (fastperiod, slowperiod, signalperiod), starts)
+    return _run(
+        K.macd,
+        (close,),
+        3,
+        slowperiod + signalperiod - 2,
+        (fastperiod, slowperiod, signalperiod),
+        starts,
+    )
 
 
 def bbands(close, timeperiod, nbdevup, nbdevdn, starts=None):
-    return _run(K.bbands, (close,), 3, timeperiod - 1,
-                (timeperiod, float(nbdevup), float(nbdevdn)), starts)
+    return _run(
+        K.bbands, (close,), 3, timeperiod - 1, (timeperiod, float(nbdevup), float(nbdevdn)), starts
+    )
 
 
 def atr(high, low, close, timeperiod, starts=None):
@@ -99,8 +118,14 @@ def atr(high, low, close, timeperiod, starts=None):
 
 
 def stoch(high, low, close, fastk_period, slowk_period, slowd_period, starts=None):
-    return _run(K.stoch, (high, low, close), 2, fastk_period + slowk_period + slowd_period - 3,
-                (fastk_period, slowk_period, slowd_period), starts)
+    return _run(
+        K.stoch,
+        (high, low, close),
+        2,
+        fastk_period + slowk_period + slowd_period - 3,
+        (fastk_period, slowk_period, slowd_period),
+        starts,
+    )
 
 
 def adx(high, low, close, timeperiod, starts=None):
@@ -120,8 +145,9 @@ def willr(high, low, close, timeperiod, starts=None):
 
 
 def cci(high, low, close, timeperiod, starts=None):
-    return _run(K.cci, (high, low, close), 1, timeperiod - 1, (timeperiod,), starts,
-                CCI_MAX_WIDTH)[0]
+    return _run(K.cci, (high, low, close), 1, timeperiod - 1, (timeperiod,), starts, CCI_MAX_WIDTH)[
+        0
+    ]
 
 
 def mfi(high, low, close, volume, timeperiod, starts=None):

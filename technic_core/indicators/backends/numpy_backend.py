@@ -17,6 +17,7 @@ differences, so windows of exact zeros stay exactly zero and results agree
 with TA-Lib to the last bit, or to a few ulp where TA-Lib fuses a
 multiply-add (EMA, MACD, ATR), which NumPy cannot express.
 """
+
 from __future__ import annotations
 
 import sys
@@ -31,13 +32,16 @@ EPS = 1e-14  # TA-Lib's TA_EPSILON (scale-aware zero tests)
 
 def _ragged(fn):
     """Run ``fn`` (written for columns that all start at row 0) on ragged input."""
+
     def wrapper(*arrays, **params):
         def compute(arrs):
             with np.errstate(all="ignore"):  # NaN rows of short columns are recomputed
                 out = fn(*arrs, **params)
             return out if isinstance(out, tuple) else (out,)
+
         outs = apply_ragged(compute, arrays)
         return outs if len(outs) > 1 else outs[0]
+
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
     return wrapper
@@ -76,7 +80,7 @@ def _window_max(x, p, pad, op):
         op(tail[:, p - k], tail[:, p - k - 1], out=tail[:, p - k - 1])
     head = head.reshape(nb * p, n)
     tail = tail.reshape(nb * p, n)
-    return op(tail[:t_len - p + 1], head[p - 1:t_len])
+    return op(tail[: t_len - p + 1], head[p - 1 : t_len])
 
 
 def _rolling_extremes(h, lo, p):
@@ -218,7 +222,7 @@ def bbands(close, timeperiod, nbdevup, nbdevdn):
         redo = np.flatnonzero((var < 0.000001 * (vt2 * inv)) | (d2 > 1000000.0 * vt2) | (bars <= 0))
         if redo.size:
             # TA-Lib's re-take of the shift (window mean) for these columns
-            win = x[tr:t + 1, redo]
+            win = x[tr : t + 1, redo]
             s = np.zeros(redo.size)
             for r in range(p):
                 s += win[r]
@@ -312,8 +316,9 @@ def adx(high, low, close, timeperiod):
 
 @_ragged
 def obv(close, volume):
-    signed = np.where(close[1:] > close[:-1], volume[1:],
-                      np.where(close[1:] < close[:-1], -volume[1:], 0.0))
+    signed = np.where(
+        close[1:] > close[:-1], volume[1:], np.where(close[1:] < close[:-1], -volume[1:], 0.0)
+    )
     out = np.empty(close.shape)
     if close.shape[0]:
         out[0] = volume[0]
@@ -338,8 +343,8 @@ def willr(high, low, close, timeperiod):
     if close.shape[0] < p:
         return out
     hh, ll = _rolling_extremes(high, low, p)
-    r = -100.0 * ((hh - close[p - 1:]) / (hh - ll))
-    out[p - 1:] = np.where(_flat(hh, ll), 0.0, r)
+    r = -100.0 * ((hh - close[p - 1 :]) / (hh - ll))
+    out[p - 1 :] = np.where(_flat(hh, ll), 0.0, r)
     return out
 
 
@@ -352,11 +357,11 @@ def stoch(high, low, close, fastk_period, slowk_period, slowd_period):
     if close.shape[0] <= lb:
         return out_k, out_d
     hh, ll = _rolling_extremes(high, low, fk)
-    fast = np.where(_flat(hh, ll), 0.0, 100.0 * ((close[fk - 1:] - ll) / (hh - ll)))
+    fast = np.where(_flat(hh, ll), 0.0, 100.0 * ((close[fk - 1 :] - ll) / (hh - ll)))
     slow = _running_mean(fast, sk, np.zeros(fast.shape))  # 0 before slow %K starts
     d = _running_mean(slow, sd, np.empty(fast.shape), start=sk - 1)
-    out_k[lb:] = slow[sk + sd - 2:]
-    out_d[lb:] = d[sk + sd - 2:]
+    out_k[lb:] = slow[sk + sd - 2 :]
+    out_d[lb:] = d[sk + sd - 2 :]
     return out_k, out_d
 
 
@@ -378,11 +383,11 @@ def cci(high, low, close, timeperiod):
         offs = [(q - k) % p for k in range(p)]
         avg = np.zeros((count, close.shape[1]))
         for o in offs:
-            avg += tp[t0 - o::p][:count]
+            avg += tp[t0 - o :: p][:count]
         avg /= p
         md = np.zeros_like(avg)
         for o in offs:
-            md += np.abs(tp[t0 - o::p][:count] - avg)
+            md += np.abs(tp[t0 - o :: p][:count] - avg)
         md /= p
         dev = tp[rows] - avg
         scale = np.abs(avg)
@@ -446,12 +451,12 @@ def _last_row_windows(high, low, close, starts):
         out["roc_10"] = np.where(have >= 10, roc, np.nan)
         p = 14
         if t_len >= p:
-            hh = high[t - p + 1:].max(axis=0)
-            ll = low[t - p + 1:].min(axis=0)
+            hh = high[t - p + 1 :].max(axis=0)
+            ll = low[t - p + 1 :].min(axis=0)
             r = -100.0 * ((hh - close[t]) / (hh - ll))
             willr = np.where(_flat(hh, ll), 0.0, r)
             # TA-Lib's ring: a column's bar r sits in slot (r - start) % p
-            tp = (high[t - p + 1:] + low[t - p + 1:] + close[t - p + 1:]) / 3
+            tp = (high[t - p + 1 :] + low[t - p + 1 :] + close[t - p + 1 :]) / 3
             ring = [tp[p - 1 - ((t - starts - k) % p), cols] for k in range(p)]
             avg = np.zeros(n)
             for x in ring:

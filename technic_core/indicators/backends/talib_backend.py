@@ -12,6 +12,7 @@ contiguous row (handing TA-Lib strided column views ``a[:, j]`` made the loop
 about 3.5x slower: it measured memory traffic, not TA-Lib), each symbol from
 its own first bar; the results fill ``(N, T)`` rows and are transposed back.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -50,13 +51,26 @@ def rsi(close, timeperiod):
 
 
 def macd(close, fastperiod, slowperiod, signalperiod):
-    return _loop(talib.MACD, close, n_out=3, fastperiod=fastperiod, slowperiod=slowperiod,
-                 signalperiod=signalperiod)
+    return _loop(
+        talib.MACD,
+        close,
+        n_out=3,
+        fastperiod=fastperiod,
+        slowperiod=slowperiod,
+        signalperiod=signalperiod,
+    )
 
 
 def bbands(close, timeperiod, nbdevup, nbdevdn):
-    return _loop(talib.BBANDS, close, n_out=3, timeperiod=timeperiod, nbdevup=nbdevup,
-                 nbdevdn=nbdevdn, matype=0)
+    return _loop(
+        talib.BBANDS,
+        close,
+        n_out=3,
+        timeperiod=timeperiod,
+        nbdevup=nbdevup,
+        nbdevdn=nbdevdn,
+        matype=0,
+    )
 
 
 def atr(high, low, close, timeperiod):
@@ -64,9 +78,18 @@ def atr(high, low, close, timeperiod):
 
 
 def stoch(high, low, close, fastk_period, slowk_period, slowd_period):
-    return _loop(talib.STOCH, high, low, close, n_out=2, fastk_period=fastk_period,
-                 slowk_period=slowk_period, slowk_matype=0, slowd_period=slowd_period,
-                 slowd_matype=0)
+    return _loop(
+        talib.STOCH,
+        high,
+        low,
+        close,
+        n_out=2,
+        fastk_period=fastk_period,
+        slowk_period=slowk_period,
+        slowk_matype=0,
+        slowd_period=slowd_period,
+        slowd_matype=0,
+    )
 
 
 def adx(high, low, close, timeperiod):

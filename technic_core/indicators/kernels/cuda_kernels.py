@@ -26,6 +26,7 @@ on the CPU; only the two helpers differ there (plain Python floats never
 contract, and its ``cuda.fma`` is not fused, so an exact rational FMA stands
 in).  The kernels know nothing of the API above them.
 """
+
 from __future__ import annotations
 
 import math
@@ -79,6 +80,7 @@ def launch_config(n_symbols: int) -> tuple[int, int]:
 # --------------------------------------------------------------------------
 # shared device helpers
 # --------------------------------------------------------------------------
+
 
 @cuda.jit(device=True)
 def _first_valid(x, n):
@@ -156,6 +158,7 @@ def _money_flow(high, low, close, volume, n, t):
 # --------------------------------------------------------------------------
 # kernels (one per indicator); ``n`` is the symbol, ``s`` its first row
 # --------------------------------------------------------------------------
+
 
 @cuda.jit
 def sma_kernel(x, period, out):
@@ -348,8 +351,7 @@ def bbands_kernel(x, period, nbdevup, nbdevdn, out_upper, out_middle, out_lower)
         trailing += 1
 
         since_reseed -= 1
-        if (variance < 0.000001 * _mul(sum2, inv) or d2 > 1000000.0 * sum2
-                or since_reseed <= 0):
+        if variance < 0.000001 * _mul(sum2, inv) or d2 > 1000000.0 * sum2 or since_reseed <= 0:
             since_reseed = 32 * period
             start = i - (period - 1)
             acc = 0.0

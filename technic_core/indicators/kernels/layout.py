@@ -10,6 +10,7 @@ before its first value and it holds no infinity.
 ``scan_layout`` finds the *first* defect in row order, for the error message;
 it runs only when the fast pass found one.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -42,6 +42,7 @@ the series began).  The per-indicator kernels and the fused kernel are loops
 over the same steps, which is what makes the fused values identical to the
 last row of the separate ones.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -65,13 +66,16 @@ def _fma(typingctx, a, b, c):
 
     def codegen(context, builder, signature, args):
         d = ir.DoubleType()
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(d, [d, d, d]),
-                                            "llvm.fma.f64")
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(d, [d, d, d]), "llvm.fma.f64"
+        )
         return builder.call(fn, args)
+
     return sig, codegen
 
 
 # ---------------------------------------------------------------- ragged columns
+
 
 @njit(**_JIT)
 def _block_layout(starts, cb, w, T):
@@ -156,6 +160,7 @@ def first_rows(a):
 
 # ---------------------------------------------------------------- moving averages
 
+
 @njit(inline="always", **_JIT)
 def _sma_step(x, t, dc, sc, w, p, acc, val, emit, first):
     # TA_SMA: periodTotal += x[i]; out = periodTotal / p; periodTotal -= x[trailing].
@@ -188,7 +193,7 @@ def sma(x, p, starts, out, col0, col1, width):
         w = min(col1, cb + width) - cb
         c0 = uintp(cb)
         base, late, ls = _block_layout(starts, cb, w, T)
-        first = starts[cb:cb + w]
+        first = starts[cb : cb + w]
         acc = np.zeros(w)
         val = np.empty(w)
         kacc = np.zeros(late.size)
@@ -327,13 +332,49 @@ def macd(x, fast, slow, sig, starts, out_m, out_s, out_h, col0, col1, width):
         a = b = 0
         for t in range(T):
             if t >= base:
-                _macd_step(x, t, t - base, c0, U0, w, fast, slow, sig, fk, sk, gk,
-                           st[0], st[1], st[2], st[3], st[4], st[5])
+                _macd_step(
+                    x,
+                    t,
+                    t - base,
+                    c0,
+                    U0,
+                    w,
+                    fast,
+                    slow,
+                    sig,
+                    fk,
+                    sk,
+                    gk,
+                    st[0],
+                    st[1],
+                    st[2],
+                    st[3],
+                    st[4],
+                    st[5],
+                )
             a, b = _window(ls, a, b, t, L)
             for k in range(a, b):
                 j, u = late[k], t - ls[k]
-                _macd_step(x, t, u, c0 + uintp(j), uintp(k), 1, fast, slow, sig, fk, sk, gk,
-                           ks[0], ks[1], ks[2], ks[3], ks[4], ks[5])
+                _macd_step(
+                    x,
+                    t,
+                    u,
+                    c0 + uintp(j),
+                    uintp(k),
+                    1,
+                    fast,
+                    slow,
+                    sig,
+                    fk,
+                    sk,
+                    gk,
+                    ks[0],
+                    ks[1],
+                    ks[2],
+                    ks[3],
+                    ks[4],
+                    ks[5],
+                )
                 if u == L - 1:
                     _macd_copy(ks, k, st, j)
             for j in range(w):
@@ -410,8 +451,9 @@ def _bb_step(x, t, u, dc, sc, w, p, ma, shift, vt1, vt2, bars, var, mid, flag, e
             d2 = d * d
             vt2[sj] -= d2
             bars[sj] -= 1
-            flag[sj] = ((vr < 0.000001 * (vt2[sj] * inv)) | (d2 > 1000000.0 * vt2[sj])
-                        | (bars[sj] <= 0))
+            flag[sj] = (
+                (vr < 0.000001 * (vt2[sj] * inv)) | (d2 > 1000000.0 * vt2[sj]) | (bars[sj] <= 0)
+            )
             var[sj] = vr
         # re-takes are rare: test the whole row at once (vectorised) before walking it
         anyf = False
@@ -420,14 +462,23 @@ def _bb_step(x, t, u, dc, sc, w, p, ma, shift, vt1, vt2, bars, var, mid, flag, e
         if anyf:
             for j in range(w):
                 if flag[sc + uintp(j)]:
-                    _bb_reseed(x, tr, t, dc + uintp(j), p, sc + uintp(j), shift, vt1, vt2, bars,
-                               var)
+                    _bb_reseed(
+                        x, tr, t, dc + uintp(j), p, sc + uintp(j), shift, vt1, vt2, bars, var
+                    )
 
 
 @njit(**_JIT)
 def _bb_state(w):
-    return (np.zeros(w), np.empty(w), np.zeros(w), np.zeros(w), np.zeros(w, np.int64),
-            np.empty(w), np.empty(w), np.zeros(w, np.bool_))
+    return (
+        np.zeros(w),
+        np.empty(w),
+        np.zeros(w),
+        np.zeros(w),
+        np.zeros(w, np.int64),
+        np.empty(w),
+        np.empty(w),
+        np.zeros(w, np.bool_),
+    )
 
 
 @njit(inline="always", **_JIT)
@@ -470,13 +521,45 @@ def bbands(x, p, up, dn, starts, out_u, out_m, out_l, col0, col1, width):
         a = b = 0
         for t in range(T):
             if t >= base:
-                _bb_step(x, t, t - base, c0, U0, w, p, st[0], st[1], st[2], st[3], st[4], st[5], st[6], st[7],
-                         True)
+                _bb_step(
+                    x,
+                    t,
+                    t - base,
+                    c0,
+                    U0,
+                    w,
+                    p,
+                    st[0],
+                    st[1],
+                    st[2],
+                    st[3],
+                    st[4],
+                    st[5],
+                    st[6],
+                    st[7],
+                    True,
+                )
             a, b = _window(ls, a, b, t, L)
             for k in range(a, b):
                 j, u = late[k], t - ls[k]
-                _bb_step(x, t, u, c0 + uintp(j), uintp(k), 1, p, ks[0], ks[1], ks[2], ks[3], ks[4], ks[5], ks[6], ks[7],
-                         True)
+                _bb_step(
+                    x,
+                    t,
+                    u,
+                    c0 + uintp(j),
+                    uintp(k),
+                    1,
+                    p,
+                    ks[0],
+                    ks[1],
+                    ks[2],
+                    ks[3],
+                    ks[4],
+                    ks[5],
+                    ks[6],
+                    ks[7],
+                    True,
+                )
                 if u == L - 1:
                     _bb_copy(ks, k, st, j)
             for j in range(w):
@@ -489,6 +572,7 @@ def bbands(x, p, up, dn, starts, out_u, out_m, out_l, col0, col1, width):
 
 
 # ---------------------------------------------------------------- Wilder family
+
 
 @njit(inline="always", **_JIT)
 def _rsi_step(x, t, u, dc, sc, w, p, g, lo):
@@ -701,6 +785,7 @@ def adx(h, lo, c, p, starts, out, col0, col1, width):
 
 # ---------------------------------------------------------------- volume
 
+
 @njit(inline="always", **_JIT)
 def _obv_step(c, v, t, u, dc, sc, w, o):
     # TA_OBV: starts at the first volume; +volume on an up close, -volume on a down one.
@@ -791,8 +876,15 @@ def _mfi_step(h, lo, c, v, t, u, dc, sc, w, p, rpos, rneg, pos, neg, nullrun, pt
 
 @njit(**_JIT)
 def _mfi_state(p, w):
-    return (np.zeros((p, w)), np.zeros((p, w)), np.zeros(w), np.zeros(w),
-            np.zeros(w, np.int64), np.empty(w), np.empty(w))
+    return (
+        np.zeros((p, w)),
+        np.zeros((p, w)),
+        np.zeros(w),
+        np.zeros(w),
+        np.zeros(w, np.int64),
+        np.empty(w),
+        np.empty(w),
+    )
 
 
 @njit(inline="always", **_JIT)
@@ -824,18 +916,55 @@ def mfi(h, lo, c, v, p, starts, out, col0, col1, width):
         a = b = 0
         for t in range(T):
             if t >= base:
-                _mfi_step(h, lo, c, v, t, t - base, c0, U0, w, p, st[0], st[1], st[2], st[3], st[4], st[5], st[6],
-                          t >= base + p)
+                _mfi_step(
+                    h,
+                    lo,
+                    c,
+                    v,
+                    t,
+                    t - base,
+                    c0,
+                    U0,
+                    w,
+                    p,
+                    st[0],
+                    st[1],
+                    st[2],
+                    st[3],
+                    st[4],
+                    st[5],
+                    st[6],
+                    t >= base + p,
+                )
             a, b = _window(ls, a, b, t, L)
             for k in range(a, b):
                 j = late[k]
-                _mfi_step(h, lo, c, v, t, t - ls[k], c0 + uintp(j), uintp(k), 1, p,
-                          ks[0], ks[1], ks[2], ks[3], ks[4], ks[5], ks[6], False)
+                _mfi_step(
+                    h,
+                    lo,
+                    c,
+                    v,
+                    t,
+                    t - ls[k],
+                    c0 + uintp(j),
+                    uintp(k),
+                    1,
+                    p,
+                    ks[0],
+                    ks[1],
+                    ks[2],
+                    ks[3],
+                    ks[4],
+                    ks[5],
+                    ks[6],
+                    False,
+                )
                 _mfi_copy(ks, k, st, j)
             _emit(out, t, c0, w, val, ready)
 
 
 # ---------------------------------------------------------------- window indicators
+
 
 @njit(**_JIT)
 def _window_extremes(h, lo, t, c0, w, p, hh, ll):
@@ -919,8 +1048,14 @@ def _willr_from(c, t, c0, w, hh, ll, val):
 
 @njit(**_JIT)
 def _extremes_state(p, w):
-    return (np.empty(w), np.empty(w), np.empty((p, w)), np.empty((p, w)),
-            np.full(w, np.nan), np.full(w, np.nan))
+    return (
+        np.empty(w),
+        np.empty(w),
+        np.empty((p, w)),
+        np.empty((p, w)),
+        np.full(w, np.nan),
+        np.full(w, np.nan),
+    )
 
 
 @njit(**_JIT)
@@ -944,8 +1079,9 @@ def willr(h, lo, c, p, starts, out, col0, col1, width):
 
 
 @njit(inline="always", **_JIT)
-def _stoch_lines(c, t, u, dc, hc, sc, w, fk, sk, sd, hh, ll, fast, rk, rs, acck, accd,
-                 slowk, slowd, emit):
+def _stoch_lines(
+    c, t, u, dc, hc, sc, w, fk, sk, sd, hh, ll, fast, rk, rs, acck, accd, slowk, slowd, emit
+):
     # TA_STOCH: fast %K = 100 * ((close - lowest) / (highest - lowest)) over fk
     # bars (0 for a flat window, TA_IS_ZERO_SCALED); slow %K = TA_SMA(fast %K,
     # sk) and slow %D = TA_SMA(slow %K, sd), both running sums over their
@@ -994,8 +1130,15 @@ def _stoch_lines(c, t, u, dc, hc, sc, w, fk, sk, sd, hh, ll, fast, rk, rs, acck,
 
 @njit(**_JIT)
 def _stoch_state(sk, sd, w):
-    return (np.empty(w), np.zeros((sk, w)), np.zeros((sd, w)), np.zeros(w), np.zeros(w),
-            np.empty(w), np.empty(w))
+    return (
+        np.empty(w),
+        np.zeros((sk, w)),
+        np.zeros((sd, w)),
+        np.zeros(w),
+        np.zeros(w),
+        np.empty(w),
+        np.empty(w),
+    )
 
 
 @njit(inline="always", **_JIT)
@@ -1031,13 +1174,53 @@ def stoch(h, lo, c, fk, sk, sd, starts, out_k, out_d, col0, col1, width):
         for t in range(T):
             if t >= base:
                 _extremes_step(h, lo, t, c0, w, fk, preh, prel, sufh, sufl, hh, ll)
-                _stoch_lines(c, t, t - base, c0, U0, U0, w, fk, sk, sd, hh, ll,
-                             st[0], st[1], st[2], st[3], st[4], st[5], st[6], True)
+                _stoch_lines(
+                    c,
+                    t,
+                    t - base,
+                    c0,
+                    U0,
+                    U0,
+                    w,
+                    fk,
+                    sk,
+                    sd,
+                    hh,
+                    ll,
+                    st[0],
+                    st[1],
+                    st[2],
+                    st[3],
+                    st[4],
+                    st[5],
+                    st[6],
+                    True,
+                )
             a, b = _window(ls, a, b, t, L)
             for k in range(a, b):
                 j, u = late[k], t - ls[k]
-                _stoch_lines(c, t, u, c0 + uintp(j), uintp(j), uintp(k), 1, fk, sk, sd, hh, ll,
-                             ks[0], ks[1], ks[2], ks[3], ks[4], ks[5], ks[6], True)
+                _stoch_lines(
+                    c,
+                    t,
+                    u,
+                    c0 + uintp(j),
+                    uintp(j),
+                    uintp(k),
+                    1,
+                    fk,
+                    sk,
+                    sd,
+                    hh,
+                    ll,
+                    ks[0],
+                    ks[1],
+                    ks[2],
+                    ks[3],
+                    ks[4],
+                    ks[5],
+                    ks[6],
+                    True,
+                )
                 if u == L - 1:
                     _stoch_copy(ks, k, st, j)
             _emit(out_k, t, c0, w, slowk, ready)
@@ -1070,7 +1253,7 @@ def _cci_at(h, lo, c, t, starts, cb, c0, w, p, val):
     buf = np.empty(p)
     for j in range(w):
         cj = c0 + uintp(j)
-        i = t - starts[cb + j]   # the bar's index in its own series
+        i = t - starts[cb + j]  # the bar's index in its own series
         for k in range(p):
             r = t - ((i - k) % p)
             buf[k] = _typical(h[r, cj], lo[r, cj], c[r, cj])
@@ -1172,15 +1355,40 @@ def roc(x, p, starts, out, col0, col1, width):
 
 # Rows of the fused kernel's result, in this order.
 FUSED_ROWS = (
-    "sma_20", "sma_50", "sma_200", "rsi_14", "macd", "macd_signal", "macd_hist",
-    "bb_upper", "bb_middle", "bb_lower", "atr_14", "stoch_k", "stoch_d", "adx_14",
-    "mfi_14", "cci_14", "willr_14", "roc_10", "obv",
+    "sma_20",
+    "sma_50",
+    "sma_200",
+    "rsi_14",
+    "macd",
+    "macd_signal",
+    "macd_hist",
+    "bb_upper",
+    "bb_middle",
+    "bb_lower",
+    "atr_14",
+    "stoch_k",
+    "stoch_d",
+    "adx_14",
+    "mfi_14",
+    "cci_14",
+    "willr_14",
+    "roc_10",
+    "obv",
 )
 
 # Rows at which a late column's side state joins the block's, per indicator
 # of the fused set (the L of each kernel above with the set's parameters).
 _FL_SMA = 1
-_FL_RSI, _FL_MACD, _FL_BB, _FL_ATR, _FL_STOCH, _FL_ADX, _FL_MFI, _FL_OBV = 15, 34, 20, 15, 17, 28, 1, 1
+_FL_RSI, _FL_MACD, _FL_BB, _FL_ATR, _FL_STOCH, _FL_ADX, _FL_MFI, _FL_OBV = (
+    15,
+    34,
+    20,
+    15,
+    17,
+    28,
+    1,
+    1,
+)
 _FL_MAX = 34
 
 
@@ -1204,7 +1412,7 @@ def fused_last(h, lo, c, v, starts, res, col0, col1, width):
         c0 = uintp(cb)
         base, late, ls = _block_layout(starts, cb, w, T)
         nk = late.size
-        first = starts[cb:cb + w]
+        first = starts[cb : cb + w]
         preh, prel, sufh, sufl, hh, ll = _extremes_state(14, w)
         # the block's state, then the late columns' side state (k*)
         a20, v20, a50, v50 = np.zeros(w), np.full(w, nan), np.zeros(w), np.full(w, nan)
@@ -1237,16 +1445,54 @@ def fused_last(h, lo, c, v, starts, res, col0, col1, width):
                 _sma_step(c, t, c0, U0, w, 50, a50, v50, emit, first)
                 _sma_step(c, t, c0, U0, w, 200, a200, v200, emit, first)
                 _rsi_step(c, t, u, c0, U0, w, 14, g, gl)
-                _macd_step(c, t, u, c0, U0, w, 12, 26, 9, 2.0 / 13, 2.0 / 27, 2.0 / 10,
-                           accf, accs, ef, es, m, sg)
-                _bb_step(c, t, u, c0, U0, w, 20, bma, bsh, bv1, bv2, bbar, bvar, bmid, bflag,
-                         emit)
+                _macd_step(
+                    c,
+                    t,
+                    u,
+                    c0,
+                    U0,
+                    w,
+                    12,
+                    26,
+                    9,
+                    2.0 / 13,
+                    2.0 / 27,
+                    2.0 / 10,
+                    accf,
+                    accs,
+                    ef,
+                    es,
+                    m,
+                    sg,
+                )
+                _bb_step(c, t, u, c0, U0, w, 20, bma, bsh, bv1, bv2, bbar, bvar, bmid, bflag, emit)
                 _atr_step(h, lo, c, t, u, c0, U0, w, 14, tacc, at)
-                _stoch_lines(c, t, u, c0, U0, U0, w, 14, 3, 3, hh, ll, fast, rk, rs, acck, accd,
-                             slowk, slowd, emit)
+                _stoch_lines(
+                    c,
+                    t,
+                    u,
+                    c0,
+                    U0,
+                    U0,
+                    w,
+                    14,
+                    3,
+                    3,
+                    hh,
+                    ll,
+                    fast,
+                    rk,
+                    rs,
+                    acck,
+                    accd,
+                    slowk,
+                    slowd,
+                    emit,
+                )
                 _adx_step(h, lo, c, t, u, c0, U0, w, 14, pm, pp, ptr, ax)
-                _mfi_step(h, lo, c, v, t, u, c0, U0, w, 14, rpos, rneg, pos, neg, nullrun, ptp,
-                          mf, emit)
+                _mfi_step(
+                    h, lo, c, v, t, u, c0, U0, w, 14, rpos, rneg, pos, neg, nullrun, ptp, mf, emit
+                )
                 _obv_step(c, v, t, u, c0, U0, w, ob)
             a, b = _window(ls, a, b, t, _FL_MAX)
             for k in range(a, b):
@@ -1263,12 +1509,35 @@ def fused_last(h, lo, c, v, starts, res, col0, col1, width):
                     _obv_step(c, v, t, u, dc, sk_, 1, kob)
                     ob[j] = kob[k]
                 if u < _FL_MFI:
-                    _mfi_step(h, lo, c, v, t, u, dc, sk_, 1, 14, krpos, krneg, kpos, kneg,
-                              knullrun, kptp, kmf, emit)
+                    _mfi_step(
+                        h,
+                        lo,
+                        c,
+                        v,
+                        t,
+                        u,
+                        dc,
+                        sk_,
+                        1,
+                        14,
+                        krpos,
+                        krneg,
+                        kpos,
+                        kneg,
+                        knullrun,
+                        kptp,
+                        kmf,
+                        emit,
+                    )
                     for r in range(14):
                         rpos[r, j], rneg[r, j] = krpos[r, k], krneg[r, k]
-                    pos[j], neg[j], nullrun[j], ptp[j], mf[j] = (kpos[k], kneg[k], knullrun[k],
-                                                                kptp[k], kmf[k])
+                    pos[j], neg[j], nullrun[j], ptp[j], mf[j] = (
+                        kpos[k],
+                        kneg[k],
+                        knullrun[k],
+                        kptp[k],
+                        kmf[k],
+                    )
                 if u < _FL_RSI:
                     _rsi_step(c, t, u, dc, sk_, 1, 14, kg, kgl)
                     if u == _FL_RSI - 1:
@@ -1278,26 +1547,85 @@ def fused_last(h, lo, c, v, starts, res, col0, col1, width):
                     if u == _FL_ATR - 1:
                         tacc[j], at[j] = ktacc[k], kat[k]
                 if u < _FL_STOCH:
-                    _stoch_lines(c, t, u, dc, uintp(j), sk_, 1, 14, 3, 3, hh, ll, kfast, krk, krs,
-                                 kacck, kaccd, kslowk, kslowd, emit)
+                    _stoch_lines(
+                        c,
+                        t,
+                        u,
+                        dc,
+                        uintp(j),
+                        sk_,
+                        1,
+                        14,
+                        3,
+                        3,
+                        hh,
+                        ll,
+                        kfast,
+                        krk,
+                        krs,
+                        kacck,
+                        kaccd,
+                        kslowk,
+                        kslowd,
+                        emit,
+                    )
                     if u == _FL_STOCH - 1:
                         for r in range(3):
                             rk[r, j], rs[r, j] = krk[r, k], krs[r, k]
                         fast[j], acck[j], accd[j] = kfast[k], kacck[k], kaccd[k]
                         slowk[j], slowd[j] = kslowk[k], kslowd[k]
                 if u < _FL_BB:
-                    _bb_step(c, t, u, dc, sk_, 1, 20, kbma, kbsh, kbv1, kbv2, kbbar, kbvar, kbmid,
-                             kbflag, emit)
+                    _bb_step(
+                        c,
+                        t,
+                        u,
+                        dc,
+                        sk_,
+                        1,
+                        20,
+                        kbma,
+                        kbsh,
+                        kbv1,
+                        kbv2,
+                        kbbar,
+                        kbvar,
+                        kbmid,
+                        kbflag,
+                        emit,
+                    )
                     if u == _FL_BB - 1:
                         bma[j], bsh[j], bv1[j], bv2[j] = kbma[k], kbsh[k], kbv1[k], kbv2[k]
-                        bbar[j], bvar[j], bmid[j], bflag[j] = kbbar[k], kbvar[k], kbmid[k], kbflag[k]
+                        bbar[j], bvar[j], bmid[j], bflag[j] = (
+                            kbbar[k],
+                            kbvar[k],
+                            kbmid[k],
+                            kbflag[k],
+                        )
                 if u < _FL_ADX:
                     _adx_step(h, lo, c, t, u, dc, sk_, 1, 14, kpm, kpp, kptr, kax)
                     if u == _FL_ADX - 1:
                         pm[j], pp[j], ptr[j], ax[j] = kpm[k], kpp[k], kptr[k], kax[k]
                 if u < _FL_MACD:
-                    _macd_step(c, t, u, dc, sk_, 1, 12, 26, 9, 2.0 / 13, 2.0 / 27, 2.0 / 10,
-                               kaccf, kaccs, kef, kes, km, ksg)
+                    _macd_step(
+                        c,
+                        t,
+                        u,
+                        dc,
+                        sk_,
+                        1,
+                        12,
+                        26,
+                        9,
+                        2.0 / 13,
+                        2.0 / 27,
+                        2.0 / 10,
+                        kaccf,
+                        kaccs,
+                        kef,
+                        kes,
+                        km,
+                        ksg,
+                    )
                     if u == _FL_MACD - 1:
                         accf[j], accs[j], ef[j], es[j] = kaccf[k], kaccs[k], kef[k], kes[k]
                         m[j], sg[j] = km[k], ksg[k]
@@ -1314,7 +1642,7 @@ def fused_last(h, lo, c, v, starts, res, col0, col1, width):
             _willr_from(c, t_last, c0, w, hh, ll, wv)
         for j in range(w):
             cj = c0 + uintp(j)
-            n = T - starts[cb + j]   # bars the column has
+            n = T - starts[cb + j]  # bars the column has
             res[0, cj] = v20[j] if n >= 20 else nan
             res[1, cj] = v50[j] if n >= 50 else nan
             res[2, cj] = v200[j] if n >= 200 else nan

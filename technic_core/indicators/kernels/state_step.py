@@ -27,6 +27,7 @@ The kernels know nothing of what calls them: the layout array ``lay`` says
 where each quantity lives (its slot) and with which period (see
 ``technic_core.indicators.state``, which builds it).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,33 +38,133 @@ EPS = 1e-14  # TA-Lib's TA_EPSILON
 # Entries of the int64 layout array.  Offsets are slot indices into a state (its rows);
 # a period of 0 switches the indicator off.  Slot names are shared with state.py.
 SLOTS = (
-    "RC", "OC", "RH", "OH", "RL", "OL", "RO", "OO", "RV", "OV",
-    "RSI_P", "RSI_GAIN", "RSI_LOSS", "RSI_OUT",
-    "MACD_F", "MACD_S", "MACD_SIG", "MACD_ACCF", "MACD_ACCS", "MACD_EF", "MACD_ES",
-    "MACD_ACCSIG", "MACD_ESIG", "MACD_OUT",
-    "BB_P", "BB_SUM", "BB_OUT",
-    "ATR_P", "ATR_V", "ATR_OUT",
-    "ST_FK", "ST_SK", "ST_SD", "ST_KRING", "ST_DRING", "ST_KSUM", "ST_DSUM", "ST_OUT",
-    "ADX_P", "ADX_PDM", "ADX_MDM", "ADX_TR", "ADX_SUMDX", "ADX_V", "ADX_OUT",
-    "MFI_P", "MFI_POSR", "MFI_NEGR", "MFI_POS", "MFI_NEG", "MFI_NULL", "MFI_OUT",
-    "CCI_P", "CCI_RING", "CCI_OUT",
-    "WILLR_P", "WILLR_OUT",
-    "ROC_P", "ROC_OUT",
-    "OBV_ON", "OBV_V", "OBV_OUT",
+    "RC",
+    "OC",
+    "RH",
+    "OH",
+    "RL",
+    "OL",
+    "RO",
+    "OO",
+    "RV",
+    "OV",
+    "RSI_P",
+    "RSI_GAIN",
+    "RSI_LOSS",
+    "RSI_OUT",
+    "MACD_F",
+    "MACD_S",
+    "MACD_SIG",
+    "MACD_ACCF",
+    "MACD_ACCS",
+    "MACD_EF",
+    "MACD_ES",
+    "MACD_ACCSIG",
+    "MACD_ESIG",
+    "MACD_OUT",
+    "BB_P",
+    "BB_SUM",
+    "BB_OUT",
+    "ATR_P",
+    "ATR_V",
+    "ATR_OUT",
+    "ST_FK",
+    "ST_SK",
+    "ST_SD",
+    "ST_KRING",
+    "ST_DRING",
+    "ST_KSUM",
+    "ST_DSUM",
+    "ST_OUT",
+    "ADX_P",
+    "ADX_PDM",
+    "ADX_MDM",
+    "ADX_TR",
+    "ADX_SUMDX",
+    "ADX_V",
+    "ADX_OUT",
+    "MFI_P",
+    "MFI_POSR",
+    "MFI_NEGR",
+    "MFI_POS",
+    "MFI_NEG",
+    "MFI_NULL",
+    "MFI_OUT",
+    "CCI_P",
+    "CCI_RING",
+    "CCI_OUT",
+    "WILLR_P",
+    "WILLR_OUT",
+    "ROC_P",
+    "ROC_OUT",
+    "OBV_ON",
+    "OBV_V",
+    "OBV_OUT",
 )
-(RC, OC, RH, OH, RL, OL, RO, OO, RV, OV,
- RSI_P, RSI_GAIN, RSI_LOSS, RSI_OUT,
- MACD_F, MACD_S, MACD_SIG, MACD_ACCF, MACD_ACCS, MACD_EF, MACD_ES,
- MACD_ACCSIG, MACD_ESIG, MACD_OUT,
- BB_P, BB_SUM, BB_OUT,
- ATR_P, ATR_V, ATR_OUT,
- ST_FK, ST_SK, ST_SD, ST_KRING, ST_DRING, ST_KSUM, ST_DSUM, ST_OUT,
- ADX_P, ADX_PDM, ADX_MDM, ADX_TR, ADX_SUMDX, ADX_V, ADX_OUT,
- MFI_P, MFI_POSR, MFI_NEGR, MFI_POS, MFI_NEG, MFI_NULL, MFI_OUT,
- CCI_P, CCI_RING, CCI_OUT,
- WILLR_P, WILLR_OUT,
- ROC_P, ROC_OUT,
- OBV_ON, OBV_V, OBV_OUT) = range(len(SLOTS))
+(
+    RC,
+    OC,
+    RH,
+    OH,
+    RL,
+    OL,
+    RO,
+    OO,
+    RV,
+    OV,
+    RSI_P,
+    RSI_GAIN,
+    RSI_LOSS,
+    RSI_OUT,
+    MACD_F,
+    MACD_S,
+    MACD_SIG,
+    MACD_ACCF,
+    MACD_ACCS,
+    MACD_EF,
+    MACD_ES,
+    MACD_ACCSIG,
+    MACD_ESIG,
+    MACD_OUT,
+    BB_P,
+    BB_SUM,
+    BB_OUT,
+    ATR_P,
+    ATR_V,
+    ATR_OUT,
+    ST_FK,
+    ST_SK,
+    ST_SD,
+    ST_KRING,
+    ST_DRING,
+    ST_KSUM,
+    ST_DSUM,
+    ST_OUT,
+    ADX_P,
+    ADX_PDM,
+    ADX_MDM,
+    ADX_TR,
+    ADX_SUMDX,
+    ADX_V,
+    ADX_OUT,
+    MFI_P,
+    MFI_POSR,
+    MFI_NEGR,
+    MFI_POS,
+    MFI_NEG,
+    MFI_NULL,
+    MFI_OUT,
+    CCI_P,
+    CCI_RING,
+    CCI_OUT,
+    WILLR_P,
+    WILLR_OUT,
+    ROC_P,
+    ROC_OUT,
+    OBV_ON,
+    OBV_V,
+    OBV_OUT,
+) = range(len(SLOTS))
 
 # Slot 0 of every symbol is the number of bars the state has seen.
 COUNT = 0
@@ -80,7 +181,6 @@ def _true_range(h, lw, pc):
     if v > greatest:
         greatest = v
     return greatest
-
 
 
 # Symbols per chunk: a chunk's slot is 512 bytes (8 cache lines) of one slot row,
@@ -201,8 +301,8 @@ def _pass_rsi(S, na, lay, it, ft):
             gain, loss = S[g, j], S[lo, j]
             d = ft[_C, a] - ft[_PC, a]
             if n > p + 1:
-                loss *= (p - 1)
-                gain *= (p - 1)
+                loss *= p - 1
+                gain *= p - 1
             if d < 0.0:
                 loss -= d
             else:
@@ -463,14 +563,49 @@ def _window_extremes(S, na, act, j0, m, lay, p, it, ft, vt, vm):
                 ft[_HI, a], ft[_LO, a] = vt[t], vm[t]
             else:
                 j = it[_J, a]
-                r = _hilo4(S, oh, rh, ol, rl, p, j, it[_QH, a], it[_QL, a], j, it[_QH, a], it[_QL, a],
-                           j, it[_QH, a], it[_QL, a], j, it[_QH, a], it[_QL, a])
+                r = _hilo4(
+                    S,
+                    oh,
+                    rh,
+                    ol,
+                    rl,
+                    p,
+                    j,
+                    it[_QH, a],
+                    it[_QL, a],
+                    j,
+                    it[_QH, a],
+                    it[_QL, a],
+                    j,
+                    it[_QH, a],
+                    it[_QL, a],
+                    j,
+                    it[_QH, a],
+                    it[_QL, a],
+                )
                 ft[_HI, a], ft[_LO, a] = r[0], r[1]
         return
     while a + 4 <= na:
-        r = _hilo4(S, oh, rh, ol, rl, p,
-                   it[_J, a], it[_QH, a], it[_QL, a], it[_J, a + 1], it[_QH, a + 1], it[_QL, a + 1],
-                   it[_J, a + 2], it[_QH, a + 2], it[_QL, a + 2], it[_J, a + 3], it[_QH, a + 3], it[_QL, a + 3])
+        r = _hilo4(
+            S,
+            oh,
+            rh,
+            ol,
+            rl,
+            p,
+            it[_J, a],
+            it[_QH, a],
+            it[_QL, a],
+            it[_J, a + 1],
+            it[_QH, a + 1],
+            it[_QL, a + 1],
+            it[_J, a + 2],
+            it[_QH, a + 2],
+            it[_QL, a + 2],
+            it[_J, a + 3],
+            it[_QH, a + 3],
+            it[_QL, a + 3],
+        )
         ft[_HI, a], ft[_LO, a], ft[_HI, a + 1], ft[_LO, a + 1] = r[0], r[1], r[2], r[3]
         ft[_HI, a + 2], ft[_LO, a + 2], ft[_HI, a + 3], ft[_LO, a + 3] = r[4], r[5], r[6], r[7]
         a += 4
@@ -497,7 +632,7 @@ def _pass_stoch(S, na, act, j0, m, lay, inv, it, ft, vt, vm):
                 fast = ((ft[_C, a] - lo_) / rng) * 100.0
             else:
                 fast = 0.0
-            qk = n - fk              # index of this value in the fast %K stream
+            qk = n - fk  # index of this value in the fast %K stream
             pk = _mod(qk, sk, inv[5])
             S[kr + pk, j] = fast
             # the slot after this one holds the value sk-1 back: (qk - sk + 1) % sk
@@ -505,7 +640,7 @@ def _pass_stoch(S, na, act, j0, m, lay, inv, it, ft, vt, vm):
             _sma_step(S, j, qk + 1, fast, trailing, sk, lay[ST_KSUM], out)
             if qk + 1 >= sk:
                 slowk = S[out, j]
-                qd = qk + 1 - sk     # index in the slow %K stream
+                qd = qk + 1 - sk  # index in the slow %K stream
                 pd = _mod(qd, sd_, inv[6])
                 S[dr + pd, j] = slowk
                 trailing = S[dr + (pd + 1 if pd + 1 < sd_ else 0), j] if qd + 1 >= sd_ else 0.0
@@ -629,7 +764,7 @@ def _pass_cci(S, na, act, j0, m, lay, inv, it, ft, vt, vm, vv):
         j, n = it[_J, a], it[_N, a]
         tp = (ft[_H, a] + ft[_L, a] + ft[_C, a]) / 3
         S[ring + _mod(n - 1, p, inv[8]), j] = tp
-        ft[_HI, a] = tp           # (STOCH and WILLR are done with the extremes)
+        ft[_HI, a] = tp  # (STOCH and WILLR are done with the extremes)
     a = 0
     if j0 >= 0 and na > 0:
         for t in range(m):
@@ -744,7 +879,7 @@ def _chunk(S, which, starts, lengths, step, g0, g1, lay, sma, ema, fp, inv, o, h
     vv = np.empty(m, np.float64)
     w = which[g0:g1]
     st = starts[g0:g1]
-    j0 = w[0]                   # the chunk's columns are j0, j0+1, ... (else -1)
+    j0 = w[0]  # the chunk's columns are j0, j0+1, ... (else -1)
     for t in range(m):
         if w[t] != j0 + t:
             j0 = -1
@@ -773,14 +908,24 @@ def _chunk(S, which, starts, lengths, step, g0, g1, lay, sma, ema, fp, inv, o, h
             _pass_mfi(S, na, lay, inv, it, ft)
         if lay[WILLR_P] > 0:
             _pass_willr(S, na, act, j0, m, lay, it, ft, vt, vm)
-        if lay[CCI_P] > 0:          # after WILLR: its scratch row reuses the extremes'
+        if lay[CCI_P] > 0:  # after WILLR: its scratch row reuses the extremes'
             _pass_cci(S, na, act, j0, m, lay, inv, it, ft, vt, vm, vv)
         _pass_roc_obv(S, na, lay, it, ft)
 
 
 def reciprocals(lay: np.ndarray) -> np.ndarray:
     """1/size of every ring a step indexes (``_mod``'s divisors), 1.0 for rings switched off."""
-    sizes = [lay[RC], lay[RH], lay[RL], lay[RO], lay[RV], lay[ST_SK], lay[ST_SD], lay[MFI_P], lay[CCI_P]]
+    sizes = [
+        lay[RC],
+        lay[RH],
+        lay[RL],
+        lay[RO],
+        lay[RV],
+        lay[ST_SK],
+        lay[ST_SD],
+        lay[MFI_P],
+        lay[CCI_P],
+    ]
     return np.array([1.0 / s if s > 0 else 1.0 for s in sizes], dtype=np.float64)
 
 
@@ -795,8 +940,25 @@ def advance(S, which, starts, lengths, step, lay, sma, ema, fp, inv, o, h, lw, c
     groups = which.shape[0]
     for ch in prange((groups + CHUNK - 1) // CHUNK):
         g0 = ch * CHUNK
-        _chunk(S, which, starts, lengths, step, g0, min(groups, g0 + CHUNK), lay, sma, ema, fp, inv,
-               o, h, lw, c, v)
+        _chunk(
+            S,
+            which,
+            starts,
+            lengths,
+            step,
+            g0,
+            min(groups, g0 + CHUNK),
+            lay,
+            sma,
+            ema,
+            fp,
+            inv,
+            o,
+            h,
+            lw,
+            c,
+            v,
+        )
 
 
 @njit(cache=True, error_model="numpy")
@@ -804,8 +966,25 @@ def advance_serial(S, which, starts, lengths, step, lay, sma, ema, fp, inv, o, h
     """``advance`` on the calling thread alone (for small calls and for measuring)."""
     groups = which.shape[0]
     for g0 in range(0, groups, CHUNK):
-        _chunk(S, which, starts, lengths, step, g0, min(groups, g0 + CHUNK), lay, sma, ema, fp, inv,
-               o, h, lw, c, v)
+        _chunk(
+            S,
+            which,
+            starts,
+            lengths,
+            step,
+            g0,
+            min(groups, g0 + CHUNK),
+            lay,
+            sma,
+            ema,
+            fp,
+            inv,
+            o,
+            h,
+            lw,
+            c,
+            v,
+        )
 
 
 @njit(cache=True, error_model="numpy")
@@ -815,8 +994,8 @@ def ring_tail(S, offset, ring, k, out):
     n = S.shape[1]
     for j in range(n):
         count = np.int64(S[COUNT, j])
-        first = count - k                       # bar index of row 0
-        q = first % ring if first >= 0 else 0   # its ring slot: one division per symbol
+        first = count - k  # bar index of row 0
+        q = first % ring if first >= 0 else 0  # its ring slot: one division per symbol
         for r in range(k):
             if first + r < 0:
                 out[r, j] = np.nan

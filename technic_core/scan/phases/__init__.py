@@ -4,6 +4,7 @@ A phase changes how fast the answer comes, never the answer.  ``claim`` is
 the original plan's projected speedup for the step, kept beside every
 measurement so the two can be compared; it is never used as a figure.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -13,24 +14,47 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Phase:
     name: str
-    step: str          # SPEC's label
-    claim: float       # the plan's projected speedup of this step (not a measurement)
+    step: str  # SPEC's label
+    claim: float  # the plan's projected speedup of this step (not a measurement)
     description: str
     built: bool
 
 
-PHASES: dict[str, Phase] = {p.name: p for p in (
-    Phase("prefetch", "1 batch prefetch", 2.0,
-          "all bars loaded in the fewest requests before any compute", True),
-    Phase("prescreen", "2 pre-screening", 1.5,
-          "universe rules and a last-session snapshot drop symbols before their history is fetched", True),
-    Phase("vectorized", "3A vectorised", 2.0,
-          "indicators, scores and filters for all symbols at once on (T, N) arrays", True),
-    Phase("cache", "3B Redis cache", 2.0,
-          "bars and indicator state cached in Redis; a rescan after one new bar computes that bar", True),
-    Phase("ray", "3C Ray", 3.0, "symbol blocks spread over a Ray cluster", True),
-    Phase("gpu", "3D GPU", 3.0, "indicators on the GPU (CuPy and Numba CUDA kernels)", True),
-)}
+PHASES: dict[str, Phase] = {
+    p.name: p
+    for p in (
+        Phase(
+            "prefetch",
+            "1 batch prefetch",
+            2.0,
+            "all bars loaded in the fewest requests before any compute",
+            True,
+        ),
+        Phase(
+            "prescreen",
+            "2 pre-screening",
+            1.5,
+            "universe rules and a last-session snapshot drop symbols before their history is fetched",
+            True,
+        ),
+        Phase(
+            "vectorized",
+            "3A vectorised",
+            2.0,
+            "indicators, scores and filters for all symbols at once on (T, N) arrays",
+            True,
+        ),
+        Phase(
+            "cache",
+            "3B Redis cache",
+            2.0,
+            "bars and indicator state cached in Redis; a rescan after one new bar computes that bar",
+            True,
+        ),
+        Phase("ray", "3C Ray", 3.0, "symbol blocks spread over a Ray cluster", True),
+        Phase("gpu", "3D GPU", 3.0, "indicators on the GPU (CuPy and Numba CUDA kernels)", True),
+    )
+}
 LADDER = tuple(PHASES)
 
 

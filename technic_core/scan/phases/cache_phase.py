@@ -50,6 +50,7 @@ session without touching the latest two.  Cached bars are trusted for the
 cache's TTL; such a correction is picked up when they expire.  (A local
 store has no such blind spot: see above.)
 """
+
 from __future__ import annotations
 
 import time
@@ -85,7 +86,7 @@ from .vectorized import split
 # bars its features read at the last bar (features.block_features).
 SCAN_STATE = StateParams(**state_args(), keep=(("close", 64), ("open", 10), ("volume", 20)))
 ENGINE = "numba-state"
-MAX_PREVIOUS_DATES = 3   # distinct previous sessions verified per scan; others are fetched
+MAX_PREVIOUS_DATES = 3  # distinct previous sessions verified per scan; others are fetched
 
 
 class CacheUnavailable(UserWarning):
@@ -95,14 +96,14 @@ class CacheUnavailable(UserWarning):
 @dataclass
 class CacheStats:
     server: str = ""
-    hits: int = 0             # state served as cached
-    incremental: int = 0      # state advanced by the new bar
-    rebuilt: int = 0          # state recomputed from cached bars
-    fetched: int = 0          # bars fetched from the source (and state computed)
-    corrupt: int = 0          # entries that failed their checksum or were foreign
-    stale: int = 0            # states that did not match their bars
-    changed: int = 0          # cached bars the source has since changed
-    bad_data: int = 0         # symbols whose bars are bad (never cached)
+    hits: int = 0  # state served as cached
+    incremental: int = 0  # state advanced by the new bar
+    rebuilt: int = 0  # state recomputed from cached bars
+    fetched: int = 0  # bars fetched from the source (and state computed)
+    corrupt: int = 0  # entries that failed their checksum or were foreign
+    stale: int = 0  # states that did not match their bars
+    changed: int = 0  # cached bars the source has since changed
+    bad_data: int = 0  # symbols whose bars are bad (never cached)
     failed: str | None = None  # why Redis was not (or no longer) used
     reasons: dict = field(default_factory=dict)
 
@@ -111,10 +112,18 @@ class CacheStats:
         return self.rebuilt + self.fetched
 
     def as_info(self) -> dict:
-        out = {"server": self.server, "hits": self.hits, "incremental": self.incremental,
-               "misses": self.misses, "rebuilt": self.rebuilt, "fetched": self.fetched,
-               "corrupt": self.corrupt, "stale": self.stale, "changed": self.changed,
-               "bad_data": self.bad_data}
+        out = {
+            "server": self.server,
+            "hits": self.hits,
+            "incremental": self.incremental,
+            "misses": self.misses,
+            "rebuilt": self.rebuilt,
+            "fetched": self.fetched,
+            "corrupt": self.corrupt,
+            "stale": self.stale,
+            "changed": self.changed,
+            "bad_data": self.bad_data,
+        }
         if self.reasons:
             out["corrupt_reasons"] = dict(self.reasons)
         if self.failed:
@@ -123,8 +132,15 @@ class CacheStats:
 
 
 class _Runner:
-    def __init__(self, src, cache: Cache | None, params: StateParams, out: BlockOutcome,
-                 stats: CacheStats, snapshot: pd.DataFrame | None):
+    def __init__(
+        self,
+        src,
+        cache: Cache | None,
+        params: StateParams,
+        out: BlockOutcome,
+        stats: CacheStats,
+        snapshot: pd.DataFrame | None,
+    ):
         self.src = src
         self.params = params
         self.layout = layout_for(params)
@@ -152,14 +168,19 @@ class _Runner:
             self.stats.server = self.cache.describe()
         if not self.warned:
             self.warned = True
-            warnings.warn(f"Redis cache unavailable ({exc}); scanning without it, the answer is the same",
-                          CacheUnavailable, stacklevel=4)
+            warnings.warn(
+                f"Redis cache unavailable ({exc}); scanning without it, the answer is the same",
+                CacheUnavailable,
+                stacklevel=4,
+            )
 
     # -- the source's sessions -----------------------------------------------
     def latest(self) -> Snapshot:
         if self.snap is None:
             t0 = time.perf_counter()
-            frame = self._snapshot_frame if self._snapshot_frame is not None else self.src.snapshot()
+            frame = (
+                self._snapshot_frame if self._snapshot_frame is not None else self.src.snapshot()
+            )
             self.snap = Snapshot(frame)
             self.out.add_time("fetch", time.perf_counter() - t0)
         return self.snap
@@ -215,7 +236,7 @@ class _Runner:
             out.fp[i] = fp_after
             out.last_ms[i] = dates[-1]
             out.bar[i] = cols[:, -1]
-            out.head[i] = bytes(blob[:codec.HEADER.size])
+            out.head[i] = bytes(blob[: codec.HEADER.size])
         return out
 
     def decode_states(self, states: list) -> CachedStates:
@@ -230,8 +251,9 @@ class _Runner:
             plan = plan_by_versions(tails, states, versions(chunk))
         else:
             verify = self.cache is not None and self.cache.verify_previous
-            plan = plan_by_bars(chunk, tails, states, self.latest(),
-                                self.previous_session if verify else None)
+            plan = plan_by_bars(
+                chunk, tails, states, self.latest(), self.previous_session if verify else None
+            )
         self.stats.changed += plan.changed
         self.stats.stale += plan.stale
         return plan
@@ -241,7 +263,13 @@ class _Runner:
         tails = self.decode_tails(tail_blobs)
         cached = self.decode_states(state_blobs)
         plan = self.plan(chunk, tails, cached)
-        hits, advance, rebuild, fetch, new_bar = plan.hits, plan.advance, plan.rebuild, plan.fetch, plan.new_bar
+        hits, advance, rebuild, fetch, new_bar = (
+            plan.hits,
+            plan.advance,
+            plan.rebuild,
+            plan.fetch,
+            plan.new_bar,
+        )
         s_pos, s_rows, s_n, s_day, s_fp = cached.pos, cached.rows, cached.n, cached.day, cached.fp
         t_n, t_fp, t_head = tails.n, tails.fp, tails.head
 
@@ -253,15 +281,22 @@ class _Runner:
 
         if hits:
             idx = s_pos[hits]
-            parts.append((hits, IndicatorState(self.params, _take(s_rows, idx)), s_n[idx], s_day[idx],
-                          s_fp[idx]))
+            parts.append(
+                (
+                    hits,
+                    IndicatorState(self.params, _take(s_rows, idx)),
+                    s_n[idx],
+                    s_day[idx],
+                    s_fp[idx],
+                )
+            )
             st.hits += len(hits)
         if advance:
             t0 = time.perf_counter()
             idx = s_pos[advance]
             state = IndicatorState(self.params, _take(s_rows, idx))
-            bars = np.array([new_bar[i][1] for i in advance])          # (k, 5)
-            stamps = np.array([new_bar[i][0] for i in advance], np.int64)   # ms
+            bars = np.array([new_bar[i][1] for i in advance])  # (k, 5)
+            stamps = np.array([new_bar[i][0] for i in advance], np.int64)  # ms
             flat = {f: np.ascontiguousarray(bars[:, q]) for q, f in enumerate(BAR_FIELDS)}
             k = len(advance)
             state.advance_runs(np.arange(k), np.arange(k), np.ones(k, np.int64), flat)
@@ -274,8 +309,18 @@ class _Runner:
             self.queue_appends(chunk, advance, t_head, t_n, t_fp, fp, stamps, bars, writes_app)
             self.queue_states(chunk, advance, n, days, fp, state, writes_state)
         if rebuild:
-            got = self.rebuild(chunk, rebuild, t_n, t_fp, new_bar, t_head, writes_bars, writes_app,
-                               writes_state, keep_ttl)
+            got = self.rebuild(
+                chunk,
+                rebuild,
+                t_n,
+                t_fp,
+                new_bar,
+                t_head,
+                writes_bars,
+                writes_app,
+                writes_state,
+                keep_ttl,
+            )
             if got is not None:
                 done, part = got
                 parts.append(part)
@@ -313,13 +358,25 @@ class _Runner:
         if self.store is None:
             return
         for q, i in enumerate(which):
-            seg = codec.encode_segment(int(t_n[i]), int(t_fp[i]), int(fp[q]), days[q:q + 1],
-                                       bars[q][:, None])
+            seg = codec.encode_segment(
+                int(t_n[i]), int(t_fp[i]), int(fp[q]), days[q : q + 1], bars[q][:, None]
+            )
             out[chunk[i]] = (t_head[i], seg)
 
     # -- rebuilding from cached bars -----------------------------------------
-    def rebuild(self, chunk, which, t_n, t_fp, new_bar, t_head, writes_bars, writes_app,
-                writes_state, keep_ttl):
+    def rebuild(
+        self,
+        chunk,
+        which,
+        t_n,
+        t_fp,
+        new_bar,
+        t_head,
+        writes_bars,
+        writes_app,
+        writes_state,
+        keep_ttl,
+    ):
         """State from cached bars (plus the new bar): (symbols done, their part), or None if Redis failed."""
         try:
             t0 = time.perf_counter()
@@ -329,7 +386,7 @@ class _Runner:
             self.lose(exc)
             return None
         t0 = time.perf_counter()
-        recs = []   # (chunk index, dates, (5, m) columns, segments, remaining ttl ms)
+        recs = []  # (chunk index, dates, (5, m) columns, segments, remaining ttl ms)
         for i, segs, ttl in zip(which, lists, ttls):
             try:
                 if segs is WRONGTYPE:
@@ -342,8 +399,12 @@ class _Runner:
         if recs:
             lengths = np.array([r[1].shape[0] for r in recs], np.int64)
             starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-            fp = fingerprint_runs(np.concatenate([r[1] for r in recs]),
-                                  np.concatenate([r[2] for r in recs], axis=1), starts, lengths)
+            fp = fingerprint_runs(
+                np.concatenate([r[1] for r in recs]),
+                np.concatenate([r[2] for r in recs], axis=1),
+                starts,
+                lengths,
+            )
             good = fp == t_fp[[r[0] for r in recs]]
             for _ in range(int((~good).sum())):
                 self.count_corrupt("bars", "fingerprint mismatch")
@@ -367,7 +428,7 @@ class _Runner:
         t0 = time.perf_counter()
         state = build_state_runs(flat, starts, n, self.params)
         self.out.add_time("indicators", time.perf_counter() - t0)
-        stamps = np.array([d[-1] for d in runs_d], np.int64)      # ms
+        stamps = np.array([d[-1] for d in runs_d], np.int64)  # ms
         days = stamps // DAY_MS
         fp = t_fp[done].copy()
         app = [q for q, i in enumerate(done) if i in new_bar]
@@ -399,8 +460,11 @@ class _Runner:
         if not good:
             return None
         t0 = time.perf_counter()
-        starts, lengths, names, _ = group_bounds(df["symbol"]) if len(df) else (
-            np.array([], np.int64), np.array([], np.int64), np.array([], object), None)
+        starts, lengths, names, _ = (
+            group_bounds(df["symbol"])
+            if len(df)
+            else (np.array([], np.int64), np.array([], np.int64), np.array([], object), None)
+        )
         pos = {s: k for k, s in enumerate(names)}
         k = np.array([pos[s] for s in good], np.int64)
         rs, rl = starts[k].astype(np.int64), lengths[k].astype(np.int64)
@@ -418,9 +482,16 @@ class _Runner:
             for q, s in enumerate(good):
                 a, m = int(rs[q]), int(rl[q])
                 writes_bars[s] = [
-                    codec.encode_segment(0, 0, int(fp_head[q]), dates[a:a + m - 1], cols[:, a:a + m - 1]),
-                    codec.encode_segment(m - 1, int(fp_head[q]), int(fp[q]), dates[a + m - 1:a + m],
-                                         cols[:, a + m - 1:a + m]),
+                    codec.encode_segment(
+                        0, 0, int(fp_head[q]), dates[a : a + m - 1], cols[:, a : a + m - 1]
+                    ),
+                    codec.encode_segment(
+                        m - 1,
+                        int(fp_head[q]),
+                        int(fp[q]),
+                        dates[a + m - 1 : a + m],
+                        cols[:, a + m - 1 : a + m],
+                    ),
                 ]
             idx = {s: i for i, s in enumerate(chunk)}
             self.queue_states(chunk, [idx[s] for s in good], rl, days, fp, state, writes_state)
@@ -466,9 +537,11 @@ def _segments(dates: np.ndarray, cols: np.ndarray) -> list[bytes]:
     """A whole history as (history, last bar) segments."""
     m = dates.shape[0]
     head = fingerprint_runs(dates, cols, np.zeros(1, np.int64), np.array([m - 1]))
-    fp = extend(head, np.array([m - 1]), dates[m - 1:m], cols[:, m - 1:m])
-    return [codec.encode_segment(0, 0, int(head[0]), dates[:m - 1], cols[:, :m - 1]),
-            codec.encode_segment(m - 1, int(head[0]), int(fp[0]), dates[m - 1:m], cols[:, m - 1:m])]
+    fp = extend(head, np.array([m - 1]), dates[m - 1 : m], cols[:, m - 1 : m])
+    return [
+        codec.encode_segment(0, 0, int(head[0]), dates[: m - 1], cols[:, : m - 1]),
+        codec.encode_segment(m - 1, int(head[0]), int(fp[0]), dates[m - 1 : m], cols[:, m - 1 : m]),
+    ]
 
 
 def _decode_list(segs: list, expect: int) -> tuple[np.ndarray, np.ndarray]:
@@ -480,7 +553,9 @@ def _decode_list(segs: list, expect: int) -> tuple[np.ndarray, np.ndarray]:
         payload = codec.decode(blob, codec.KIND_BARS, 0)
         n_before, rows, _, _ = codec.segment_meta(payload)
         if n_before != count:
-            raise codec.CorruptEntry("corrupt", f"segment starts at bar {n_before}, expected {count}")
+            raise codec.CorruptEntry(
+                "corrupt", f"segment starts at bar {n_before}, expected {count}"
+            )
         d, c = codec.segment_arrays(payload)
         ds.append(d)
         cs.append(c)
@@ -490,9 +565,15 @@ def _decode_list(segs: list, expect: int) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(ds), np.concatenate(cs, axis=1)
 
 
-def run_cached(src, symbols: list[str], cache: Cache | str | None = None, block_size: int | str | None = None,
-               progress=None, snapshot: pd.DataFrame | None = None,
-               params: StateParams = SCAN_STATE) -> BlockOutcome:
+def run_cached(
+    src,
+    symbols: list[str],
+    cache: Cache | str | None = None,
+    block_size: int | str | None = None,
+    progress=None,
+    snapshot: pd.DataFrame | None = None,
+    params: StateParams = SCAN_STATE,
+) -> BlockOutcome:
     """The cached engine: what ``vectorized.run_blocks`` does, through the cache.
 
     ``cache``: a Cache, a Redis URL, or None for the default (``$REDIS_URL`` or
@@ -507,7 +588,7 @@ def run_cached(src, symbols: list[str], cache: Cache | str | None = None, block_
     stats = CacheStats(server=cache.describe())
     runner = _Runner(src, cache, params, out, stats, snapshot)
     chunks = split(symbols, block_size)
-    for chunk in (progress(chunks) if progress else chunks):
+    for chunk in progress(chunks) if progress else chunks:
         runner.run(chunk)
         out.blocks += 1
     out.cache_info = stats.as_info()
@@ -517,7 +598,8 @@ def run_cached(src, symbols: list[str], cache: Cache | str | None = None, block_
 def run(src, symbols: list[str], options: EngineOptions) -> BlockOutcome:
     """The engine contract (``outcome.Engine``): the blocks through the cache (it computes with
     its incremental state kernel, whatever the backend)."""
-    out = run_cached(src, symbols, options.cache, options.block_size, options.progress,
-                     snapshot=options.snapshot)
+    out = run_cached(
+        src, symbols, options.cache, options.block_size, options.progress, snapshot=options.snapshot
+    )
     out.engine_info.update(engine="in-process (cache)", blocks=out.blocks, cache=out.cache_info)
     return out

@@ -5,6 +5,7 @@ An engine is ``run(source, symbols, options) -> BlockOutcome``: the per-symbol l
 (``cache_phase``, 3B) and Ray (``ray_phase``, 3C).  The pipeline picks one from its table
 (``pipeline.ENGINES``) and finishes every outcome the same way (filters, ranking).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -18,14 +19,14 @@ import pandas as pd
 class EngineOptions:
     """Everything an engine may use beyond the source and the symbols."""
 
-    backend: str | None = None            # indicator backend (vectorised engines)
-    strict: bool = False                  # an unavailable backend or Ray is an error
+    backend: str | None = None  # indicator backend (vectorised engines)
+    strict: bool = False  # an unavailable backend or Ray is an error
     block_size: int | str | None = "auto"  # symbols a block ("auto", None: one block)
-    ray_address: str | None = None        # the ray engine's cluster (None: local or $RAY_ADDRESS)
-    cache: object = None                  # the cache engine's Cache or Redis URL
-    prefetch: bool = False                # the per-symbol engine reads every bar in one batch first
+    ray_address: str | None = None  # the ray engine's cluster (None: local or $RAY_ADDRESS)
+    cache: object = None  # the cache engine's Cache or Redis URL
+    prefetch: bool = False  # the per-symbol engine reads every bar in one batch first
     snapshot: pd.DataFrame | None = None  # the latest session's bars, when pre-screening has them
-    progress: Callable | None = None      # wraps the iterable of blocks (or of symbols)
+    progress: Callable | None = None  # wraps the iterable of blocks (or of symbols)
 
 
 @dataclass
@@ -36,12 +37,12 @@ class BlockResult:
     show how blocks spread.
     """
 
-    rows: pd.DataFrame                      # computed rows, index = symbol
-    errors: dict[str, str]                  # bad symbols of the block and why
-    latest: dict[str, float]                # latest close of every symbol seen (bad ones too)
+    rows: pd.DataFrame  # computed rows, index = symbol
+    errors: dict[str, str]  # bad symbols of the block and why
+    latest: dict[str, float]  # latest close of every symbol seen (bad ones too)
     backend: str | None
     notes: list[str]
-    timings: dict[str, float]               # fetch, indicators, scoring (seconds)
+    timings: dict[str, float]  # fetch, indicators, scoring (seconds)
     where: dict = field(default_factory=dict)
 
 
@@ -49,17 +50,19 @@ class BlockOutcome:
     """What an engine hands back to the pipeline (small: no bars)."""
 
     def __init__(self) -> None:
-        self.frames: list[pd.DataFrame] = []     # computed rows, index = symbol
+        self.frames: list[pd.DataFrame] = []  # computed rows, index = symbol
         self.errors: dict[str, str] = {}
-        self.latest: dict[str, float] = {}       # latest close of every symbol seen
+        self.latest: dict[str, float] = {}  # latest close of every symbol seen
         self.backend: str | None = None
         self.notes: list[str] = []
         self.timings: dict[str, float] = {}
         self.blocks = 0
-        self.where: list[dict] = []              # per block, in the order blocks finished
-        self.engine_info: dict = {}              # what the engine says of itself (result.info)
-        self.outside_s: dict[str, float] = {}    # seconds outside the scan's total (Ray's start, stop)
-        self.batch_read_s = 0.0                  # the prefetch's one batch read (a fixed cost)
+        self.where: list[dict] = []  # per block, in the order blocks finished
+        self.engine_info: dict = {}  # what the engine says of itself (result.info)
+        self.outside_s: dict[
+            str, float
+        ] = {}  # seconds outside the scan's total (Ray's start, stop)
+        self.batch_read_s = 0.0  # the prefetch's one batch read (a fixed cost)
 
     def add_time(self, stage: str, seconds: float) -> None:
         self.timings[stage] = self.timings.get(stage, 0.0) + seconds

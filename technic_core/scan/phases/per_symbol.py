@@ -3,6 +3,7 @@
 The baseline's per-symbol loop and body as the original scanner had them, used by every
 phase that does not vectorise (baseline, prefetch, prescreen).
 """
+
 from __future__ import annotations
 
 import time
@@ -38,8 +39,9 @@ def compute_symbol(symbol: str, df: pd.DataFrame, clock: dict[str, float]) -> di
     check_symbol(symbol, df)
     t0 = time.perf_counter()
     arrays = {f: df[f].to_numpy(np.float64) for f in ("high", "low", "close", "volume")}
-    values = indicator_calls(ind, arrays["high"], arrays["low"], arrays["close"], arrays["volume"],
-                             backend="baseline")
+    values = indicator_calls(
+        ind, arrays["high"], arrays["low"], arrays["close"], arrays["volume"], backend="baseline"
+    )
     t1 = time.perf_counter()
     feats = frame_features(df, values)
     scores = compute_scores({k: np.array([v]) for k, v in feats.items()})
@@ -82,7 +84,7 @@ def _loop(src, symbols: list[str], prefetch: bool, progress, out: BlockOutcome) 
     rows: list[dict] = []
     names: list[str] = []
     stage = out.timings
-    for s in (progress(symbols) if progress else symbols):
+    for s in progress(symbols) if progress else symbols:
         if s in out.errors:
             continue
         if prefetch:
@@ -107,6 +109,11 @@ def _loop(src, symbols: list[str], prefetch: bool, progress, out: BlockOutcome) 
             out.errors[s] = exc.reason
     out.backend = "baseline"
     # no symbol computed (every one bad): the columns still, so the empty table can be built
-    out.frames.append(pd.DataFrame(rows, index=pd.Index(names, name="symbol"),
-                                   columns=None if rows else ["n_bars", *FEATURE_COLUMNS, *SCORE_COLUMNS]))
+    out.frames.append(
+        pd.DataFrame(
+            rows,
+            index=pd.Index(names, name="symbol"),
+            columns=None if rows else ["n_bars", *FEATURE_COLUMNS, *SCORE_COLUMNS],
+        )
+    )
     return read_s

@@ -24,6 +24,7 @@ engine; ``info['engine']`` always says which engine ran.
 
 ``import ray`` happens only here, and only when the phase runs.
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,10 +53,10 @@ from .vectorized import (
 # Symbols per task for block_size="auto": per-task cost (scheduling, shipping
 # the result, ~10-20 ms here) stays a few percent of a block's compute.
 RAY_BLOCK_SIZE = 2048
-MAX_RETRIES = 3          # Ray re-runs a task whose worker or node died, this many times
-STALL_S = 600.0          # no block finished for this long: the cluster is stuck, stop waiting
-PROBE_S = 5.0            # how long to try reaching a cluster address before giving up
-WARMUP_S = 300.0         # bound on the warm-up tasks (imports, JIT compilation)
+MAX_RETRIES = 3  # Ray re-runs a task whose worker or node died, this many times
+STALL_S = 600.0  # no block finished for this long: the cluster is stuck, stop waiting
+PROBE_S = 5.0  # how long to try reaching a cluster address before giving up
+WARMUP_S = 300.0  # bound on the warm-up tasks (imports, JIT compilation)
 ENGINE = "ray"
 IN_PROCESS = "in-process"
 
@@ -94,14 +95,17 @@ def _worker_source(source: tuple[str, int]):
     driver opened, whatever a writer has committed since.
     """
     from ...sources.local import LocalSource
+
     root, version = source
     src = _WORKER_SOURCES.get((root, version))
     if src is None:
         try:
             src = LocalSource(root, version=version)
         except StoreError as exc:
-            raise StoreError(f"a Ray worker on {socket.gethostname()} cannot read the store at {root} "
-                             f"({exc}); every node must see the store at this path") from None
+            raise StoreError(
+                f"a Ray worker on {socket.gethostname()} cannot read the store at {root} "
+                f"({exc}); every node must see the store at this path"
+            ) from None
         _WORKER_SOURCES.clear()
         _WORKER_SOURCES[(root, version)] = src
     return src
@@ -110,6 +114,7 @@ def _worker_source(source: tuple[str, int]):
 def block_task(source, chunk: list[str], backend: str | None, strict: bool) -> BlockResult:
     """One block on a Ray worker: ``source`` is (store path, version) or the block itself."""
     import ray
+
     t0, c0 = time.perf_counter(), time.process_time()
     _task_threads(ray.get_runtime_context().get_assigned_resources().get("CPU", 1))
     if isinstance(source, BarBlock):
@@ -118,11 +123,17 @@ def block_task(source, chunk: list[str], backend: str | None, strict: bool) -> B
     else:
         src = _worker_source(source)
         res = fetch_and_compute(src, chunk, backend, strict)
-        src.block_done()          # a large panel: this worker keeps no block's pages mapped
-    res.where = {"engine": ENGINE, "node": ray.get_runtime_context().get_node_id(),
-                 "pid": os.getpid(), "first": chunk[0] if chunk else None, "n": len(chunk),
-                 "task_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0,
-                 "peak_rss_mb": _peak_rss_mb()}
+        src.block_done()  # a large panel: this worker keeps no block's pages mapped
+    res.where = {
+        "engine": ENGINE,
+        "node": ray.get_runtime_context().get_node_id(),
+        "pid": os.getpid(),
+        "first": chunk[0] if chunk else None,
+        "n": len(chunk),
+        "task_s": time.perf_counter() - t0,
+        "cpu_s": time.process_time() - c0,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
     return res
 
 
@@ -151,10 +162,19 @@ def _tiny_block() -> BarBlock:
     t, n = 300, 2
     rng = np.random.default_rng(0)
     close = 50.0 * np.exp(np.cumsum(rng.normal(0, 0.01, (t, n)), axis=0))
-    fields = {"open": close * 1.001, "high": close * 1.01, "low": close * 0.99, "close": close,
-              "volume": np.full((t, n), 1e6)}
-    return BarBlock(np.array(["A", "B"], dtype=object), fields, np.full(n, t, np.int64),
-                    np.full(n, np.datetime64("2024-01-01"), "datetime64[D]"))
+    fields = {
+        "open": close * 1.001,
+        "high": close * 1.01,
+        "low": close * 0.99,
+        "close": close,
+        "volume": np.full((t, n), 1e6),
+    }
+    return BarBlock(
+        np.array(["A", "B"], dtype=object),
+        fields,
+        np.full(n, t, np.int64),
+        np.full(n, np.datetime64("2024-01-01"), "datetime64[D]"),
+    )
 
 
 def warm_task(backend: str | None) -> int:
@@ -168,8 +188,8 @@ def warm_task(backend: str | None) -> int:
 @dataclass
 class RaySession:
     ray: object
-    owned: bool             # we connected (and must disconnect / shut down)
-    local: bool             # we started the cluster ourselves
+    owned: bool  # we connected (and must disconnect / shut down)
+    local: bool  # we started the cluster ourselves
     address: str
     start_s: float
     cpus: int
@@ -198,17 +218,27 @@ def open_session(address: str | None = None) -> RaySession:
     t0 = time.perf_counter()
     ray = _ray()  # importing Ray is part of its start (~0.3 s)
     if ray.is_initialized():
-        return RaySession(ray, False, False, ray.get_runtime_context().gcs_address, 0.0,
-                          int(ray.cluster_resources().get("CPU", 0)))
+        return RaySession(
+            ray,
+            False,
+            False,
+            ray.get_runtime_context().gcs_address,
+            0.0,
+            int(ray.cluster_resources().get("CPU", 0)),
+        )
     address = address or os.environ.get("RAY_ADDRESS") or None
     quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
     try:
         if address:
             _probe(address)
             import technic_core
+
             # Ship this process's package so every node runs the same code as the driver.
-            ray.init(address=address, runtime_env={"py_modules": [str(Path(technic_core.__file__).parent)]},
-                     **quiet)
+            ray.init(
+                address=address,
+                runtime_env={"py_modules": [str(Path(technic_core.__file__).parent)]},
+                **quiet,
+            )
         else:
             ray.init(address="local", num_cpus=local_cpus(), include_dashboard=False, **quiet)
     except RayUnavailable:
@@ -218,8 +248,14 @@ def open_session(address: str | None = None) -> RaySession:
             ray.shutdown()
         where = f"join the Ray cluster at {address}" if address else "start a local Ray"
         raise RayUnavailable(f"could not {where}: {type(exc).__name__}: {exc}") from None
-    return RaySession(ray, True, not address, ray.get_runtime_context().gcs_address,
-                      time.perf_counter() - t0, int(ray.cluster_resources().get("CPU", 0)))
+    return RaySession(
+        ray,
+        True,
+        not address,
+        ray.get_runtime_context().gcs_address,
+        time.perf_counter() - t0,
+        int(ray.cluster_resources().get("CPU", 0)),
+    )
 
 
 def close_session(session: RaySession) -> float:
@@ -243,6 +279,7 @@ def warm_up(session: RaySession, backend: str | None) -> float:
 # -- the run --------------------------------------------------------------------
 def _store_root(src) -> tuple[str, int] | None:
     from ...sources.local import LocalSource
+
     if isinstance(src, LocalSource):
         return str(src.store.root.resolve()), src.store.version
     return None
@@ -263,21 +300,33 @@ def _result(ray, ref, chunk: list[str]) -> BlockResult:
             cause.add_note(f"(in the Ray task computing {_describe(chunk)})")
             raise cause from None
         raise
-    except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
-            ray.exceptions.ObjectLostError) as err:
-        raise RuntimeError(f"Ray could not compute {_describe(chunk)} after {MAX_RETRIES} "
-                           f"retries: {type(err).__name__}: {err}") from None
+    except (
+        ray.exceptions.WorkerCrashedError,
+        ray.exceptions.NodeDiedError,
+        ray.exceptions.ObjectLostError,
+    ) as err:
+        raise RuntimeError(
+            f"Ray could not compute {_describe(chunk)} after {MAX_RETRIES} "
+            f"retries: {type(err).__name__}: {err}"
+        ) from None
 
 
-def run_tasks(session: RaySession, src, chunks: list[list[str]], backend: str | None,
-              strict: bool, progress=None) -> BlockOutcome:
+def run_tasks(
+    session: RaySession,
+    src,
+    chunks: list[list[str]],
+    backend: str | None,
+    strict: bool,
+    progress=None,
+) -> BlockOutcome:
     """Every chunk as one Ray task; results merged as they finish (order does not matter:
     the pipeline ranks after the merge)."""
     ray = session.ray
     # SPREAD: blocks are alike and independent; spreading them keeps every node busy
     # and spares the head node, which also runs the driver.
-    task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=False,
-                      scheduling_strategy="SPREAD")(block_task)
+    task = ray.remote(
+        num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=False, scheduling_strategy="SPREAD"
+    )(block_task)
     root = _store_root(src)
     # Enough tasks queued to keep every slot busy; bounded so put blocks stay few.
     window = max(2, 2 * session.cpus)
@@ -304,7 +353,8 @@ def run_tasks(session: RaySession, src, chunks: list[list[str]], backend: str | 
             if not done:
                 raise RuntimeError(
                     f"no block finished in {STALL_S:.0f}s with {len(pending)} in flight on the Ray "
-                    f"cluster at {session.address} (out of CPUs, or nodes lost?)")
+                    f"cluster at {session.address} (out of CPUs, or nodes lost?)"
+                )
             for ref in done:
                 i = pending.pop(ref)
                 out.merge(_result(ray, ref, chunks[i]))
@@ -333,15 +383,28 @@ def ray_block_size(n_symbols: int, cpus: int) -> int:
 
 def run(src, symbols: list[str], options: EngineOptions) -> BlockOutcome:
     """The engine contract (``outcome.Engine``): the blocks on Ray."""
-    out = run_on_ray(src, symbols, options.backend, options.strict, options.block_size,
-                     options.ray_address, options.progress)
+    out = run_on_ray(
+        src,
+        symbols,
+        options.backend,
+        options.strict,
+        options.block_size,
+        options.ray_address,
+        options.progress,
+    )
     out.engine_info["blocks"] = out.blocks
     return out
 
 
-def run_on_ray(src, symbols: list[str], backend: str | None, strict: bool,
-               block_size: int | str | None, address: str | None,
-               progress=None) -> BlockOutcome:
+def run_on_ray(
+    src,
+    symbols: list[str],
+    backend: str | None,
+    strict: bool,
+    block_size: int | str | None,
+    address: str | None,
+    progress=None,
+) -> BlockOutcome:
     """The blocks of ``symbols`` on Ray, or on the in-process engine if Ray cannot run.
 
     The outcome's ``engine_info`` names the engine that ran and Ray's costs; its
@@ -355,11 +418,16 @@ def run_on_ray(src, symbols: list[str], backend: str | None, strict: bool,
     except RayUnavailable as exc:
         if strict:
             raise
-        warnings.warn(f"the ray phase cannot run ({exc}); running the blocks in-process",
-                      RayFallback, stacklevel=4)
+        warnings.warn(
+            f"the ray phase cannot run ({exc}); running the blocks in-process",
+            RayFallback,
+            stacklevel=4,
+        )
         out = run_blocks(src, symbols, backend, strict, block_size, progress)
-        out.engine_info.update(engine=f"{IN_PROCESS} (ray unavailable: {exc})",
-                               block_size=resolve_block_size(block_size))
+        out.engine_info.update(
+            engine=f"{IN_PROCESS} (ray unavailable: {exc})",
+            block_size=resolve_block_size(block_size),
+        )
         return out
     if block_size == AUTO:
         block_size = ray_block_size(len(symbols), session.cpus)
@@ -381,23 +449,35 @@ def run_on_ray(src, symbols: list[str], backend: str | None, strict: bool,
     out.outside_s.update(ray_start=start, ray_shutdown=shut)
     busy = sum(w.get("task_s", 0.0) for w in out.where)
     slots = max(1, min(session.cpus, len(chunks)))
-    info.update({
-        "engine": ENGINE,
-        "ray_cluster": ("local (started for this scan)" if session.local else
-                        f"{session.address} ({'joined' if session.owned else 'already connected'})"),
-        "ray_cpus": session.cpus,
-        "ray_nodes": len({w["node"] for w in out.where}),
-        "ray_tasks": len(chunks),
-        "ray_bars": ("each task read its block from the store" if _store_root(src) else
-                     f"the driver read and ray.put {len(chunks)} blocks, one per task"),
-        "ray_shutdown_s": round(shut, 3),
-        "ray_wall_s": round(wall, 3),
-        "ray_task_s": round(busy, 3),
-        "ray_task_cpu_s": round(sum(w.get("cpu_s", 0.0) for w in out.where), 3),
-        # share of the slots' time not spent inside tasks: scheduling, transfer, imbalance
-        "ray_idle_pct": round(100.0 * max(0.0, 1.0 - busy / (wall * slots)), 1) if wall > 0 else 0.0,
-        "ray_worker_peak_rss_mb": round(max((w["peak_rss_mb"] or 0.0 for w in out.where), default=0.0), 1),
-        "_blocks_where": out.where,
-    })
+    info.update(
+        {
+            "engine": ENGINE,
+            "ray_cluster": (
+                "local (started for this scan)"
+                if session.local
+                else f"{session.address} ({'joined' if session.owned else 'already connected'})"
+            ),
+            "ray_cpus": session.cpus,
+            "ray_nodes": len({w["node"] for w in out.where}),
+            "ray_tasks": len(chunks),
+            "ray_bars": (
+                "each task read its block from the store"
+                if _store_root(src)
+                else f"the driver read and ray.put {len(chunks)} blocks, one per task"
+            ),
+            "ray_shutdown_s": round(shut, 3),
+            "ray_wall_s": round(wall, 3),
+            "ray_task_s": round(busy, 3),
+            "ray_task_cpu_s": round(sum(w.get("cpu_s", 0.0) for w in out.where), 3),
+            # share of the slots' time not spent inside tasks: scheduling, transfer, imbalance
+            "ray_idle_pct": round(100.0 * max(0.0, 1.0 - busy / (wall * slots)), 1)
+            if wall > 0
+            else 0.0,
+            "ray_worker_peak_rss_mb": round(
+                max((w["peak_rss_mb"] or 0.0 for w in out.where), default=0.0), 1
+            ),
+            "_blocks_where": out.where,
+        }
+    )
     out.engine_info.update(info)
     return out

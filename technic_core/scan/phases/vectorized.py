@@ -6,6 +6,7 @@ kernel fails) is reported once, with its reason, and the next one runs.
 ``strict=True`` turns that into an error.  The result always names the
 backend that actually ran.
 """
+
 from __future__ import annotations
 
 import time
@@ -43,7 +44,7 @@ def chain_from(requested: str | None) -> list[str]:
     if requested not in FALLBACK_ORDER:
         ind.unavailable_reason(requested)  # raises for unknown names
         return [requested]
-    return list(FALLBACK_ORDER[FALLBACK_ORDER.index(requested):])
+    return list(FALLBACK_ORDER[FALLBACK_ORDER.index(requested) :])
 
 
 def last_values(block: BarBlock, backend: str) -> dict[str, np.ndarray]:
@@ -61,8 +62,9 @@ def last_values(block: BarBlock, backend: str) -> dict[str, np.ndarray]:
     return {k: v[-1] for k, v in full.items()}
 
 
-def block_indicators(block: BarBlock, backend: str | None = None,
-                     strict: bool = False) -> tuple[dict, str, list[str]]:
+def block_indicators(
+    block: BarBlock, backend: str | None = None, strict: bool = False
+) -> tuple[dict, str, list[str]]:
     """(indicator values at each column's last row, backend used, fallback notes)."""
     notes: list[str] = []
     chain = chain_from(backend)
@@ -79,13 +81,17 @@ def block_indicators(block: BarBlock, backend: str | None = None,
             if strict or i == len(chain) - 1:
                 raise BackendUnavailable(reason) from exc
             notes.append(reason)
-            warnings.warn(f"{reason}; falling back to {chain[i + 1]!r}", BackendFallback, stacklevel=3)
+            warnings.warn(
+                f"{reason}; falling back to {chain[i + 1]!r}", BackendFallback, stacklevel=3
+            )
             continue
         return last, name, notes
     raise AssertionError("unreachable")
 
 
-def compute_block(block: BarBlock, backend: str | None = None, strict: bool = False) -> tuple[dict, str, list[str]]:
+def compute_block(
+    block: BarBlock, backend: str | None = None, strict: bool = False
+) -> tuple[dict, str, list[str]]:
     """(features and scores by column, backend used, fallback notes)."""
     last, used, notes = block_indicators(block, backend, strict)
     feats = block_features(block.fields, last)
@@ -111,8 +117,14 @@ def block_result(block: BarBlock, backend: str | None, strict: bool) -> BlockRes
     rows = block_rows(block, values)
     latest = dict(block.error_latest_close)
     latest.update(zip(block.symbols, np.asarray(values["close"], dtype=np.float64)))
-    return BlockResult(rows, dict(block.errors), latest, used, notes,
-                       {"indicators": t1 - t0, "scoring": time.perf_counter() - t1})
+    return BlockResult(
+        rows,
+        dict(block.errors),
+        latest,
+        used,
+        notes,
+        {"indicators": t1 - t0, "scoring": time.perf_counter() - t1},
+    )
 
 
 def fetch_and_compute(src, chunk: list[str], backend: str | None, strict: bool) -> BlockResult:
@@ -136,11 +148,17 @@ def split(symbols: list[str], block_size: int | str | None) -> list[list[str]]:
     if block_size is not None and (not isinstance(block_size, int) or block_size < 1):
         raise ValueError(f"block_size must be a positive number of symbols, got {block_size}")
     size = block_size or max(1, len(symbols))
-    return [symbols[i:i + size] for i in range(0, len(symbols), size)] or [[]]
+    return [symbols[i : i + size] for i in range(0, len(symbols), size)] or [[]]
 
 
-def run_blocks(src, symbols: list[str], backend: str | None, strict: bool,
-               block_size: int | str | None = AUTO, progress=None) -> BlockOutcome:
+def run_blocks(
+    src,
+    symbols: list[str],
+    backend: str | None,
+    strict: bool,
+    block_size: int | str | None = AUTO,
+    progress=None,
+) -> BlockOutcome:
     """The in-process engine: fetch and compute ``symbols`` block by block.
 
     ``block_size=None`` is one block of everything; a smaller size bounds peak
@@ -157,7 +175,7 @@ def run_blocks(src, symbols: list[str], backend: str | None, strict: bool,
         src = PrefetchedLong(src.long(symbols))
         out.add_time("fetch", time.perf_counter() - t0)
     done = getattr(src, "block_done", None)
-    for chunk in (progress(chunks) if progress else chunks):
+    for chunk in progress(chunks) if progress else chunks:
         out.merge(fetch_and_compute(src, chunk, backend, strict))
         if done is not None:
             done()
@@ -174,12 +192,17 @@ class PrefetchedLong:
     def block(self, symbols: list[str]) -> BarBlock:
         part = self.df[self.df["symbol"].isin(symbols)]
         wanted = set(symbols)
-        return BarBlock.from_long(part, symbols, errors={s: r for s, r in self.errors.items() if s in wanted})
+        return BarBlock.from_long(
+            part, symbols, errors={s: r for s, r in self.errors.items() if s in wanted}
+        )
 
 
 def run(src, symbols: list[str], options: EngineOptions) -> BlockOutcome:
     """The engine contract (``outcome.Engine``): the in-process block engine."""
-    out = run_blocks(src, symbols, options.backend, options.strict, options.block_size, options.progress)
-    out.engine_info.update(engine="in-process", block_size=resolve_block_size(options.block_size),
-                           blocks=out.blocks)
+    out = run_blocks(
+        src, symbols, options.backend, options.strict, options.block_size, options.progress
+    )
+    out.engine_info.update(
+        engine="in-process", block_size=resolve_block_size(options.block_size), blocks=out.blocks
+    )
     return out
