@@ -106,21 +106,23 @@ def _write(df: pd.DataFrame, path: Path) -> Path:
 def run_importer(root: Path, out: Path, k: int, deadline: float) -> None:
     from technic_core.universe.importer import import_store
 
-    log = open(out / f"importer{k}.jsonl", "a")
-    done = 0
-    for e, df in iter_events(wanted=lambda e: e % IMPORTERS == k):
-        # at least MIN_EACH commits whatever the machine's load: the test checks what was
-        # written, and a worker starved until its deadline would prove nothing
-        if time.time() >= deadline and done >= MIN_EACH:
-            break
-        path = _write(df, out / f"event{e}.csv")
-        t0 = time.time()
-        report = import_store([str(path)], root, log=lambda *a: None)
-        if report.skipped or not report.committed:
-            raise SystemExit(f"event {e} was not imported whole: {report.summary()}")
-        log.write(json.dumps({"event": e, "version": report.version, "s": time.time() - t0}) + "\n")
-        log.flush()
-        done += 1
+    with open(out / f"importer{k}.jsonl", "a") as log:
+        done = 0
+        for e, df in iter_events(wanted=lambda e: e % IMPORTERS == k):
+            # at least MIN_EACH commits whatever the machine's load: the test checks what was
+            # written, and a worker starved until its deadline would prove nothing
+            if time.time() >= deadline and done >= MIN_EACH:
+                break
+            path = _write(df, out / f"event{e}.csv")
+            t0 = time.time()
+            report = import_store([str(path)], root, log=lambda *a: None)
+            if report.skipped or not report.committed:
+                raise SystemExit(f"event {e} was not imported whole: {report.summary()}")
+            log.write(
+                json.dumps({"event": e, "version": report.version, "s": time.time() - t0}) + "\n"
+            )
+            log.flush()
+            done += 1
 
 
 def run_scanner(root: Path, out: Path, k: int, deadline: float, url: str) -> None:
@@ -128,29 +130,29 @@ def run_scanner(root: Path, out: Path, k: int, deadline: float, url: str) -> Non
     from technic_core.scan import scan
 
     cache = Cache(url=url)
-    log = open(out / f"scanner{k}.jsonl", "a")
-    i = 0
-    while time.time() < deadline or i < MIN_EACH:
-        phases = SCAN_PHASES[(i + k) % len(SCAN_PHASES)]
-        res = scan(root, phases=phases, cache=cache)
-        table = out / f"scan{k}-{i}.parquet"
-        res.table.to_parquet(table, index=False)
-        log.write(
-            json.dumps(
-                {
-                    "scan": i,
-                    "phases": phases,
-                    "version": res.info["store_version"],
-                    "table": table.name,
-                    "rows": len(res.table),
-                    "cache": res.info.get("cache"),
-                },
-                default=str,
+    with open(out / f"scanner{k}.jsonl", "a") as log:
+        i = 0
+        while time.time() < deadline or i < MIN_EACH:
+            phases = SCAN_PHASES[(i + k) % len(SCAN_PHASES)]
+            res = scan(root, phases=phases, cache=cache)
+            table = out / f"scan{k}-{i}.parquet"
+            res.table.to_parquet(table, index=False)
+            log.write(
+                json.dumps(
+                    {
+                        "scan": i,
+                        "phases": phases,
+                        "version": res.info["store_version"],
+                        "table": table.name,
+                        "rows": len(res.table),
+                        "cache": res.info.get("cache"),
+                    },
+                    default=str,
+                )
+                + "\n"
             )
-            + "\n"
-        )
-        log.flush()
-        i += 1
+            log.flush()
+            i += 1
 
 
 if __name__ == "__main__":

@@ -113,7 +113,13 @@ def test_four_importers_and_four_scanners(tmp_path, monkeypatch):
             )
             for k in range(4)
         ]
-        results = [p.communicate(timeout=DURATION_S + 240) for p in procs]
+        try:
+            results = [p.communicate(timeout=DURATION_S + 240) for p in procs]
+        finally:  # a worker past its time is killed, not left holding the store or Redis
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.communicate()
     crashed = [
         (k, p.returncode, err[-2000:])
         for k, (p, (_, err)) in enumerate(zip(procs, results))
@@ -121,13 +127,15 @@ def test_four_importers_and_four_scanners(tmp_path, monkeypatch):
     ]
     assert crashed == [], crashed
 
-    imports = [json.loads(line) for k in range(4) for line in open(out / f"importer{k}.jsonl")]
-    scans = [
-        json.loads(line)
-        for k in range(4)
-        for line in open(out / f"scanner{k}.jsonl")
-        if line.strip()
-    ]
+    def records(name):
+        return [
+            json.loads(line)
+            for k in range(4)
+            for line in (out / f"{name}{k}.jsonl").read_text().splitlines()
+            if line.strip()
+        ]
+
+    imports, scans = records("importer"), records("scanner")
     assert len(imports) >= 8 and len(scans) >= 8, (len(imports), len(scans))
 
     # every version: the base plus exactly the updates committed up to it
