@@ -21,6 +21,7 @@ __all__ = [
 
 # ``technic_core.scan(...)`` is the documented entry point, yet ``technic_core.scan``
 # is also this package: make the package callable so both spellings work.
+import inspect as _inspect  # noqa: E402
 import sys as _sys  # noqa: E402
 import types as _types  # noqa: E402
 
@@ -31,3 +32,6 @@ class _CallableModule(_types.ModuleType):
 
 
 _sys.modules[__name__].__class__ = _CallableModule
+# help(technic_core.scan) and inspect.signature show the function a call runs.
+__signature__ = _inspect.signature(scan)
+__doc__ = f"{__doc__}\n\nCalling the package calls ``scan(...)``:\n\n{_inspect.getdoc(scan)}\n"

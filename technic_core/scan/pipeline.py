@@ -160,31 +160,73 @@ def scan(
 ) -> ScanResult:
     """Scan a universe and return the ranked table, rejections, errors and timings.
 
-    ``source``: a store directory, an ``http://`` API address, or a Source
-    (default: the default store); or bars in memory: a long DataFrame
-    (symbol, date, OHLCV) or a dict of per-symbol frames (pandas or polars),
-    checked as ``technic data import`` checks files (``sources.memory``), with
-    ``universe`` (SPEC's columns; default: every symbol, the importer's
-    defaults).  ``phases``: 'baseline', 'all', or names
-    from ``phases.LADDER``.  ``backend``: indicator backend for vectorised
-    phases (falls back along cupy -> numba -> numpy -> baseline unless
-    ``strict``).  ``symbols``: scan only these symbols of the universe.
-    ``block_size``: vectorised phases compute this many symbols at a time
-    (``None``: all at once; "auto": 512 in-process, on Ray about 2,048 split
-    evenly over the cluster's CPUs); peak memory grows with it, not with the
-    universe.
-    ``ray_address``: with the ray phase, join this cluster (default
-    ``$RAY_ADDRESS``, else start a local Ray for the scan).  ``strict`` also
-    makes an unavailable Ray an error instead of a fallback to the in-process
-    engine.  ``info['engine']`` says which engine ran; the time to start (and warm)
-    and to stop Ray is in ``timings['ray_start']`` and ``timings['ray_shutdown']``,
-    not in ``timings['total']``.
-    ``cache``: for the ``cache`` phase, a ``technic_core.cache.Cache`` or a
-    Redis URL (default: ``$REDIS_URL``, else an embedded redis-server).
-    ``progress``: True shows progress on stderr (a bar on a terminal, a line
-    every few seconds elsewhere: ``technic_core.progress``); a callable wraps
-    the iterable of blocks, or of symbols in the per-symbol phases (a hook
-    between items: ``technic bench`` times each symbol with it).
+    Every phase gives the same table (the scan rules: ``docs/scan.md``); phases
+    change only how fast it comes.
+
+    Parameters
+    ----------
+    source : str, Path, Source, pandas.DataFrame, dict of frames or None, default None
+        A store directory, an ``http://`` API address, or a ``Source``; or bars in
+        memory: a long frame (``symbol``, ``date``, OHLCV) or a dict of per-symbol
+        frames (pandas or polars), checked as ``technic data import`` checks files
+        (``sources.memory``).  None: the default store (``$TECHNIC_DATA``, else
+        ``./data/universe``).
+    universe : pandas.DataFrame or None, default None
+        Only with bars in memory: the universe's columns (symbol, market_cap,
+        is_etf, is_leveraged, ...); None gives every symbol the importer's defaults.
+    phases : str or iterable of str, default "baseline"
+        ``"baseline"``, ``"all"``, or names from ``phases.LADDER`` (``prefetch``,
+        ``prescreen``, ``vectorized``, ``cache``, ``ray``, ``gpu``), comma-separated
+        or as a list.
+    backend : str or None, default None
+        Indicator backend of the vectorised phases (``numba``, ``numpy``, ``cupy``,
+        ``talib``, ``baseline``); None picks the fastest available, falling back
+        along cupy -> numba -> numpy -> baseline.
+    strict : bool, default False
+        Make an unavailable backend or Ray an error instead of a fallback.
+    progress : bool or callable, default False
+        True shows progress on stderr (a bar on a terminal, a line every few
+        seconds elsewhere); a callable wraps the iterable of blocks (or of symbols
+        in the per-symbol phases).
+    symbols : iterable of str or None, default None
+        Scan only these symbols of the universe.
+    block_size : int, "auto" or None, default "auto"
+        Symbols computed at a time by the vectorised phases: ``"auto"`` is 512
+        in-process and about 2,048 split over the CPUs on Ray; None is all at once.
+        Peak memory grows with it, not with the universe.
+    ray_address : str or None, default None
+        With the ``ray`` phase, join this cluster (default ``$RAY_ADDRESS``, else a
+        local Ray started for the scan).
+    cache : Cache, str or None, default None
+        With the ``cache`` phase, a ``technic_core.cache.Cache`` or a Redis URL
+        (default ``$REDIS_URL``, else an embedded redis-server).
+
+    Returns
+    -------
+    ScanResult
+        ``table`` (ranked: symbol, scores, indicator values at the last bar),
+        ``rejections`` (symbol, reason), ``errors`` (symbol, error: bad data named
+        per symbol; one bad symbol never sinks the scan), ``timings`` (seconds per
+        stage; ``ray_start`` and ``ray_shutdown`` are outside ``total``), ``info``
+        (which engine and backend ran, requests, cache counts).  ``to_frame()``,
+        ``to_parquet(path)``.
+
+    Raises
+    ------
+    PhaseUnavailable
+        A phase that cannot run on this source (a store-only phase on bars in
+        memory, for example), named with the reason.
+    TypeError
+        ``universe=`` given with a store or an API (they have their own).
+    technic_core.universe.schema.StoreError
+        A store that is missing, damaged or not a store, with its path.
+
+    Examples
+    --------
+    >>> import technic_core
+    >>> res = technic_core.scan("data/universe", phases="prefetch,prescreen,vectorized")
+    >>> res.table.head()                                # doctest: +SKIP
+    >>> res = technic_core.scan(bars)                   # a long DataFrame in memory
     """
     chosen = parse_phases(phases)
     from ..sources.memory import MemorySource, is_frames

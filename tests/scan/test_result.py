@@ -41,3 +41,19 @@ def test_repr_is_short_and_says_what_ran(result):
     assert "phases vectorized" in first
     assert len(text.splitlines()) <= 8
     assert result.table["symbol"].iat[0] in text
+
+
+def test_scan_docstring_is_numpydoc_and_names_every_parameter():
+    import inspect
+
+    import technic_core
+
+    doc = inspect.getdoc(technic_core.scan.pipeline.scan)
+    assert doc in technic_core.scan.__doc__  # help(technic_core.scan) shows it
+    assert inspect.signature(technic_core.scan) == inspect.signature(
+        technic_core.scan.pipeline.scan
+    )
+    for section in ("Parameters", "Returns", "Raises", "Examples"):
+        assert f"{section}\n{'-' * len(section)}" in doc, section
+    for name in inspect.signature(technic_core.scan).parameters:
+        assert f"\n{name} : " in doc, name
