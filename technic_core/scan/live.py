@@ -28,6 +28,7 @@ is missing, corrupt or of other symbols is rebuilt from the store.
 
 from __future__ import annotations
 
+import hashlib
 import time
 import warnings
 from pathlib import Path
@@ -98,6 +99,7 @@ class LiveScan:
         self._stored = None  # (symbols, slots) as Redis holds them, when known
         self._bar = None
         self._redis_warned = False
+        self._universe = None  # (file digest, frame, symbols, universe-rule failures)
 
     # -- the loop ---------------------------------------------------------------
     def refresh(self, version: int | None = None) -> ScanResult:
@@ -109,13 +111,11 @@ class LiveScan:
             return self.result
         clock = _Clock()
         with clock("universe"):
-            uni = store.universe()
             if store.frequency != "daily":
                 raise ValueError(
                     f"{store.describe()} holds {store.frequency} bars; scans need daily bars"
                 )
-            all_symbols = uni["symbol"].tolist()
-            ufail = filters.universe_failures(uni)
+            uni, all_symbols, ufail = self._universe_of(store)
         out = BlockOutcome()
         out.backend = ENGINE
         self.redis_failed = None
@@ -183,6 +183,19 @@ class LiveScan:
         except KeyboardInterrupt:
             pass
         return self.result
+
+    def _universe_of(self, store: Store) -> tuple[pd.DataFrame, list[str], np.ndarray]:
+        """The version's universe, its symbols and universe-rule failures; parsed again only
+        when its file's bytes differ from the last refresh's (a new session rarely changes
+        the universe, and each version has its own copy of the file)."""
+        try:
+            digest = hashlib.blake2b(store.file("universe").read_bytes(), digest_size=16).digest()
+        except OSError:
+            digest = None  # unreadable: store.universe() says why
+        if digest is None or self._universe is None or self._universe[0] != digest:
+            uni = store.universe()
+            self._universe = (digest, uni, uni["symbol"].tolist(), filters.universe_failures(uni))
+        return self._universe[1:]
 
     # -- the state ----------------------------------------------------------------
     def _reconcile(

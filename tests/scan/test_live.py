@@ -108,6 +108,27 @@ def test_corrections_additions_and_removals_rebuild_only_those(store):
     assert_equals_cold(live.refresh(), store)
 
 
+def test_a_universe_change_alone_is_seen(store):
+    """The universe is parsed again only when its file's bytes change: a flag flipped with
+    no bar changed must still reach the table."""
+    live = LiveScan(store)
+    first = live.refresh()
+    target = first.table["symbol"].iloc[0]
+
+    def leveraged(uni, long):
+        uni = uni.copy()
+        uni.loc[uni["symbol"] == target, "is_leveraged"] = True
+        return uni, long
+
+    update_store(store, leveraged)
+    res = live.refresh()
+    assert live.last_counts["unchanged"] == 46  # no bar changed
+    assert target not in set(res.table["symbol"]) and res.rejections["leveraged"] == 1
+    assert_equals_cold(res, store)
+    append_session(store, seed=5)  # the same universe bytes again: reused, still right
+    assert_equals_cold(live.refresh(), store)
+
+
 def test_without_a_panel_it_builds_from_the_parquet_files(store, monkeypatch):
     monkeypatch.setenv("TECHNIC_PANEL", "0")
     live = LiveScan(store)
