@@ -25,6 +25,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..fmt import interval
 from ..indicators import BackendUnavailable
 from ..progress import tracker
 from ..scan import LADDER, PHASES, PhaseUnavailable, scan
@@ -492,20 +493,9 @@ def _fmt(x: float | None, spec: str, suffix: str = "") -> str:
     return "-" if x is None else f"{x:{spec}}{suffix}"
 
 
-def _secs(x: float | None) -> str:
-    if x is None:
-        return "-"
-    return f"{x:.3f}" if x < 10 else f"{x:.1f}"
-
-
 def fmt_interval(est, lo, hi, kind: str = "s") -> str:
-    """``96.1 (88.2-104.5)`` or ``1.15x (0.95-1.38)``."""
-    if est is None:
-        return "-"
-    if kind == "x":
-        f = (lambda v: f"{v:.2f}") if est < 10 else (lambda v: f"{v:.0f}")
-        return f"{f(est)}x ({f(lo)}-{f(hi)})"
-    return f"{_secs(est)} ({_secs(lo)}-{_secs(hi)})"
+    """``96.1 (88.2-104.5)`` or ``1.15x (0.95-1.38)`` (``technic_core.fmt``)."""
+    return interval(est, lo, hi, kind)
 
 
 def format_table(report: LadderReport) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..fmt import interval
 from . import charts
 from .gate_section import gate_section
 from .inputs import load_asv, load_bench
@@ -47,19 +48,8 @@ def _fmt(x, spec=".3g") -> str:
     return "-" if x is None else format(x, spec)
 
 
-def _secs(x) -> str:
-    if x is None:
-        return "-"
-    return f"{x:.3f}" if x < 10 else f"{x:.1f}"
-
-
 def _interval(est, lo, hi, kind="s") -> str:
-    if est is None:
-        return "-"
-    if kind == "x":
-        f = (lambda v: f"{v:.2f}") if est < 10 else (lambda v: f"{v:.0f}")
-        return f"{f(est)}x <small>({f(lo)}–{f(hi)})</small>"
-    return f"{_secs(est)} <small>({_secs(lo)}–{_secs(hi)})</small>"
+    return interval(est, lo, hi, kind, html=True)
 
 
 def _needs(what: str, command: str) -> str:
