@@ -22,7 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .common import SMOKE, _store_format, store_marker, symbols_for
+from .common import SMOKE, _store_format, store_kind, store_marker, symbols_for
 
 N_SYMBOLS = symbols_for(5277)
 N_BARS = 504
@@ -35,7 +35,7 @@ def _data_dir() -> Path:
     env = os.environ.get("TECHNIC_ASV_DATA")
     root = (
         Path(env) if env else Path.home() / ".cache" / "technic-asv"
-    ) / f"cache-{N_SYMBOLS}x{N_BARS}-s{SEED}-f{_store_format()}"
+    ) / f"cache-{N_SYMBOLS}x{N_BARS}-s{SEED}-{store_kind()}"
     root.mkdir(parents=True, exist_ok=True)
     return root
 

@@ -37,8 +37,8 @@ from .common import (
     SEED,
     SMOKE,
     _locked,
-    _store_format,
     cache_dir,
+    store_kind,
     store_path,
 )
 
@@ -52,7 +52,7 @@ def _two_versions() -> tuple[Path, int]:
     from technic_core.universe.append import append_session
     from technic_core.universe.writer import read_manifest
 
-    root = cache_dir() / f"rescan-f{_store_format()}" / f"u{FULL}x{N_BARS}s{SEED}"
+    root = cache_dir() / f"rescan-{store_kind()}" / f"u{FULL}x{N_BARS}s{SEED}"
     done = root / "manifest.json"
     if not done.is_file():
         with _locked(root):

@@ -113,6 +113,19 @@ def _store_format() -> int:
     return int(STORE_FORMAT)
 
 
+def store_kind() -> str:
+    """The layout this commit's writer makes, as part of a cached store's directory name: the
+    store format and, from the commits that write a time-major panel, the panel's format, so
+    a store an older writer left without a panel is never reused by a commit that reads one
+    (it would time the Parquet fallback under the panel path's name)."""
+    fmt = _store_format()
+    try:
+        from technic_core.universe.panel import PANEL_FORMAT
+    except ImportError:
+        return f"f{fmt}"
+    return f"f{fmt}p{int(PANEL_FORMAT)}"
+
+
 def store_marker(fmt: int) -> str:
     """The file whose presence says a store of format ``fmt`` is whole (written last)."""
     return "manifest.json" if fmt >= 3 else "meta.json"
@@ -122,7 +135,7 @@ def store_path(n_symbols: int, n_bars: int = N_BARS, seed: int = SEED) -> Path:
     """A generated store of that size, made on first use and reused after."""
     n_symbols = symbols_for(n_symbols)
     fmt = _store_format()
-    root = cache_dir() / f"store-f{fmt}" / f"u{n_symbols}x{n_bars}s{seed}"
+    root = cache_dir() / f"store-{store_kind()}" / f"u{n_symbols}x{n_bars}s{seed}"
     marker = store_marker(fmt)
     if (root / marker).is_file():
         return root

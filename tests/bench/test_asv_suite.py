@@ -57,3 +57,21 @@ def test_the_cache_suites_next_session_store_is_made_once(tmp_path, monkeypatch)
     from technic_core.universe.store import Store
 
     assert Store(tomorrow).index()["n_bars"].max() == Store(today).index()["n_bars"].max() + 1
+
+
+def test_a_cached_store_without_a_panel_is_not_reused(tmp_path, monkeypatch):
+    """The data cache's directory names the panel format: a store an older writer left
+    without a panel (found on this machine: every scan benchmark timed the Parquet fallback)
+    is not picked up by a commit that reads panels; that commit makes its own, with one."""
+    monkeypatch.setenv("TECHNIC_ASV_DATA", str(tmp_path))
+    from benchmarks import common
+    from technic_core.universe.panel import PANEL_FORMAT
+    from technic_core.universe.store import Store
+
+    old = tmp_path / f"store-f{common._store_format()}" / "u40x504s7"
+    old.mkdir(parents=True)
+    (old / common.store_marker(common._store_format())).write_text("{}")  # a panel-less leftover
+    assert common.store_kind().endswith(f"p{PANEL_FORMAT}")
+    root = common.store_path(40)
+    assert root != old and root.parent.name == f"store-{common.store_kind()}"
+    assert Store(root).panel() is not None
