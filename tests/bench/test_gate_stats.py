@@ -193,3 +193,53 @@ def test_a_flag_stands_only_if_fresh_processes_confirm_it():
     assert rows["k"].status == "same" and "not confirmed" in rows["k"].note
     assert rows["j"].status == "regression" and "confirmed" in rows["j"].note
     assert rows["ok"].status == "same"
+
+
+# Samples recorded by the trials (2026-12-02, commit efed438, load ~3.8): the full set's
+# all-core samples with the numba backend forced onto one thread (input validation still on
+# the pool, so the head is not down to 1.0), and the null run whose row read highest.
+THREADS_PLANT = dict(
+    one_b=[0.13, 0.1156, 0.097, 0.1337, 0.1004],
+    all_b=[0.1141, 0.1065, 0.1154, 0.1168, 0.1022],
+    one_h=[0.1287, 0.1399, 0.075, 0.0831, 0.092],
+    all_h=[0.1063, 0.1683, 0.0843, 0.1249, 0.1136],
+    par_b=[1.7579, 2.104, 1.7667, 1.816, 1.6634],
+    par_h=[1.525, 1.5686, 1.48, 1.5134, 1.5249],
+)
+NULL_HIGHEST = dict(
+    one_b=[0.0787, 0.1372, 0.1241, 0.1083, 0.0983, 0.1036],
+    all_b=[0.1035, 0.1259, 0.1051, 0.1124, 0.1159, 0.1271],
+    one_h=[0.0842, 0.0814, 0.1248, 0.0799, 0.1112, 0.0771],
+    all_h=[0.1003, 0.1058, 0.1193, 0.1319, 0.1233, 0.1188],
+    par_b=[2.1061, 2.142, 1.8907, 2.0399, 2.139, 2.0569],
+    par_h=[2.0412, 2.0898, 1.9431, 1.8728, 1.8741, 1.7896],
+)
+
+
+def test_the_gates_parallelism_factor_separates_the_trials_plant_from_their_noise():
+    from technic_core.bench.gate.gate import SCALING_FACTOR, SPEEDUP_FACTOR
+    from technic_core.bench.gate.stats import compare_scaling
+
+    def parallelism(samples):
+        rows = compare_scaling(
+            scaling_entry(*samples.values()), SCALING_FACTOR, speedup_factor=SPEEDUP_FACTOR
+        )
+        return {r.kind: r for r in rows}
+
+    plant, null = parallelism(THREADS_PLANT), parallelism(NULL_HIGHEST)
+    assert plant["parallelism"].status == "regression", plant["parallelism"]
+    assert null["parallelism"].status == "same" and null["speedup"].status == "same"
+    # the factor the gate had before the trials missed this plant
+    old = {r.kind: r for r in compare_scaling(scaling_entry(*THREADS_PLANT.values()), 1.25)}
+    assert old["parallelism"].status == "same"
+
+
+def test_trial_runs_of_two_commits_keep_their_own_json(tmp_path):
+    from technic_core.bench.gate.trials import run_json, saved_run
+
+    a, b = run_json(tmp_path, "self", 0, "a" * 40), run_json(tmp_path, "self", 0, "b" * 40)
+    assert a != b and a.name == f"self-{'a' * 12}-00.json"
+    old = tmp_path / "runs" / "null-03.json"
+    old.parent.mkdir(parents=True)
+    old.write_text("{}")
+    assert saved_run(tmp_path, {"kind": "null", "run": 3, "rev": "c" * 12}) == old

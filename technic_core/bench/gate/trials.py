@@ -38,7 +38,7 @@ import threading
 import time
 from pathlib import Path
 
-from .gate import rows_from
+from .gate import SCALING_FACTOR, SPEEDUP_FACTOR, rows_from
 from .stats import decide
 
 OUT = Path("reports/gate-trials")
@@ -217,9 +217,23 @@ def target_ratio(kind: str, rows: list[dict]) -> dict[str, float]:
     }
 
 
+def run_json(out: Path, kind: str, run: int, rev: str) -> Path:
+    """Where a run's gate JSON is kept: named by its commit too, so that trials of another
+    commit in the same directory do not overwrite it."""
+    return out / "runs" / f"{kind}-{rev[:12]}-{run:02d}.json"
+
+
+def saved_run(out: Path, rec: dict) -> Path:
+    """A record's gate JSON; records from before the commit was in the name fall back to
+    ``kind-NN.json`` (which a later commit's run of the same number may have replaced)."""
+    js = run_json(out, rec["kind"], rec["run"], rec.get("rev", ""))
+    old = out / "runs" / f"{rec['kind']}-{rec['run']:02d}.json"
+    return js if js.exists() or not old.exists() else old
+
+
 def one_run(repo: Path, rev: str, kind: str, run: int, out: Path, gate_args: list[str]) -> dict:
     clone, base, head = scratch_pair(repo, rev, kind, run)
-    js = out / "runs" / f"{kind}-{run:02d}.json"
+    js = run_json(out, kind, run, base)
     js.parent.mkdir(parents=True, exist_ok=True)
     probe = LoadProbe()
     t0 = time.perf_counter()
@@ -331,7 +345,7 @@ def rejudge(rec: dict, out: Path) -> dict:
     rec = dict(rec)
     if rec["kind"] not in ("self", "null"):
         rec["ok"] = rec["exit"] == 1 and caught(rec["kind"], rec.get("regressions", []))
-    js = out / "runs" / f"{rec['kind']}-{rec['run']:02d}.json"
+    js = saved_run(out, rec)
     if js.is_file():
         rec["target"] = target_ratio(rec["kind"], json.loads(js.read_text())["rows"])
     return rec
@@ -443,8 +457,8 @@ def main(argv=None) -> int:
     p = sub.add_parser("replay", help="re-decide the saved first passes with other factors")
     p.add_argument("--out", default=str(OUT))
     p.add_argument("--factor", type=float, default=1.2)
-    p.add_argument("--scaling-factor", type=float, default=1.25)
-    p.add_argument("--speedup-factor", type=float, default=1.5)
+    p.add_argument("--scaling-factor", type=float, default=SCALING_FACTOR)
+    p.add_argument("--speedup-factor", type=float, default=SPEEDUP_FACTOR)
     p.add_argument("--min-agree", type=float, default=0.6)
     a = ap.parse_args(argv)
     out = Path(a.out)
