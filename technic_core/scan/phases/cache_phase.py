@@ -270,8 +270,6 @@ class _Runner:
             plan.fetch,
             plan.new_bar,
         )
-        s_pos, s_rows, s_n, s_day, s_fp = cached.pos, cached.rows, cached.n, cached.day, cached.fp
-        t_n, t_fp, t_head = tails.n, tails.fp, tails.head
 
         parts: list[tuple[list[int], IndicatorState, np.ndarray, np.ndarray, np.ndarray]] = []
         writes_bars: dict[str, list[bytes]] = {}
@@ -280,42 +278,40 @@ class _Runner:
         keep_ttl: dict[str, int] = {}
 
         if hits:
-            idx = s_pos[hits]
+            idx = cached.pos[hits]
             parts.append(
                 (
                     hits,
-                    IndicatorState(self.params, _take(s_rows, idx)),
-                    s_n[idx],
-                    s_day[idx],
-                    s_fp[idx],
+                    IndicatorState(self.params, _take(cached.rows, idx)),
+                    cached.n[idx],
+                    cached.day[idx],
+                    cached.fp[idx],
                 )
             )
             st.hits += len(hits)
         if advance:
             t0 = time.perf_counter()
-            idx = s_pos[advance]
-            state = IndicatorState(self.params, _take(s_rows, idx))
+            idx = cached.pos[advance]
+            state = IndicatorState(self.params, _take(cached.rows, idx))
             bars = np.array([new_bar[i][1] for i in advance])  # (k, 5)
             stamps = np.array([new_bar[i][0] for i in advance], np.int64)  # ms
             flat = {f: np.ascontiguousarray(bars[:, q]) for q, f in enumerate(BAR_FIELDS)}
             k = len(advance)
             state.advance_runs(np.arange(k), np.arange(k), np.ones(k, np.int64), flat)
-            fp = extend(t_fp[advance], t_n[advance], stamps, bars.T)
+            fp = extend(tails.fp[advance], tails.n[advance], stamps, bars.T)
             self.out.add_time("indicators", time.perf_counter() - t0)
-            n = t_n[advance] + 1
+            n = tails.n[advance] + 1
             days = stamps // DAY_MS
             parts.append((advance, state, n, days, fp))
             st.incremental += k
-            self.queue_appends(chunk, advance, t_head, t_n, t_fp, fp, stamps, bars, writes_app)
+            self.queue_appends(chunk, advance, tails, fp, stamps, bars, writes_app)
             self.queue_states(chunk, advance, n, days, fp, state, writes_state)
         if rebuild:
             got = self.rebuild(
                 chunk,
                 rebuild,
-                t_n,
-                t_fp,
+                tails,
                 new_bar,
-                t_head,
                 writes_bars,
                 writes_app,
                 writes_state,
@@ -354,24 +350,24 @@ class _Runner:
         for i, blob in zip(which, blobs):
             out[chunk[i]] = blob
 
-    def queue_appends(self, chunk, which, t_head, t_n, t_fp, fp, days, bars, out: dict) -> None:
+    def queue_appends(self, chunk, which, tails: CachedTails, fp, days, bars, out: dict) -> None:
+        """One new bar per symbol as a segment appended after its cached tail (``fp``: the
+        fingerprints with the bar)."""
         if self.store is None:
             return
         for q, i in enumerate(which):
             seg = codec.encode_segment(
-                int(t_n[i]), int(t_fp[i]), int(fp[q]), days[q : q + 1], bars[q][:, None]
+                int(tails.n[i]), int(tails.fp[i]), int(fp[q]), days[q : q + 1], bars[q][:, None]
             )
-            out[chunk[i]] = (t_head[i], seg)
+            out[chunk[i]] = (tails.head[i], seg)
 
     # -- rebuilding from cached bars -----------------------------------------
     def rebuild(
         self,
         chunk,
         which,
-        t_n,
-        t_fp,
+        tails: CachedTails,
         new_bar,
-        t_head,
         writes_bars,
         writes_app,
         writes_state,
@@ -391,7 +387,7 @@ class _Runner:
             try:
                 if segs is WRONGTYPE:
                     raise codec.CorruptEntry("corrupt", "wrongtype")
-                d, c = _decode_list(segs, int(t_n[i]))
+                d, c = _decode_list(segs, int(tails.n[i]))
             except codec.CorruptEntry as exc:
                 self.count_corrupt("bars", exc.reason)
                 continue
@@ -405,7 +401,7 @@ class _Runner:
                 starts,
                 lengths,
             )
-            good = fp == t_fp[[r[0] for r in recs]]
+            good = fp == tails.fp[[r[0] for r in recs]]
             for _ in range(int((~good).sum())):
                 self.count_corrupt("bars", "fingerprint mismatch")
             recs = [r for r, ok in zip(recs, good) if ok]
@@ -430,13 +426,13 @@ class _Runner:
         self.out.add_time("indicators", time.perf_counter() - t0)
         stamps = np.array([d[-1] for d in runs_d], np.int64)  # ms
         days = stamps // DAY_MS
-        fp = t_fp[done].copy()
+        fp = tails.fp[done].copy()
         app = [q for q, i in enumerate(done) if i in new_bar]
         if app:
             ia = [done[q] for q in app]
             bars = np.array([new_bar[i][1] for i in ia])
-            fp[app] = extend(fp[app], t_n[ia], stamps[app], bars.T)
-            self.queue_appends(chunk, ia, t_head, t_n, t_fp, fp[app], stamps[app], bars, writes_app)
+            fp[app] = extend(fp[app], tails.n[ia], stamps[app], bars.T)
+            self.queue_appends(chunk, ia, tails, fp[app], stamps[app], bars, writes_app)
         self.queue_states(chunk, done, n, days, fp, state, writes_state)
         for q, (i, _, _, nsegs, ttl) in enumerate(recs):
             if nsegs > COMPACT_AT and i not in new_bar:
