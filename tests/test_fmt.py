@@ -1,6 +1,5 @@
 """One way to write a figure and its interval, in the bench's tables and the HTML report."""
 
-from technic_core.bench.ladder import fmt_interval
 from technic_core.fmt import interval, secs
 
 
@@ -12,7 +11,7 @@ def test_seconds_and_speedups():
     assert interval(None, 1, 2) == "-"
 
 
-def test_the_report_and_the_ladder_write_the_same_figures():
-    text, html = fmt_interval(2.5, 2.25, 2.75), interval(2.5, 2.25, 2.75, html=True)
+def test_the_text_and_html_forms_carry_the_same_figures():
+    text, html = interval(2.5, 2.25, 2.75), interval(2.5, 2.25, 2.75, html=True)
     assert text == "2.500 (2.250-2.750)"
     assert html == "2.500 <small>(2.250–2.750)</small>"

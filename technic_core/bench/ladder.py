@@ -493,11 +493,6 @@ def _fmt(x: float | None, spec: str, suffix: str = "") -> str:
     return "-" if x is None else f"{x:{spec}}{suffix}"
 
 
-def fmt_interval(est, lo, hi, kind: str = "s") -> str:
-    """``96.1 (88.2-104.5)`` or ``1.15x (0.95-1.38)`` (``technic_core.fmt``)."""
-    return interval(est, lo, hi, kind)
-
-
 def format_table(report: LadderReport) -> str:
     head = (
         "step",
@@ -540,19 +535,19 @@ def format_table(report: LadderReport) -> str:
         match = {True: "yes", False: "NO", None: "n/a"}[s.matched]
         if s.label == "baseline":
             match = "reference"
-        vs_prev = fmt_interval(s.speedup_prev, s.speedup_prev_lo, s.speedup_prev_hi, "x")
+        vs_prev = interval(s.speedup_prev, s.speedup_prev_lo, s.speedup_prev_hi, "x")
         if s.within_noise:
             vs_prev += " within noise"
         rows.append(
             (
                 s.label,
                 "sample" if s.runs_on == "sample" else "all",
-                fmt_interval(s.wall_s, s.wall_lo, s.wall_hi),
+                interval(s.wall_s, s.wall_lo, s.wall_hi),
                 _fmt(s.seconds_per_symbol * 1e3, ".3f"),
-                fmt_interval(s.projected_full_s, s.projected_lo, s.projected_hi),
+                interval(s.projected_full_s, s.projected_lo, s.projected_hi),
                 vs_prev,
                 plan_step,
-                fmt_interval(s.speedup_base, s.speedup_base_lo, s.speedup_base_hi, "x"),
+                interval(s.speedup_base, s.speedup_base_lo, s.speedup_base_hi, "x"),
                 plan_cum,
                 _fmt(s.start_s, ".1f"),
                 _fmt(s.stop_s, ".1f"),
@@ -611,7 +606,7 @@ def format_report(report: LadderReport) -> str:
         )
         lines.append(
             f"fastest step: {best.label}, projected "
-            f"{fmt_interval(best.projected_full_s, best.projected_lo, best.projected_hi)} s "
+            f"{interval(best.projected_full_s, best.projected_lo, best.projected_hi)} s "
             f"({verdict} the {report.budget_s:.0f} s budget)"
         )
     busy = busy_note(report)

@@ -48,10 +48,6 @@ def _fmt(x, spec=".3g") -> str:
     return "-" if x is None else format(x, spec)
 
 
-def _interval(est, lo, hi, kind="s") -> str:
-    return interval(est, lo, hi, kind, html=True)
-
-
 def _needs(what: str, command: str) -> str:
     return f"<p class=todo>{_esc(what)}: run <code>{_esc(command)}</code>, then <code>technic report</code>.</p>"
 
@@ -179,8 +175,12 @@ def ladder_section(inp: Inputs) -> str:
         }[s["matched"]]
         if s["label"] == "baseline":
             match = "reference"
-        prev = _interval(
-            s.get("speedup_prev"), s.get("speedup_prev_lo"), s.get("speedup_prev_hi"), "x"
+        prev = interval(
+            s.get("speedup_prev"),
+            s.get("speedup_prev_lo"),
+            s.get("speedup_prev_hi"),
+            "x",
+            html=True,
         )
         if s.get("within_noise"):
             prev += f" <span class=noise>{charts.NOISE}</span>"
@@ -190,19 +190,27 @@ def ladder_section(inp: Inputs) -> str:
                 s["label"],
                 _esc(s["spec_step"]),
                 on,
-                _interval(
-                    s["wall_s"], s.get("wall_lo", s["wall_s"]), s.get("wall_hi", s["wall_s"])
+                interval(
+                    s["wall_s"],
+                    s.get("wall_lo", s["wall_s"]),
+                    s.get("wall_hi", s["wall_s"]),
+                    html=True,
                 ),
                 _fmt(s["seconds_per_symbol"] and s["seconds_per_symbol"] * 1e3, ".3f"),
-                _interval(
+                interval(
                     s["projected_full_s"],
                     s.get("projected_lo", s["projected_full_s"]),
                     s.get("projected_hi", s["projected_full_s"]),
+                    html=True,
                 ),
                 prev,
                 _fmt(s["claim"], ".1f"),
-                _interval(
-                    s.get("speedup_base"), s.get("speedup_base_lo"), s.get("speedup_base_hi"), "x"
+                interval(
+                    s.get("speedup_base"),
+                    s.get("speedup_base_lo"),
+                    s.get("speedup_base_hi"),
+                    "x",
+                    html=True,
                 ),
                 _fmt(s.get("start_s"), ".1f"),
                 _fmt(s.get("stop_s"), ".1f"),
