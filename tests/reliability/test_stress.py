@@ -72,47 +72,20 @@ def test_four_importers_and_four_scanners(tmp_path, monkeypatch):
     env = {**os.environ, "TECHNIC_STORE_KEEP_S": "3600"}
     with EmbeddedRedis(tmp_path / "redis", persist=False) as redis_server:
         deadline = time.time() + DURATION_S + 8.0  # the workers' start-up (imports, JIT) first
-        procs = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "tests.reliability.stress_worker",
-                    "import",
-                    str(root),
-                    str(out),
-                    str(k),
-                    str(deadline),
-                ],
+
+        def worker(role, k, *extra):
+            argv = [sys.executable, "-m", "tests.reliability.stress_worker", role, str(root)]
+            return subprocess.Popen(
+                [*argv, str(out), str(k), str(deadline), *extra],
                 cwd=REPO,
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
             )
-            for k in range(4)
-        ]
-        procs += [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "tests.reliability.stress_worker",
-                    "scan",
-                    str(root),
-                    str(out),
-                    str(k),
-                    str(deadline),
-                    redis_server.url,
-                ],
-                cwd=REPO,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for k in range(4)
-        ]
+
+        procs = [worker("import", k) for k in range(4)]
+        procs += [worker("scan", k, redis_server.url) for k in range(4)]
         try:
             results = [p.communicate(timeout=DURATION_S + 240) for p in procs]
         finally:  # a worker past its time is killed, not left holding the store or Redis
