@@ -20,7 +20,7 @@ from .test_state_golden import PARAMS
 N = K.CHUNK + 88  # a full chunk and a short one
 
 
-def _bars(n=N, t=240, seed=11):
+def _bars(n=N, t=300, seed=11):
     g = generate_universe(n + n // 4, t, seed)
     full = np.flatnonzero(~np.isnan(g.close).any(axis=0))[:n]  # the generator lists some late
     assert full.size == n
@@ -29,7 +29,9 @@ def _bars(n=N, t=240, seed=11):
     # take their TA-Lib zero tests' other branch
     for k in ("open", "high", "low", "close"):
         f[k][150:175, 30:60] = 7.0
+        f[k][230:255, 80:100] = 3.0  # (past SMA 200's seeding: on the uniform path)
     f["volume"][150:190, 40:50] = 0.0
+    f["volume"][230:270, 90:95] = 0.0
     # a few symbols listed late: the chunk holding them is uniform only until they join
     for k in FIELDS:
         f[k][:200, N - 5 :] = np.nan
@@ -79,17 +81,20 @@ def test_uniform_chunks_equal_the_generic_passes(name):
 
 
 def test_the_uniform_path_is_taken():
-    """The check above compares two paths only if the ordered feed has uniform runs: the
-    late listings at the end split the second chunk into a run and generic symbols."""
+    """The check above compares two paths only if the ordered feed takes the uniform one:
+    five late listings at the end of the second chunk ride along, masked."""
     f = _bars()
     st = IndicatorState.empty(N, SCAN_STATE)
-    _feed(st, f, slice(0, 60), np.arange(N - 5, dtype=np.int64))
+    lay = st.layout
+    warm = K._warmup(lay.lay, lay.sma, lay.ema)
+    assert warm == 200  # SMA 200
+    _feed(st, f, slice(0, warm + 5), np.arange(N - 5, dtype=np.int64))
     _feed(st, f, slice(0, 30), np.arange(N - 5, N, dtype=np.int64))
-    runs = np.zeros((N, 2), np.int64)
-    assert K._uniform_runs(st.slots, 0, K.CHUNK, runs) == 1
-    assert runs[0].tolist() == [0, K.CHUNK]
+    keep = np.zeros(K.CHUNK, np.bool_)
+    assert K._common_count(st.slots, 0, K.CHUNK, warm, keep) == warm + 6
+    assert keep.all()
     m = N - K.CHUNK
-    assert K._uniform_runs(st.slots, K.CHUNK, m, runs) == 1
-    assert runs[0].tolist() == [0, m - 5]  # five late symbols: too short a run, generic
-    assert K._uniform_runs(st.slots, K.CHUNK - 8, 16, runs) == 1
-    assert K._uniform_runs(st.slots, N - 20, 20, runs) == 0  # 15 + 5: both below MIN_RUN
+    assert K._common_count(st.slots, K.CHUNK, m, warm, keep[:m]) == warm + 6
+    assert keep[: m - 5].all() and not keep[m - 5 : m].any()
+    assert K._common_count(st.slots, K.CHUNK, m, warm + 7, keep[:m]) == -1  # still seeding
+    assert K._common_count(st.slots, N - 20, 20, warm, keep[:20]) == -1  # 15: below MIN_RUN

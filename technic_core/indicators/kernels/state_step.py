@@ -874,56 +874,81 @@ def _pass_roc_obv(S, na, lay, it, ft):
 
 # ---------------------------------------------------------------- uniform chunks
 #
-# Most chunks of a universe are uniform: contiguous columns, every symbol takes the bar, and
-# every symbol has seen the same number of bars (equally long histories).  Then every branch
-# on the bar count and every ring position is the same for the whole chunk, and each pass
-# is a straight loop over contiguous slots that the compiler vectorises: no per-symbol
-# indirection, ring arithmetic or branch.  Where the generic pass chooses between two
-# values by the data, the uniform one computes both and selects, so the arithmetic of each
-# value is the generic pass's, bit for bit (``tests/indicators/test_state_uniform.py``
-# compares the two paths on the same bars).  A pass whose indicator is still in its first
-# bars (its seeding) runs the generic pass.  Indices are unsigned so that Numba drops its
-# negative-index wraparound, which would keep the loops from vectorising.
+# In a universe most symbols have equally long histories: in a chunk whose symbols are
+# contiguous columns and all take the bar, those that have seen the chunk's most common
+# number of bars share every branch on the bar count and every ring position.  Once that
+# count is past every indicator's seeding, a uniform step runs each pass as a straight loop
+# over the chunk's contiguous slots, which the compiler vectorises: no per-symbol
+# indirection, ring arithmetic or branch.  Symbols with another count (late listings) ride
+# along and have their stores masked off (a select that keeps the old value); the generic
+# passes then step them on their own.  Where the generic pass chooses between two values by
+# the data, the uniform one computes both and selects, so the arithmetic of each value is the
+# generic pass's, bit for bit (``tests/indicators/test_state_uniform.py`` compares the two
+# paths on the same bars).  Indices are unsigned so that Numba drops its negative-index
+# wraparound, which would keep the loops from vectorising.
 
 
-# Runs of symbols shorter than this take the generic passes: a uniform step's fixed cost (a
-# dozen calls) is worth it only over enough symbols.
+# Fewer symbols of the common count than this take the generic passes: a uniform step's
+# fixed cost (a dozen calls over the whole chunk) is worth it only over enough of them.
 MIN_RUN = 16
 
 
+@njit(inline="always", error_model="numpy")
+def _put(S, row, j, x, keep):
+    S[row, j] = x if keep else S[row, j]
+
+
 @njit(cache=True, error_model="numpy")
-def _uniform_runs(S, j0, m, runs):
-    """Split contiguous columns ``j0 .. j0+m-1`` into runs of equal bar count: the runs of at
-    least ``MIN_RUN`` symbols that have a previous bar go to ``runs[r] = (first, end)``
-    (chunk-relative); returns how many."""
-    nr = 0
+def _warmup(lay, sma, ema):
+    """The bar count from which every indicator of ``lay`` is past its seeding (the generic
+    passes' branches on the count all go the steady way)."""
+    w = 2
+    for q in range(sma.shape[0]):
+        w = max(w, sma[q, 0])
+    for q in range(ema.shape[0]):
+        w = max(w, ema[q, 0] + 1)
+    w = max(w, lay[RSI_P] + 2, lay[MACD_S] + lay[MACD_SIG], lay[BB_P], lay[ATR_P] + 2)
+    w = max(w, lay[ST_FK] + lay[ST_SK] + lay[ST_SD], 2 * lay[ADX_P] + 1, lay[MFI_P] + 2)
+    return max(w, lay[CCI_P], lay[WILLR_P], lay[ROC_P] + 1)
+
+
+@njit(cache=True, error_model="numpy")
+def _common_count(S, j0, m, warm, keep):
+    """The bar count (after this bar) of the chunk's longest run of equal counts, with
+    ``keep[t]`` set for every symbol that has it; -1 when it is below ``warm`` or fewer than
+    ``MIN_RUN`` symbols have it."""
+    best, bestlen = -1.0, 0
     r0 = 0
     while r0 < m:
         cnt = S[COUNT, j0 + r0]
         r1 = r0 + 1
         while r1 < m and S[COUNT, j0 + r1] == cnt:
             r1 += 1
-        if r1 - r0 >= MIN_RUN and cnt >= 1.0:
-            runs[nr, 0], runs[nr, 1] = r0, r1
-            nr += 1
+        if r1 - r0 > bestlen:
+            best, bestlen = cnt, r1 - r0
         r0 = r1
-    return nr
+    n = np.int64(best) + 1
+    if n < warm:
+        return -1
+    kept = 0
+    for t in range(m):
+        keep[t] = S[COUNT, j0 + t] == best
+        kept += keep[t]
+    return n if kept >= MIN_RUN else -1
 
 
 @njit(cache=True, error_model="numpy")
-def _prepare_u(S, n, j0, m, starts, k, step, lay, inv, o, h, lw, c, v, it, ft):
-    """``_prepare`` for a uniform chunk whose symbols have a previous bar (n >= 2)."""
+def _prepare_u(S, n, j0, m, keep, starts, k, step, lay, inv, o, h, lw, c, v, ft):
+    """``_prepare`` for the symbols of a uniform chunk that have seen ``n - 1`` bars."""
     rc, rh, rl, ro, rv = lay[RC], lay[RH], lay[RL], lay[RO], lay[RV]
     i = n - 1
     qc = _mod(i, rc, inv[0])
     qh = _mod(i, rh, inv[1])
     ql = _mod(i, rl, inv[2])
     c0 = uintp(j0)
-    pc_, ph_, pl_ = (
-        uintp(lay[OC] + _back(qc, 1, rc)),
-        uintp(lay[OH] + _back(qh, 1, rh)),
-        uintp(lay[OL] + _back(ql, 1, rl)),
-    )
+    pc_ = uintp(lay[OC] + _back(qc, 1, rc))
+    ph_ = uintp(lay[OH] + _back(qh, 1, rh))
+    pl_ = uintp(lay[OL] + _back(ql, 1, rl))
     wc, wh, wl = uintp(lay[OC] + qc), uintp(lay[OH] + qh), uintp(lay[OL] + ql)
     wo, wv = uintp(lay[OO] + _mod(i, ro, inv[3])), uintp(lay[OV] + _mod(i, rv, inv[4]))
     fn = np.float64(n)
@@ -936,53 +961,43 @@ def _prepare_u(S, n, j0, m, starts, k, step, lay, inv, o, h, lw, c, v, it, ft):
         ft[_O, t], ft[_H, t], ft[_L, t], ft[_C, t], ft[_V, t] = o[x], h[x], lw[x], c[x], v[x]
     for t in range(m):
         j = c0 + uintp(t)
-        S[wc, j] = ft[_C, t]
-        S[wh, j] = ft[_H, t]
-        S[wl, j] = ft[_L, t]
-        S[wo, j] = ft[_O, t]
-        S[wv, j] = ft[_V, t]
-        S[COUNT, j] = fn
-    for t in range(m):
-        it[_J, t], it[_N, t], it[_QC, t], it[_QH, t], it[_QL, t] = j0 + t, n, qc, qh, ql
+        kp = keep[t]
+        _put(S, wc, j, ft[_C, t], kp)
+        _put(S, wh, j, ft[_H, t], kp)
+        _put(S, wl, j, ft[_L, t], kp)
+        _put(S, wo, j, ft[_O, t], kp)
+        _put(S, wv, j, ft[_V, t], kp)
+        _put(S, COUNT, j, fn, kp)
+    return qc, qh, ql
 
 
 @njit(cache=True, error_model="numpy")
-def _averages_u(S, n, j0, m, lay, sma, ema, it, ft):
+def _averages_u(S, j0, m, keep, qc, lay, sma, ema, ft):
     oc, rc = lay[OC], lay[RC]
-    qc = it[_QC, 0]
     c0 = uintp(j0)
     for q in range(sma.shape[0]):
         p, acc, out = sma[q, 0], sma[q, 1], sma[q, 2]
-        if n < p:
-            _pass_averages(S, m, lay, sma[q : q + 1], ema[:0], it, ft)
-            continue
         tr, ua, uo = uintp(oc + _back(qc, p - 1, rc)), uintp(acc), uintp(out)
         for t in range(m):
             j = c0 + uintp(t)
             tmp = S[ua, j] + ft[_C, t]
-            S[uo, j] = tmp / p
-            S[ua, j] = tmp - S[tr, j]
+            _put(S, uo, j, tmp / p, keep[t])
+            _put(S, ua, j, tmp - S[tr, j], keep[t])
     for q in range(ema.shape[0]):
         p, e, out = ema[q, 0], ema[q, 2], ema[q, 3]
-        if n <= p:
-            _pass_averages(S, m, lay, sma[:0], ema[q : q + 1], it, ft)
-            continue
         k = 2.0 / (p + 1)
         ue, uo = uintp(e), uintp(out)
         for t in range(m):
             j = c0 + uintp(t)
             x = S[ue, j]
             x = (ft[_C, t] - x) * k + x
-            S[ue, j] = x
-            S[uo, j] = x
+            _put(S, ue, j, x, keep[t])
+            _put(S, uo, j, x, keep[t])
 
 
 @njit(cache=True, error_model="numpy")
-def _rsi_u(S, n, j0, m, lay, it, ft):
+def _rsi_u(S, j0, m, keep, lay, ft):
     p = lay[RSI_P]
-    if n <= p + 1:
-        _pass_rsi(S, m, lay, it, ft)
-        return
     g, lo, out = uintp(lay[RSI_GAIN]), uintp(lay[RSI_LOSS]), uintp(lay[RSI_OUT])
     c0 = uintp(j0)
     for t in range(m):
@@ -996,16 +1011,15 @@ def _rsi_u(S, n, j0, m, lay, it, ft):
         loss /= p
         gain /= p
         tot = gain + loss
-        S[out, j] = 100.0 * (gain / tot) if tot > 0.0 else 0.0
-        S[g, j], S[lo, j] = gain, loss
+        kp = keep[t]
+        _put(S, out, j, 100.0 * (gain / tot) if tot > 0.0 else 0.0, kp)
+        _put(S, g, j, gain, kp)
+        _put(S, lo, j, loss, kp)
 
 
 @njit(cache=True, error_model="numpy")
-def _macd_u(S, n, j0, m, lay, it, ft):
+def _macd_u(S, j0, m, keep, lay, ft):
     f, sl, sg = lay[MACD_F], lay[MACD_S], lay[MACD_SIG]
-    if n <= sl or n - sl + 1 <= sg:
-        _pass_macd(S, m, lay, it, ft)
-        return
     out = uintp(lay[MACD_OUT])
     es, ef, eg = uintp(lay[MACD_ES]), uintp(lay[MACD_EF]), uintp(lay[MACD_ESIG])
     ks, kf, kg = 2.0 / (sl + 1), 2.0 / (f + 1), 2.0 / (sg + 1)
@@ -1016,33 +1030,34 @@ def _macd_u(S, n, j0, m, lay, it, ft):
         vs, vf = S[es, j], S[ef, j]
         vs = (c - vs) * ks + vs
         vf = (c - vf) * kf + vf
-        S[es, j], S[ef, j] = vs, vf
         x = vf - vs
         sig = S[eg, j]
         sig = (x - sig) * kg + sig
-        S[eg, j] = sig
-        S[out, j], S[out + 1, j], S[out + 2, j] = x, sig, x - sig
+        kp = keep[t]
+        _put(S, es, j, vs, kp)
+        _put(S, ef, j, vf, kp)
+        _put(S, eg, j, sig, kp)
+        _put(S, out, j, x, kp)
+        _put(S, out + uintp(1), j, sig, kp)
+        _put(S, out + uintp(2), j, x - sig, kp)
 
 
 @njit(cache=True, error_model="numpy")
-def _bbands_u(S, n, j0, m, act, lay, fp, it, ft, vt, vm, vv):
-    p = lay[BB_P]
-    if n < p:
-        _pass_bbands(S, m, act, j0, m, lay, fp, it, ft, vt, vm, vv)
-        return
-    out, oc, rc = lay[BB_OUT], lay[OC], lay[RC]
-    qc = it[_QC, 0]
+def _bbands_u(S, j0, m, keep, qc, lay, fp, ft, vt, vm, vv):
+    p, out, oc, rc = lay[BB_P], lay[BB_OUT], lay[OC], lay[RC]
     tr, ua = uintp(oc + _back(qc, p - 1, rc)), uintp(lay[BB_SUM])
     um, uu, ul = uintp(out + 1), uintp(out), uintp(out + 2)
     c0 = uintp(j0)
     for t in range(m):
         j = c0 + uintp(t)
         tmp = S[ua, j] + ft[_C, t]
-        S[um, j] = tmp / p
-        S[ua, j] = tmp - S[tr, j]
-    _vsum(S, oc, rc, qc, p, j0, m, vt)
+        vt[t] = tmp / p  # the middle band
+        _put(S, um, j, vt[t], keep[t])
+        _put(S, ua, j, tmp - S[tr, j], keep[t])
+    # the window as the kept symbols' rings hold it (their ring slot qc has this bar)
+    _vsum(S, oc, rc, qc, p, j0, m, vm)
     for t in range(m):
-        vm[t] = vt[t] / p
+        vm[t] = vm[t] / p
     _vvar(S, oc, rc, qc, p, j0, m, vm, vv)
     f0, f1 = fp[0], fp[1]
     same = f0 == f1
@@ -1050,18 +1065,15 @@ def _bbands_u(S, n, j0, m, act, lay, fp, it, ft, vt, vm, vv):
         j = c0 + uintp(t)
         var = vv[t] / p
         sd = np.sqrt(var) if not (var < EPS) else 0.0
-        mid = S[um, j]
+        mid = vt[t]
         w0 = sd * f0
-        S[uu, j] = mid + w0
-        S[ul, j] = (mid - w0) if same else (mid - sd * f1)
+        _put(S, uu, j, mid + w0, keep[t])
+        _put(S, ul, j, (mid - w0) if same else (mid - sd * f1), keep[t])
 
 
 @njit(cache=True, error_model="numpy")
-def _atr_u(S, n, j0, m, lay, it, ft):
+def _atr_u(S, j0, m, keep, lay, ft):
     p = lay[ATR_P]
-    if n <= p + 1:
-        _pass_atr(S, m, lay, it, ft)
-        return
     acc, out = uintp(lay[ATR_V]), uintp(lay[ATR_OUT])
     c0 = uintp(j0)
     for t in range(m):
@@ -1073,15 +1085,15 @@ def _atr_u(S, n, j0, m, lay, it, ft):
         x = abs(pc - lw)
         g = x if x > g else g
         r = (S[acc, j] * (p - 1) + g) / p
-        S[acc, j] = r
-        S[out, j] = r
+        _put(S, acc, j, r, keep[t])
+        _put(S, out, j, r, keep[t])
 
 
 @njit(cache=True, error_model="numpy")
-def _extremes_u(S, j0, m, lay, p, it, ft):
-    """Each symbol's highest high and lowest low of its last ``p`` bars, into ``ft[_HI/_LO]``."""
+def _extremes_u(S, j0, m, qh, ql, lay, p, ft):
+    """Highest high and lowest low of the last ``p`` bars at ring slots ``qh``/``ql``, into
+    ``ft[_HI/_LO]``."""
     oh, rh, ol, rl = lay[OH], lay[RH], lay[OL], lay[RL]
-    qh, ql = it[_QH, 0], it[_QL, 0]
     c0 = uintp(j0)
     for t in range(m):
         ft[_HI, t] = -np.inf
@@ -1101,12 +1113,9 @@ def _extremes_u(S, j0, m, lay, p, it, ft):
 
 
 @njit(cache=True, error_model="numpy")
-def _stoch_u(S, n, j0, m, act, lay, inv, it, ft, vt, vm):
+def _stoch_u(S, n, j0, m, keep, qh, ql, lay, inv, ft):
     fk, sk, sd_ = lay[ST_FK], lay[ST_SK], lay[ST_SD]
-    if n < fk + sk + sd_:
-        _pass_stoch(S, m, act, j0, m, lay, inv, it, ft, vt, vm)
-        return
-    _extremes_u(S, j0, m, lay, fk, it, ft)
+    _extremes_u(S, j0, m, qh, ql, lay, fk, ft)
     out, kr, dr = lay[ST_OUT], lay[ST_KRING], lay[ST_DRING]
     qk = n - fk
     pk = _mod(qk, sk, inv[5])
@@ -1118,27 +1127,26 @@ def _stoch_u(S, n, j0, m, act, lay, inv, it, ft, vt, vm):
     c0 = uintp(j0)
     for t in range(m):
         j = c0 + uintp(t)
+        kp = keep[t]
         hi, lo_ = ft[_HI, t], ft[_LO, t]
         rng = hi - lo_
         fast = ((ft[_C, t] - lo_) / rng) * 100.0
         fast = 0.0 if abs(rng) <= EPS * (abs(hi) + abs(lo_)) else fast
-        S[wk, j] = fast
+        # the rings are read after this bar's value is in them (their size may be 1)
+        _put(S, wk, j, fast, kp)
         tmp = S[ks, j] + fast
         slowk = tmp / sk
-        S[uk, j] = slowk
-        S[ks, j] = tmp - S[tk, j]
-        S[wd, j] = slowk
+        _put(S, uk, j, slowk, kp)
+        _put(S, ks, j, tmp - S[tk, j], kp)
+        _put(S, wd, j, slowk, kp)
         tmp = S[ds, j] + slowk
-        S[ud, j] = tmp / sd_
-        S[ds, j] = tmp - S[td, j]
+        _put(S, ud, j, tmp / sd_, kp)
+        _put(S, ds, j, tmp - S[td, j], kp)
 
 
 @njit(cache=True, error_model="numpy")
-def _adx_u(S, n, j0, m, lay, it, ft):
+def _adx_u(S, j0, m, keep, lay, ft):
     p = lay[ADX_P]
-    if n <= 2 * p:
-        _pass_adx(S, m, lay, it, ft)
-        return
     pdm, mdm, trc = uintp(lay[ADX_PDM]), uintp(lay[ADX_MDM]), uintp(lay[ADX_TR])
     out, av = uintp(lay[ADX_OUT]), uintp(lay[ADX_V])
     c0 = uintp(j0)
@@ -1167,24 +1175,20 @@ def _adx_u(S, n, j0, m, lay, it, ft):
         ok = not (-EPS < vt < EPS) and not (-EPS < tot < EPS)
         a = S[av, j]
         a = ((a * (p - 1) + dx) / p) if ok and dx == dx else a
-        S[av, j] = a
-        S[out, j] = a
-        S[mdm, j], S[pdm, j], S[trc, j] = vm, vp, vt
+        kp = keep[t]
+        _put(S, av, j, a, kp)
+        _put(S, out, j, a, kp)
+        _put(S, mdm, j, vm, kp)
+        _put(S, pdm, j, vp, kp)
+        _put(S, trc, j, vt, kp)
 
 
 @njit(cache=True, error_model="numpy")
-def _mfi_u(S, n, j0, m, lay, inv, it, ft):
+def _mfi_u(S, n, j0, m, keep, lay, inv, ft):
     p = lay[MFI_P]
-    if n <= p + 1:
-        _pass_mfi(S, m, lay, inv, it, ft)
-        return
     slot = _mod(n - 2, p, inv[7])
-    pos, neg, nul, out = (
-        uintp(lay[MFI_POS]),
-        uintp(lay[MFI_NEG]),
-        uintp(lay[MFI_NULL]),
-        uintp(lay[MFI_OUT]),
-    )
+    pos, neg, nul = uintp(lay[MFI_POS]), uintp(lay[MFI_NEG]), uintp(lay[MFI_NULL])
+    out = uintp(lay[MFI_OUT])
     rp, rn = uintp(lay[MFI_POSR] + slot), uintp(lay[MFI_NEGR] + slot)
     fp_ = np.float64(p)
     c0 = uintp(j0)
@@ -1199,8 +1203,6 @@ def _mfi_u(S, n, j0, m, lay, inv, it, ft):
         down = d < 0.0
         pf = 0.0 if down else mf
         nf = mf if down else 0.0
-        S[rp, j] = pf
-        S[rn, j] = nf
         vp += pf
         vn += nf
         vz = S[nul, j] + 1.0 if mf == 0.0 else 0.0
@@ -1210,41 +1212,39 @@ def _mfi_u(S, n, j0, m, lay, inv, it, ft):
         vn = 0.0 if full else vn
         tot = vp + vn
         pcl = 0.0 if vp < 0.0 else (tot if vp > tot else vp)
-        S[out, j] = 0.0 if tot <= 0.0 else 100.0 * (pcl / tot)
-        S[pos, j], S[neg, j], S[nul, j] = vp, vn, vz
+        kp = keep[t]
+        _put(S, rp, j, pf, kp)
+        _put(S, rn, j, nf, kp)
+        _put(S, out, j, 0.0 if tot <= 0.0 else 100.0 * (pcl / tot), kp)
+        _put(S, pos, j, vp, kp)
+        _put(S, neg, j, vn, kp)
+        _put(S, nul, j, vz, kp)
 
 
 @njit(cache=True, error_model="numpy")
-def _willr_u(S, n, j0, m, act, lay, it, ft, vt, vm):
+def _willr_u(S, j0, m, keep, qh, ql, lay, ft):
     p = lay[WILLR_P]
-    if n < p:
-        _pass_willr(S, m, act, j0, m, lay, it, ft, vt, vm)
-        return
     if p != lay[ST_FK]:  # else STOCH's pass left this window's extremes in ft
-        _extremes_u(S, j0, m, lay, p, it, ft)
+        _extremes_u(S, j0, m, qh, ql, lay, p, ft)
     out = uintp(lay[WILLR_OUT])
     c0 = uintp(j0)
     for t in range(m):
-        j = c0 + uintp(t)
         hi, lo_ = ft[_HI, t], ft[_LO, t]
         x = ((hi - ft[_C, t]) / (hi - lo_)) * (-100.0)
         x = 0.0 if x > 0.0 else (-100.0 if x < -100.0 else x)
-        S[out, j] = 0.0 if abs(hi - lo_) <= EPS * (abs(hi) + abs(lo_)) else x
+        x = 0.0 if abs(hi - lo_) <= EPS * (abs(hi) + abs(lo_)) else x
+        _put(S, out, c0 + uintp(t), x, keep[t])
 
 
 @njit(cache=True, error_model="numpy")
-def _cci_u(S, n, j0, m, act, lay, inv, it, ft, vt, vm, vv):
-    p = lay[CCI_P]
-    if n < p:
-        _pass_cci(S, m, act, j0, m, lay, inv, it, ft, vt, vm, vv)
-        return
-    ring, out = lay[CCI_RING], uintp(lay[CCI_OUT])
+def _cci_u(S, n, j0, m, keep, lay, inv, ft, vt, vm, vv):
+    p, ring, out = lay[CCI_P], lay[CCI_RING], uintp(lay[CCI_OUT])
     w = uintp(ring + _mod(n - 1, p, inv[8]))
     c0 = uintp(j0)
     for t in range(m):
         tp = (ft[_H, t] + ft[_L, t] + ft[_C, t]) / 3
-        S[w, c0 + uintp(t)] = tp
-        ft[_HI, t] = tp
+        _put(S, w, c0 + uintp(t), tp, keep[t])
+        ft[_HI, t] = tp  # (STOCH and WILLR are done with the extremes)
         vt[t] = 0.0
     for q in range(p):
         row = uintp(ring + q)
@@ -1264,23 +1264,20 @@ def _cci_u(S, n, j0, m, act, lay, inv, it, ft, vt, vm, vv):
         scale = abs(avg)
         r = x / (0.015 * dev)
         ok = not (abs(x) <= EPS * scale) and not (abs(dev) <= EPS * scale)
-        S[out, c0 + uintp(t)] = r if ok else 0.0
+        _put(S, out, c0 + uintp(t), r if ok else 0.0, keep[t])
 
 
 @njit(cache=True, error_model="numpy")
-def _roc_obv_u(S, n, j0, m, lay, it, ft):
+def _roc_obv_u(S, j0, m, keep, qc, lay, ft):
     p = lay[ROC_P]
-    if n < p + 1 or n < 2:
-        _pass_roc_obv(S, m, lay, it, ft)
-        return
     c0 = uintp(j0)
     if p > 0:
-        out, prev = uintp(lay[ROC_OUT]), uintp(lay[OC] + _back(it[_QC, 0], p, lay[RC]))
+        out, prev = uintp(lay[ROC_OUT]), uintp(lay[OC] + _back(qc, p, lay[RC]))
         for t in range(m):
             j = c0 + uintp(t)
             pv = S[prev, j]
             r = ((ft[_C, t] / pv) - 1.0) * 100.0
-            S[out, j] = r if pv != 0.0 else 0.0
+            _put(S, out, j, r if pv != 0.0 else 0.0, keep[t])
     if lay[OBV_ON] > 0:
         acc, out = uintp(lay[OBV_V]), uintp(lay[OBV_OUT])
         for t in range(m):
@@ -1288,36 +1285,37 @@ def _roc_obv_u(S, n, j0, m, lay, it, ft):
             v, x = ft[_V, t], S[acc, j]
             c, pc = ft[_C, t], ft[_PC, t]
             x = (x + v) if c > pc else ((x - v) if c < pc else x)
-            S[acc, j] = x
-            S[out, j] = x
+            _put(S, acc, j, x, keep[t])
+            _put(S, out, j, x, keep[t])
 
 
 @njit(cache=True, error_model="numpy")
 def _uniform_step(
-    S, n, j0, m, act, st, k, step, lay, sma, ema, fp, inv, o, h, lw, c, v, it, ft, vt, vm, vv
+    S, n, j0, m, keep, st, k, step, lay, sma, ema, fp, inv, o, h, lw, c, v, ft, vt, vm, vv
 ):
-    """One bar of a uniform chunk: the passes of ``_chunk`` in the same order."""
-    _prepare_u(S, n, j0, m, st, k, step, lay, inv, o, h, lw, c, v, it, ft)
-    _averages_u(S, n, j0, m, lay, sma, ema, it, ft)
+    """One bar for the symbols ``keep`` marks (bar count ``n`` after it) of contiguous columns
+    ``j0 .. j0+m-1``: the passes of ``_chunk`` in the same order."""
+    qc, qh, ql = _prepare_u(S, n, j0, m, keep, st, k, step, lay, inv, o, h, lw, c, v, ft)
+    _averages_u(S, j0, m, keep, qc, lay, sma, ema, ft)
     if lay[RSI_P] > 0:
-        _rsi_u(S, n, j0, m, lay, it, ft)
+        _rsi_u(S, j0, m, keep, lay, ft)
     if lay[MACD_S] > 0:
-        _macd_u(S, n, j0, m, lay, it, ft)
+        _macd_u(S, j0, m, keep, lay, ft)
     if lay[BB_P] > 0:
-        _bbands_u(S, n, j0, m, act, lay, fp, it, ft, vt, vm, vv)
+        _bbands_u(S, j0, m, keep, qc, lay, fp, ft, vt, vm, vv)
     if lay[ATR_P] > 0:
-        _atr_u(S, n, j0, m, lay, it, ft)
+        _atr_u(S, j0, m, keep, lay, ft)
     if lay[ST_FK] > 0:
-        _stoch_u(S, n, j0, m, act, lay, inv, it, ft, vt, vm)
+        _stoch_u(S, n, j0, m, keep, qh, ql, lay, inv, ft)
     if lay[ADX_P] > 0:
-        _adx_u(S, n, j0, m, lay, it, ft)
+        _adx_u(S, j0, m, keep, lay, ft)
     if lay[MFI_P] > 0:
-        _mfi_u(S, n, j0, m, lay, inv, it, ft)
+        _mfi_u(S, n, j0, m, keep, lay, inv, ft)
     if lay[WILLR_P] > 0:
-        _willr_u(S, n, j0, m, act, lay, it, ft, vt, vm)
+        _willr_u(S, j0, m, keep, qh, ql, lay, ft)
     if lay[CCI_P] > 0:  # after WILLR: its scratch row reuses the extremes'
-        _cci_u(S, n, j0, m, act, lay, inv, it, ft, vt, vm, vv)
-    _roc_obv_u(S, n, j0, m, lay, it, ft)
+        _cci_u(S, n, j0, m, keep, lay, inv, ft, vt, vm, vv)
+    _roc_obv_u(S, j0, m, keep, qc, lay, ft)
 
 
 @njit(cache=True, error_model="numpy")
@@ -1333,7 +1331,8 @@ def _chunk(S, which, starts, lengths, step, g0, g1, lay, sma, ema, fp, inv, o, h
     vt = np.empty(m, np.float64)
     vm = np.empty(m, np.float64)
     vv = np.empty(m, np.float64)
-    runs = np.empty((m // MIN_RUN + 1, 2), np.int64)
+    keep = np.empty(m, np.bool_)
+    warm = _warmup(lay, sma, ema)
     w = which[g0:g1]
     st = starts[g0:g1]
     j0 = w[0]  # the chunk's columns are j0, j0+1, ... (else -1)
@@ -1349,46 +1348,39 @@ def _chunk(S, which, starts, lengths, step, g0, g1, lay, sma, ema, fp, inv, o, h
                 na += 1
         jj = j0
         if j0 >= 0 and na == m:
-            # every symbol takes the bar: runs of equal history take the uniform passes,
-            # the symbols between them (late listings) the generic ones
-            nr = _uniform_runs(S, j0, m, runs)
-            if nr > 0:
-                for r in range(nr):
-                    r0, r1 = runs[r, 0], runs[r, 1]
-                    _uniform_step(
-                        S,
-                        np.int64(S[COUNT, j0 + r0]) + 1,
-                        j0 + r0,
-                        r1 - r0,
-                        act,
-                        st[r0:r1],
-                        k,
-                        step,
-                        lay,
-                        sma,
-                        ema,
-                        fp,
-                        inv,
-                        o,
-                        h,
-                        lw,
-                        c,
-                        v,
-                        it,
-                        ft,
-                        vt,
-                        vm,
-                        vv,
-                    )
+            # every symbol takes the bar: those of the common history length take the
+            # uniform passes, the others (late listings) the generic ones after them
+            un = _common_count(S, j0, m, warm, keep)
+            if un > 0:
+                _uniform_step(
+                    S,
+                    un,
+                    j0,
+                    m,
+                    keep,
+                    st,
+                    k,
+                    step,
+                    lay,
+                    sma,
+                    ema,
+                    fp,
+                    inv,
+                    o,
+                    h,
+                    lw,
+                    c,
+                    v,
+                    ft,
+                    vt,
+                    vm,
+                    vv,
+                )
                 na = 0
-                r = 0
                 for t in range(m):
-                    while r < nr and t >= runs[r, 1]:
-                        r += 1
-                    if r < nr and t >= runs[r, 0]:
-                        continue
-                    act[na] = t
-                    na += 1
+                    if not keep[t]:
+                        act[na] = t
+                        na += 1
                 if na == 0:
                     continue
                 jj = -1
