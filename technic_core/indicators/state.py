@@ -293,7 +293,8 @@ def _time_major_runs(
     return flat, starts, lengths
 
 
-def _check_bars(arrays: dict[str, np.ndarray], where: str, gaps_allowed: bool) -> None:
+def _check_bars(arrays: dict[str, np.ndarray], where: str, gaps_allowed: bool) -> int:
+    """Raise on a defect of ``arrays``; return how many bars (close not NaN) they hold."""
     missing = [f for f in FIELDS if f not in arrays]
     if missing:
         raise IndicatorInputError(f"{where}: missing bar fields {', '.join(missing)}")
@@ -304,16 +305,16 @@ def _check_bars(arrays: dict[str, np.ndarray], where: str, gaps_allowed: bool) -
             raise IndicatorInputError(f"{where}: {f} must be a float64 numpy array")
         if a.shape != shape:
             raise IndicatorInputError(f"{where}: {f} has shape {a.shape}, close has {shape}")
-        if np.isinf(a).any():
-            raise IndicatorInputError(f"{where}: {f} holds an infinite value")
-    nan = np.isnan(arrays["close"])
-    for f in FIELDS:
-        if not np.array_equal(np.isnan(arrays[f]), nan):
-            raise IndicatorInputError(
-                f"{where}: {f} and close are not NaN in the same places "
-                "(a bar is all five fields or none)"
-            )
-    if not gaps_allowed and nan.any():
+    kind, fi, present = _k.bar_defect(*(arrays[f].reshape(-1) for f in FIELDS))
+    if kind == 1:
+        raise IndicatorInputError(f"{where}: {FIELDS[fi]} holds an infinite value")
+    if kind == 2:
+        raise IndicatorInputError(
+            f"{where}: {FIELDS[fi]} and close are not NaN in the same places "
+            "(a bar is all five fields or none)"
+        )
+    if not gaps_allowed and present < arrays["close"].size:
+        nan = np.isnan(arrays["close"])
         t = nan.shape[0]
         first = np.where((~nan).any(axis=0), np.argmax(~nan, axis=0), t)
         gaps = nan.sum(axis=0) != first
@@ -323,6 +324,7 @@ def _check_bars(arrays: dict[str, np.ndarray], where: str, gaps_allowed: bool) -
                 f"{where}: column {col} has a NaN after its series started; "
                 "interior gaps are not supported (leading NaNs mark a short history)"
             )
+    return int(present)
 
 
 class IndicatorState:
@@ -388,7 +390,7 @@ class IndicatorState:
             for f, a in zip(FIELDS, (open, high, low, close, volume))
         }
         arrays = {f: a[None, :] if a.ndim == 1 else a for f, a in arrays.items()}
-        _check_bars(arrays, "state.advance", gaps_allowed=True)
+        present = _check_bars(arrays, "state.advance", gaps_allowed=True)
         if arrays["close"].shape[1] != len(self):
             raise IndicatorInputError(
                 f"state.advance: bars for {arrays['close'].shape[1]} symbols, "
@@ -396,8 +398,11 @@ class IndicatorState:
             )
         if arrays["close"].shape[0] == 1:
             flat = {f: np.ascontiguousarray(a[0]) for f, a in arrays.items()}
-            has = ~np.isnan(flat["close"])
-            which = np.arange(len(self), dtype=np.int64) if has.all() else np.flatnonzero(has)
+            which = (
+                np.arange(len(self), dtype=np.int64)
+                if present == len(self)
+                else np.flatnonzero(~np.isnan(flat["close"]))
+            )
             self.advance_runs(which, which, np.ones(which.size, np.int64), flat, checked=True)
             return self
         flat, starts, lengths = _runs_skipping_nan(arrays)

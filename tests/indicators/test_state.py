@@ -219,8 +219,19 @@ def test_bad_input_is_named():
     st = build_state(g)
     bad = {k: g[k][-1].copy() for k in FIELDS}
     bad["high"][2] = np.nan
-    with pytest.raises(IndicatorInputError, match="same places"):
+    with pytest.raises(IndicatorInputError, match="high and close are not NaN in the same"):
         st.advance(*(bad[k] for k in FIELDS))
+    bad["volume"][0] = np.inf  # an infinity is named before a NaN out of place
+    with pytest.raises(IndicatorInputError, match="volume holds an infinite value"):
+        st.advance(*(bad[k] for k in FIELDS))
+    bad["volume"][0] = 1.0
+    bad["open"][5] = np.nan  # the first field in order is named, wherever its NaN is
+    with pytest.raises(IndicatorInputError, match="open and close are not NaN"):
+        st.advance(*(bad[k] for k in FIELDS))
+    two = {k: g[k][-2:].copy() for k in FIELDS}
+    two["low"][1, 3] = -np.inf
+    with pytest.raises(IndicatorInputError, match="low holds an infinite value"):
+        st.advance(*(two[k] for k in FIELDS))
     gap = {k: a.copy() for k, a in g.items()}
     for k in FIELDS:
         gap[k][30, 4] = np.nan

@@ -1482,6 +1482,29 @@ def advance_serial(S, which, starts, lengths, step, lay, sma, ema, fp, inv, o, h
 
 
 @njit(cache=True, error_model="numpy")
+def bar_defect(o, h, lw, c, v):
+    """The first defect of five equally long 1-D bar arrays, as ``(kind, field, index)``:
+    kind 1, an infinity (the first field, in order, that holds one); kind 2, a field NaN
+    where close is not or the other way (a bar is all five fields or none); ``(0, 0, n)``
+    when there is none, with ``n`` the bars present.  One pass where numpy takes a dozen."""
+    fields = (o, h, lw, c, v)
+    for f in range(5):
+        x = fields[f]
+        for i in range(x.shape[0]):
+            if np.isinf(x[i]):
+                return 1, f, i
+    for f in (0, 1, 2, 4):
+        x = fields[f]
+        for i in range(c.shape[0]):
+            if np.isnan(x[i]) != np.isnan(c[i]):
+                return 2, f, i
+    n = 0
+    for i in range(c.shape[0]):
+        n += not np.isnan(c[i])
+    return 0, 0, n
+
+
+@njit(cache=True, error_model="numpy")
 def ring_tail(S, offset, ring, k, out):
     """``out[r, j]``: bar ``count_j - k + r`` of symbol j from its ring at slots
     ``offset .. offset + ring`` (NaN before its first bar): the last ``k`` bars, right-aligned."""
