@@ -1290,11 +1290,12 @@ def _roc_obv_u(S, j0, m, keep, qc, lay, ft):
 
 
 @njit(cache=True, error_model="numpy")
-def _uniform_step(
-    S, n, j0, m, keep, st, k, step, lay, sma, ema, fp, inv, o, h, lw, c, v, ft, vt, vm, vv
-):
+def _uniform_step(S, n, j0, m, keep, st, k, step, lay, sma, ema, fp, inv, bars, ft, scr):
     """One bar for the symbols ``keep`` marks (bar count ``n`` after it) of contiguous columns
-    ``j0 .. j0+m-1``: the passes of ``_chunk`` in the same order."""
+    ``j0 .. j0+m-1``: the passes of ``_chunk`` in the same order.  ``bars``: the five bar
+    arrays; ``scr``: three scratch rows."""
+    o, h, lw, c, v = bars
+    vt, vm, vv = scr
     qc, qh, ql = _prepare_u(S, n, j0, m, keep, st, k, step, lay, inv, o, h, lw, c, v, ft)
     _averages_u(S, j0, m, keep, qc, lay, sma, ema, ft)
     if lay[RSI_P] > 0:
@@ -1333,6 +1334,7 @@ def _chunk(S, which, starts, lengths, step, g0, g1, lay, sma, ema, fp, inv, o, h
     vv = np.empty(m, np.float64)
     keep = np.empty(m, np.bool_)
     warm = _warmup(lay, sma, ema)
+    bars, scr = (o, h, lw, c, v), (vt, vm, vv)
     w = which[g0:g1]
     st = starts[g0:g1]
     j0 = w[0]  # the chunk's columns are j0, j0+1, ... (else -1)
@@ -1353,28 +1355,7 @@ def _chunk(S, which, starts, lengths, step, g0, g1, lay, sma, ema, fp, inv, o, h
             un = _common_count(S, j0, m, warm, keep)
             if un > 0:
                 _uniform_step(
-                    S,
-                    un,
-                    j0,
-                    m,
-                    keep,
-                    st,
-                    k,
-                    step,
-                    lay,
-                    sma,
-                    ema,
-                    fp,
-                    inv,
-                    o,
-                    h,
-                    lw,
-                    c,
-                    v,
-                    ft,
-                    vt,
-                    vm,
-                    vv,
+                    S, un, j0, m, keep, st, k, step, lay, sma, ema, fp, inv, bars, ft, scr
                 )
                 na = 0
                 for t in range(m):
