@@ -1078,12 +1078,7 @@ def _atr_u(S, j0, m, keep, lay, ft):
     c0 = uintp(j0)
     for t in range(m):
         j = c0 + uintp(t)
-        h, lw, pc = ft[_H, t], ft[_L, t], ft[_PC, t]
-        g = h - lw
-        x = abs(pc - h)
-        g = x if x > g else g
-        x = abs(pc - lw)
-        g = x if x > g else g
+        g = _true_range(ft[_H, t], ft[_L, t], ft[_PC, t])
         r = (S[acc, j] * (p - 1) + g) / p
         _put(S, acc, j, r, keep[t])
         _put(S, out, j, r, keep[t])
@@ -1155,11 +1150,7 @@ def _adx_u(S, j0, m, keep, lay, ft):
         h, lw, pc = ft[_H, t], ft[_L, t], ft[_PC, t]
         dp = h - ft[_PH, t]
         dm = ft[_PL, t] - lw
-        g = h - lw
-        x = abs(pc - h)
-        g = x if x > g else g
-        x = abs(pc - lw)
-        tr = x if x > g else g
+        tr = _true_range(h, lw, pc)
         vm, vp, vt = S[mdm, j], S[pdm, j], S[trc, j]
         vm -= vm / p
         vp -= vp / p
