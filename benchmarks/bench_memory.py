@@ -125,6 +125,11 @@ class IndicatorMemory:
         self.run()
 
     def track_peak_ratio(self, layout):
+        # Recycled outputs (technic_core/indicators/outputs.py) would hide the
+        # set's allocations from tracemalloc: start with an empty pool.
+        pool = getattr(self.ind, "outputs", None)
+        if pool is not None:
+            pool.trim()
         tracemalloc.start()
         try:
             out = self.run()

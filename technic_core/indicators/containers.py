@@ -27,6 +27,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from . import outputs
 from .validate import IndicatorInputError
 
 # TA-Lib's output names of the multi-output functions, in its order.
@@ -52,7 +53,7 @@ def c_order(a: np.ndarray) -> np.ndarray:
     if a.dtype == np.float64 and a.flags.c_contiguous:
         return a
     if a.ndim == 2 and a.dtype == np.float64 and a.flags.f_contiguous and a.shape[1] > _TILE:
-        out = np.empty(a.shape)
+        out = outputs.empty(a.shape)
         for j in range(0, a.shape[1], _TILE):
             out[:, j : j + _TILE] = a[:, j : j + _TILE]
         return out

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import outputs as _outputs
 from .. import threads as _threads
 from ..kernels import numba_kernels as K
 from . import _fused
@@ -64,7 +65,7 @@ def column_starts(a: np.ndarray) -> np.ndarray:
 
 def _run(kernel, arrays, n_out: int, lookback: int, params: tuple, starts, width: int = 0):
     t, n = arrays[0].shape
-    outs = tuple(np.empty((t, n)) for _ in range(n_out))
+    outs = tuple(_outputs.empty((t, n)) for _ in range(n_out))
     if n == 0 or t == 0:
         return outs
     if lookback >= t:  # no column reaches its first value (and no period-sized ring is made)
