@@ -43,9 +43,9 @@ def main(argv=None) -> int:
     print(f"commit {commit}\n")
 
     for suffix, title in [
-        ("SpeedupOverTALib.track_speedup", "full set: TA-Lib at its best / technic (wall)"),
+        ("bench_indicators.SpeedupOverTALib.track_speedup", "full set: TA-Lib at its best / technic (wall)"),
         ("CPUOverTALib.track_cpu_speedup", "full set: CPU-time ratio"),
-        ("FusedSpeedupOverTALib.track_speedup", "TA-Lib full set / fused pass"),
+        ("bench_indicators.FusedSpeedupOverTALib.track_speedup", "TA-Lib full set / fused pass"),
         ("TALibPanelCost.track_ratio", "TA-Lib from a panel / TA-Lib at its best"),
         ("LateStartCost.track_cost", "10% late / clean (panel)"),
         ("ValidationShare.track_share", "validation / full set (panel)"),

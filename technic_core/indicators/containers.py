@@ -27,8 +27,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from . import outputs
-from .validate import IndicatorInputError
+from .validate import IndicatorInputError, row_major_counted
 
 # TA-Lib's output names of the multi-output functions, in its order.
 OUTPUT_NAMES: dict[str, tuple[str, ...]] = {
@@ -36,8 +35,6 @@ OUTPUT_NAMES: dict[str, tuple[str, ...]] = {
     "bbands": ("upperband", "middleband", "lowerband"),
     "stoch": ("slowk", "slowd"),
 }
-# Columns per tile of the row-major copy: a tile's rows stay in cache while it is written.
-_TILE = 64
 
 
 def output_names(fname: str, params: Mapping[str, object]) -> tuple[str, ...]:
@@ -52,11 +49,9 @@ def c_order(a: np.ndarray) -> np.ndarray:
     """``a`` as C-contiguous float64, copied at most once (real-number input only)."""
     if a.dtype == np.float64 and a.flags.c_contiguous:
         return a
-    if a.ndim == 2 and a.dtype == np.float64 and a.flags.f_contiguous and a.shape[1] > _TILE:
-        out = outputs.empty(a.shape)
-        for j in range(0, a.shape[1], _TILE):
-            out[:, j : j + _TILE] = a[:, j : j + _TILE]
-        return out
+    if a.ndim == 2 and a.dtype == np.float64 and a.flags.f_contiguous and a.shape[1] > 1:
+        # a wide frame's values: copied in tiles and checked in the same read
+        return row_major_counted(a)
     return np.ascontiguousarray(a, dtype=np.float64)
 
 

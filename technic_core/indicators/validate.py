@@ -15,6 +15,7 @@ A ``Panel`` runs it once for all its fields and is reused across calls.
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 
@@ -107,6 +108,9 @@ def column_counts(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from . import threads
     from .kernels.layout import count_columns  # compiled once, cached on disk
 
+    known = _take_counts(a)
+    if known is not None:
+        return known
     n = a.shape[1]
     starts = np.empty(n, np.int64)
     nans = np.empty(n, np.int64)
@@ -114,6 +118,44 @@ def column_counts(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if n:
         threads.in_chunks(count_columns, (a, starts, nans, infs), n, _SCAN_WIDTH)
     return starts, nans, infs
+
+
+# Counts taken while an array was made (``row_major_counted``), by id: the next
+# ``column_counts`` of that very array takes them instead of reading it again.
+# One use each; the array is read-only, and the entry dies with it.
+_counted: dict[int, tuple[weakref.ref, tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+# Columns per tile of the counted copy (measured, 5,277 x 504 on two threads:
+# 64 columns 4.5 ms against 6.3 for 16 and 5.5 for 256).
+_COPY_WIDTH = 64
+
+
+def row_major_counted(a: np.ndarray) -> np.ndarray:
+    """A read-only row-major copy of column-major float64 ``a``, its layout counted on the way.
+
+    One read of the input instead of two (the copy, then the check): the
+    check of the copy that follows (``check_layout``) uses these counts.
+    """
+    from . import outputs, threads
+    from .kernels.layout import transpose_counts  # compiled once, cached on disk
+
+    n = a.shape[1]
+    out = outputs.empty(a.shape)
+    starts = np.empty(n, np.int64)
+    nans = np.empty(n, np.int64)
+    infs = np.empty(n, np.int64)
+    if n:
+        threads.in_chunks(transpose_counts, (a, out, starts, nans, infs), n, _COPY_WIDTH)
+    out.flags.writeable = False
+    key = id(out)
+    _counted[key] = (weakref.ref(out, lambda _, k=key: _counted.pop(k, None)), (starts, nans, infs))
+    return out
+
+
+def _take_counts(a: np.ndarray):
+    entry = _counted.pop(id(a), None)
+    if entry is None or entry[0]() is not a:
+        return None
+    return entry[1]
 
 
 def first_valid(a: np.ndarray) -> np.ndarray:

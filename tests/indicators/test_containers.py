@@ -7,6 +7,7 @@ import pytest
 import talib
 
 from technic_core import indicators as ind
+from technic_core.indicators import validate
 from technic_core.indicators.containers import OUTPUT_NAMES, unwrap
 
 from .cases import ragged
@@ -185,6 +186,41 @@ def test_wide_frame_copied_once_into_row_major(wide):
     res = ind.sma(wide["close"], 5)
     again, _ = unwrap("rsi", {"close": res})
     assert np.shares_memory(again["close"], res.to_numpy())
+
+
+def test_counted_copy_counts_as_the_check_does():
+    # The copy of a column-major array counts each column's start, NaNs and
+    # infinities as it goes; those counts must be the check's own, defects included.
+    rng = np.random.default_rng(11)
+    a = np.asfortranarray(100 + rng.normal(size=(90, 150)))
+    a[:30, 7] = np.nan  # late listing
+    a[:, 8] = np.nan  # no data at all
+    a[50, 9] = np.nan  # interior gap
+    a[3, 140] = np.inf
+    a[:5, 141] = np.nan
+    a[60, 141] = -np.inf
+    out = validate.row_major_counted(a)
+    assert out.flags.c_contiguous and not out.flags.writeable
+    np.testing.assert_array_equal(out, a)
+    got = validate.column_counts(out)  # takes the copy's counts
+    assert id(out) not in validate._counted  # used once
+    want = validate.column_counts(out)  # counted afresh from the copy
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    assert got[0][7] == 30 and got[0][8] == 90 and got[2][140] == 1 and got[2][141] == 1
+
+
+def test_frame_defects_found_by_the_counted_copy(wide):
+    bad = wide["low"].copy()
+    bad.iloc[120, 4] = np.inf
+    with pytest.raises(
+        ind.IndicatorInputError, match=r"low column 4 \('S4'\) holds an infinite value at row 120"
+    ):
+        ind.Panel(high=wide["high"], low=bad, close=wide["close"])
+    late = wide["volume"].copy()
+    late.iloc[:10, 1] = np.nan  # volume starts later than the prices
+    with pytest.raises(ind.IndicatorInputError, match=r"volume column 1 \('S1'\) starts at row 10"):
+        ind.obv(wide["close"], late)
 
 
 def test_nullable_and_integer_dtypes(wide):

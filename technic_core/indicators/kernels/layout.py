@@ -7,6 +7,10 @@ no branch in the inner loop (it vectorises, and column ranges run on the
 thread pool).  A column is well laid out when its NaNs are exactly the ones
 before its first value and it holds no infinity.
 
+``transpose_counts`` does the same counting while it copies a column-major
+array (a pandas frame's values) into a row-major one: the copy the kernels
+need and the check in one read of the input.
+
 ``scan_layout`` finds the *first* defect in row order, for the error message;
 it runs only when the fast pass found one.
 """
@@ -62,3 +66,35 @@ def scan_layout(a):
     if gap_col >= 0:
         return starts, gap_col, gap_row, 2
     return starts, -1, -1, 0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def transpose_counts(a, out, starts, nans, infs, col0, col1, width):
+    """out[:, col0:col1] = a[:, col0:col1] (column-major in, row-major out), counting as it copies.
+
+    The counts are ``count_columns``' for those columns.  Each tile of
+    ``width`` columns is counted down its contiguous columns first (which
+    brings it into cache), then written row by row.
+    """
+    t_len = a.shape[0]
+    tu = uintp(t_len)
+    for cb in range(col0, col1, width):
+        w = uintp(min(col1, cb + width) - cb)
+        c0 = uintp(cb)
+        for jj in range(w):
+            j = c0 + jj
+            s = t_len
+            nn = 0
+            ni = 0
+            for t in range(t_len):
+                x = a[uintp(t), j]
+                isnan = x != x
+                s = min(s, t_len if isnan else t)
+                nn += isnan
+                ni += abs(x) == np.inf
+            starts[j] = s
+            nans[j] = nn
+            infs[j] = ni
+        for t in range(tu):
+            for jj in range(w):
+                out[t, c0 + jj] = a[t, c0 + jj]
