@@ -43,7 +43,10 @@ def main(argv=None) -> int:
     print(f"commit {commit}\n")
 
     for suffix, title in [
-        ("bench_indicators.SpeedupOverTALib.track_speedup", "full set: TA-Lib at its best / technic (wall)"),
+        (
+            "bench_indicators.SpeedupOverTALib.track_speedup",
+            "full set: TA-Lib at its best / technic (wall)",
+        ),
         ("CPUOverTALib.track_cpu_speedup", "full set: CPU-time ratio"),
         ("bench_indicators.FusedSpeedupOverTALib.track_speedup", "TA-Lib full set / fused pass"),
         ("TALibPanelCost.track_ratio", "TA-Lib from a panel / TA-Lib at its best"),
