@@ -93,6 +93,11 @@ def _pandas_frame_values(fname: str, arg: str, df) -> np.ndarray:
     def numeric(t) -> bool:
         return pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
 
+    # The common case first: numpy numbers throughout.  A frame of one dtype gives a view
+    # (its one block); asking for each column's dtype costs ~1 ms at 5,277 columns.
+    values = df.to_numpy()
+    if values.dtype.kind in "fiu":
+        return _real(values)
     dtypes = set(df.dtypes)  # a few distinct dtypes, however many columns
     if not all(numeric(t) for t in dtypes):
         bad = [c for c, t in df.dtypes.items() if not numeric(t)]

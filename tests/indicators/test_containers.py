@@ -210,6 +210,17 @@ def test_counted_copy_counts_as_the_check_does():
     assert got[0][7] == 30 and got[0][8] == 90 and got[2][140] == 1 and got[2][141] == 1
 
 
+@pytest.mark.parametrize("shape", [(5, 3), (8, 8), (17, 130), (504, 200)])
+def test_counted_copy_of_any_shape(shape):
+    # whole 8 x 8 blocks, the rows and columns past them, tiles of 64 columns
+    a = np.asfortranarray(np.random.default_rng(2).normal(size=shape))
+    a[: shape[0] // 2, 1] = np.nan
+    out = validate.row_major_counted(a)
+    np.testing.assert_array_equal(out, a)
+    starts, nans, infs = validate.column_counts(out)
+    assert starts[1] == nans[1] == shape[0] // 2 and not infs.any()
+
+
 def test_frame_defects_found_by_the_counted_copy(wide):
     bad = wide["low"].copy()
     bad.iloc[120, 4] = np.inf

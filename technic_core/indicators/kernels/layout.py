@@ -18,7 +18,10 @@ it runs only when the fast pass found one.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, uintp
+from llvmlite import ir
+from numba import njit, types, uintp
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -68,18 +71,77 @@ def scan_layout(a):
     return starts, -1, -1, 0
 
 
+@intrinsic
+def _transpose8(typingctx, a, out, t0, j0):
+    """out[t0:t0+8, j0:j0+8] = a[t0:t0+8, j0:j0+8], ``a`` column-major and ``out`` row-major.
+
+    Eight loads of eight rows down eight columns, a 3-stage shuffle network (LLVM lowers it to
+    the target's permutes), eight stores of eight columns along eight rows.  Element by element
+    the strided side is read one double at a time; this moves a tile at the copy's speed.
+    """
+    sig = types.void(a, out, t0, j0)
+
+    def codegen(context, builder, signature, args):
+        a_ty, out_ty = signature.args[0], signature.args[1]
+        src = context.make_array(a_ty)(context, builder, args[0])
+        dst = context.make_array(out_ty)(context, builder, args[1])
+        i64 = ir.IntType(64)
+        vec = ir.VectorType(ir.DoubleType(), 8)
+        bytes_ = ir.IntType(8).as_pointer()
+        src_base = builder.bitcast(src.data, bytes_)
+        dst_base = builder.bitcast(dst.data, bytes_)
+        src_st = cgutils.unpack_tuple(builder, src.strides, 2)
+        dst_st = cgutils.unpack_tuple(builder, dst.strides, 2)
+        t0v, j0v = args[2], args[3]
+
+        def at(base, row, col, st):
+            off = builder.add(builder.mul(row, st[0]), builder.mul(col, st[1]))
+            return builder.bitcast(builder.gep(base, [off]), vec.as_pointer())
+
+        def shuffle(x, y, mask):
+            return builder.shuffle_vector(x, y, ir.Constant(ir.VectorType(ir.IntType(32), 8), mask))
+
+        cols = []
+        for c in range(8):
+            ld = builder.load(at(src_base, t0v, builder.add(j0v, ir.Constant(i64, c)), src_st))
+            ld.align = 8
+            cols.append(ld)
+        # pairs of columns interleaved: even rows (ev) and odd rows (od)
+        ev = [shuffle(cols[2 * k], cols[2 * k + 1], [0, 8, 2, 10, 4, 12, 6, 14]) for k in range(4)]
+        od = [shuffle(cols[2 * k], cols[2 * k + 1], [1, 9, 3, 11, 5, 13, 7, 15]) for k in range(4)]
+        rows = {}
+        for src4, first in ((ev, 0), (od, 1)):
+            # quads of columns: rows (first, first + 4) and (first + 2, first + 6)
+            for sub, mask in ((0, [0, 1, 8, 9, 4, 5, 12, 13]), (2, [2, 3, 10, 11, 6, 7, 14, 15])):
+                left = shuffle(src4[0], src4[1], mask)
+                right = shuffle(src4[2], src4[3], mask)
+                rows[first + sub] = shuffle(left, right, [0, 1, 2, 3, 8, 9, 10, 11])
+                rows[first + sub + 4] = shuffle(left, right, [4, 5, 6, 7, 12, 13, 14, 15])
+        for r in range(8):
+            st = builder.store(
+                rows[r], at(dst_base, builder.add(t0v, ir.Constant(i64, r)), j0v, dst_st)
+            )
+            st.align = 8
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def transpose_counts(a, out, starts, nans, infs, col0, col1, width):
     """out[:, col0:col1] = a[:, col0:col1] (column-major in, row-major out), counting as it copies.
 
     The counts are ``count_columns``' for those columns.  Each tile of
     ``width`` columns is counted down its contiguous columns first (which
-    brings it into cache), then written row by row.
+    brings it into cache), then written out in 8 x 8 blocks (``_transpose8``);
+    the rows and columns past the last whole block one element at a time.
     """
     t_len = a.shape[0]
     tu = uintp(t_len)
+    t8 = uintp(t_len - t_len % 8)
     for cb in range(col0, col1, width):
         w = uintp(min(col1, cb + width) - cb)
+        w8 = w - w % uintp(8)
         c0 = uintp(cb)
         for jj in range(w):
             j = c0 + jj
@@ -95,6 +157,12 @@ def transpose_counts(a, out, starts, nans, infs, col0, col1, width):
             starts[j] = s
             nans[j] = nn
             infs[j] = ni
+        for t0 in range(uintp(0), t8, uintp(8)):
+            for jj in range(uintp(0), w8, uintp(8)):
+                _transpose8(a, out, t0, c0 + jj)
+        for t in range(t8, tu):
+            for jj in range(w8):
+                out[t, c0 + jj] = a[t, c0 + jj]
         for t in range(tu):
-            for jj in range(w):
+            for jj in range(w8, w):
                 out[t, c0 + jj] = a[t, c0 + jj]
