@@ -114,7 +114,7 @@ def trim() -> None:
 
 
 def set_cap(mb: float) -> None:
-    """Change the pool's cap (megabytes; 0 turns recycling off) and trim to it."""
+    """Change the pool's cap (megabytes; 0 turns recycling off) and empty the pool."""
     global _cap
     with _lock:
         _cap = max(0, int(mb * (1 << 20)))
