@@ -161,6 +161,47 @@ def test_polars_wide_frame(wide, name):
         )
 
 
+@needs_polars
+@pytest.mark.parametrize("where", ["first", "middle", "last", "two"])
+def test_polars_key_columns_keep_their_places(wide, where):
+    """Key columns anywhere in the frame come back at their places, values unmoved."""
+    df = wide["close"]
+    values = {c: df[c].to_numpy() for c in df.columns}
+    keys = {"date": df.index.to_numpy()}
+    if where == "two":
+        keys["venue"] = np.array(["X", "Y"] * (len(df) // 2))
+    names = list(values)
+    at = {"first": 0, "middle": 3, "last": len(names), "two": 2}[where]
+    order = names[:at] + list(keys) + names[at:]
+    if where == "two":  # the second key further on
+        order.remove("venue")
+        order.insert(6, "venue")
+    frame = pl.DataFrame({**keys, **values}).select(order)
+    got = tup(ind.bbands(frame, timeperiod=20))
+    plain = tup(ind.bbands(df.to_numpy(), timeperiod=20))
+    for g, p in zip(got, plain):
+        assert g.columns == order
+        for k in keys:
+            assert g[k].equals(frame[k])
+        np.testing.assert_array_equal(g.select(names).to_numpy(), p)
+
+
+@needs_polars
+def test_polars_value_columns_must_be_numbers(wide):
+    df = wide["close"]
+    frame = pl.DataFrame({c: df[c].to_numpy() for c in df.columns}).with_columns(
+        flag=pl.lit(True), S1=pl.col("S1").cast(pl.Int64, strict=False).fill_null(0)
+    )
+    with pytest.raises(
+        ind.IndicatorInputError, match=r"non-numeric column\(s\) 'flag' \(Boolean\)"
+    ):
+        ind.rsi(frame)
+    got = ind.rsi(frame.drop("flag"))  # an integer column is a number column
+    np.testing.assert_array_equal(
+        got["S1"].to_numpy(), talib.RSI(frame["S1"].cast(pl.Float64).to_numpy())
+    )
+
+
 @pytest.mark.parametrize("name", ind.INDICATORS)
 def test_panel_of_frames_gives_frames(wide, name):
     panel = ind.Panel(**{f: wide[f] for f in ("high", "low", "close", "volume")})
