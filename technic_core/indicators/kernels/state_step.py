@@ -347,20 +347,41 @@ def _pass_macd(S, na, lay, it, ft):
         S[out, j], S[out + 1, j], S[out + 2, j] = m0, m1, m2
 
 
+# The window sweeps take four ring slots per sweep of the columns, the running value held in a
+# register between them: one load and store of ``out`` per four slots instead of per slot.  The
+# operations on each value are the one-slot loop's, in its order (newest first), so the
+# results are the same bit for bit.
+@njit(inline="always", error_model="numpy")
+def _older(q, r):
+    return q - 1 if q > 0 else r - 1
+
+
 @njit(cache=True, error_model="numpy")
 def _vsum(S, base, r, q, p, j0, m, out):
     """``out[t]``: the sum of the last ``p`` ring values of column ``j0 + t`` whose newest is
-    at slot ``q``, newest first: one sweep of ``m`` contiguous columns per ring slot."""
+    at slot ``q``, newest first: one sweep of ``m`` contiguous columns per four ring slots."""
     # unsigned indices: Numba then drops the negative-index wraparound, which would keep
     # these sweeps from vectorising
     c0 = uintp(j0)
     for t in range(m):
         out[t] = 0.0
-    for _ in range(p):
+    k = 0
+    while k + 4 <= p:
+        q1 = _older(q, r)
+        q2 = _older(q1, r)
+        q3 = _older(q2, r)
+        r0, r1, r2, r3 = uintp(base + q), uintp(base + q1), uintp(base + q2), uintp(base + q3)
+        for t in range(m):
+            j = c0 + uintp(t)
+            out[t] = (((out[t] + S[r0, j]) + S[r1, j]) + S[r2, j]) + S[r3, j]
+        q = _older(q3, r)
+        k += 4
+    while k < p:
         row = uintp(base + q)
         for t in range(m):
             out[t] += S[row, c0 + uintp(t)]
-        q = q - 1 if q > 0 else r - 1
+        q = _older(q, r)
+        k += 1
 
 
 @njit(cache=True, error_model="numpy")
@@ -369,12 +390,39 @@ def _vvar(S, base, r, q, p, j0, m, mean, out):
     c0 = uintp(j0)
     for t in range(m):
         out[t] = 0.0
-    for _ in range(p):
+    k = 0
+    while k + 4 <= p:
+        q1 = _older(q, r)
+        q2 = _older(q1, r)
+        q3 = _older(q2, r)
+        r0, r1, r2, r3 = uintp(base + q), uintp(base + q1), uintp(base + q2), uintp(base + q3)
+        for t in range(m):
+            j = c0 + uintp(t)
+            mu = mean[t]
+            d0 = S[r0, j] - mu
+            d1 = S[r1, j] - mu
+            d2 = S[r2, j] - mu
+            d3 = S[r3, j] - mu
+            out[t] = (((out[t] + d0 * d0) + d1 * d1) + d2 * d2) + d3 * d3
+        q = _older(q3, r)
+        k += 4
+    while k < p:
         row = uintp(base + q)
         for t in range(m):
             d = S[row, c0 + uintp(t)] - mean[t]
             out[t] += d * d
-        q = q - 1 if q > 0 else r - 1
+        q = _older(q, r)
+        k += 1
+
+
+@njit(inline="always", error_model="numpy")
+def _hi(x, a):
+    return x if x > a else a
+
+
+@njit(inline="always", error_model="numpy")
+def _lo(x, a):
+    return x if x < a else a
 
 
 @njit(cache=True, error_model="numpy")
@@ -384,15 +432,33 @@ def _vext(S, oh, rh, qh, ol, rl, ql, p, j0, m, hi, lo):
         hi[t] = -np.inf
         lo[t] = np.inf
     c0 = uintp(j0)
-    for _ in range(p):
+    k = 0
+    while k + 4 <= p:
+        h1 = _older(qh, rh)
+        h2 = _older(h1, rh)
+        h3 = _older(h2, rh)
+        l1 = _older(ql, rl)
+        l2 = _older(l1, rl)
+        l3 = _older(l2, rl)
+        a0, a1, a2, a3 = uintp(oh + qh), uintp(oh + h1), uintp(oh + h2), uintp(oh + h3)
+        b0, b1, b2, b3 = uintp(ol + ql), uintp(ol + l1), uintp(ol + l2), uintp(ol + l3)
+        for t in range(m):
+            j = c0 + uintp(t)
+            hi[t] = _hi(S[a3, j], _hi(S[a2, j], _hi(S[a1, j], _hi(S[a0, j], hi[t]))))
+            lo[t] = _lo(S[b3, j], _lo(S[b2, j], _lo(S[b1, j], _lo(S[b0, j], lo[t]))))
+        qh = _older(h3, rh)
+        ql = _older(l3, rl)
+        k += 4
+    while k < p:
         rowh, rowl = uintp(oh + qh), uintp(ol + ql)
         for t in range(m):
             x = S[rowh, c0 + uintp(t)]
             hi[t] = x if x > hi[t] else hi[t]
             x = S[rowl, c0 + uintp(t)]
             lo[t] = x if x < lo[t] else lo[t]
-        qh = qh - 1 if qh > 0 else rh - 1
-        ql = ql - 1 if ql > 0 else rl - 1
+        qh = _older(qh, rh)
+        ql = _older(ql, rl)
+        k += 1
 
 
 @njit(cache=True, error_model="numpy")
@@ -1088,23 +1154,7 @@ def _atr_u(S, j0, m, keep, lay, ft):
 def _extremes_u(S, j0, m, qh, ql, lay, p, ft):
     """Highest high and lowest low of the last ``p`` bars at ring slots ``qh``/``ql``, into
     ``ft[_HI/_LO]``."""
-    oh, rh, ol, rl = lay[OH], lay[RH], lay[OL], lay[RL]
-    c0 = uintp(j0)
-    for t in range(m):
-        ft[_HI, t] = -np.inf
-        ft[_LO, t] = np.inf
-    for _ in range(p):
-        rowh, rowl = uintp(oh + qh), uintp(ol + ql)
-        for t in range(m):
-            j = c0 + uintp(t)
-            x = S[rowh, j]
-            a = ft[_HI, t]
-            ft[_HI, t] = x if x > a else a
-            x = S[rowl, j]
-            a = ft[_LO, t]
-            ft[_LO, t] = x if x < a else a
-        qh = qh - 1 if qh > 0 else rh - 1
-        ql = ql - 1 if ql > 0 else rl - 1
+    _vext(S, lay[OH], lay[RH], qh, lay[OL], lay[RL], ql, p, j0, m, ft[_HI], ft[_LO])
 
 
 @njit(cache=True, error_model="numpy")
@@ -1237,17 +1287,48 @@ def _cci_u(S, n, j0, m, keep, lay, inv, ft, vt, vm, vv):
         _put(S, w, c0 + uintp(t), tp, keep[t])
         ft[_HI, t] = tp  # (STOCH and WILLR are done with the extremes)
         vt[t] = 0.0
-    for q in range(p):
+    q = 0
+    while q + 4 <= p:  # four ring slots a sweep, in slot order (as _vsum)
+        r0, r1, r2, r3 = (
+            uintp(ring + q),
+            uintp(ring + q + 1),
+            uintp(ring + q + 2),
+            uintp(ring + q + 3),
+        )
+        for t in range(m):
+            j = c0 + uintp(t)
+            vt[t] = (((vt[t] + S[r0, j]) + S[r1, j]) + S[r2, j]) + S[r3, j]
+        q += 4
+    while q < p:
         row = uintp(ring + q)
         for t in range(m):
             vt[t] += S[row, c0 + uintp(t)]
+        q += 1
     for t in range(m):
         vm[t] = vt[t] / p
         vv[t] = 0.0
-    for q in range(p):
+    q = 0
+    while q + 4 <= p:
+        r0, r1, r2, r3 = (
+            uintp(ring + q),
+            uintp(ring + q + 1),
+            uintp(ring + q + 2),
+            uintp(ring + q + 3),
+        )
+        for t in range(m):
+            j = c0 + uintp(t)
+            mu = vm[t]
+            d0 = abs(S[r0, j] - mu)
+            d1 = abs(S[r1, j] - mu)
+            d2 = abs(S[r2, j] - mu)
+            d3 = abs(S[r3, j] - mu)
+            vv[t] = (((vv[t] + d0) + d1) + d2) + d3
+        q += 4
+    while q < p:
         row = uintp(ring + q)
         for t in range(m):
             vv[t] += abs(S[row, c0 + uintp(t)] - vm[t])
+        q += 1
     for t in range(m):
         avg = vt[t] / p
         dev = vv[t] / p
