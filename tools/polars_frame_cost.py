@@ -56,7 +56,10 @@ def main(argv=None) -> int:
         return d
 
     rows = [
-        ("result: from_numpy(orient='row')", lambda: pl.from_numpy(out, schema=names, orient="row")),
+        (
+            "result: from_numpy(orient='row')",
+            lambda: pl.from_numpy(out, schema=names, orient="row"),
+        ),
         ("result: Array -> to_struct -> unnest (technic)", lambda: wrap(("x",), (out,))),
         ("  to_struct of one row (fields only)", lambda: one_row.arr.to_struct(fields=names)),
         ("  unnest of a ready struct", lambda: struct.struct.unnest()),

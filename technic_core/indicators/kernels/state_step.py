@@ -356,6 +356,15 @@ def _older(q, r):
     return q - 1 if q > 0 else r - 1
 
 
+@njit(inline="always", error_model="numpy")
+def _slots4(base, q, r):
+    """The rows of ring slots q, q-1, q-2, q-3 (wrapping), and the slot after them."""
+    q1 = _older(q, r)
+    q2 = _older(q1, r)
+    q3 = _older(q2, r)
+    return uintp(base + q), uintp(base + q1), uintp(base + q2), uintp(base + q3), _older(q3, r)
+
+
 @njit(cache=True, error_model="numpy")
 def _vsum(S, base, r, q, p, j0, m, out):
     """``out[t]``: the sum of the last ``p`` ring values of column ``j0 + t`` whose newest is
@@ -367,14 +376,10 @@ def _vsum(S, base, r, q, p, j0, m, out):
         out[t] = 0.0
     k = 0
     while k + 4 <= p:
-        q1 = _older(q, r)
-        q2 = _older(q1, r)
-        q3 = _older(q2, r)
-        r0, r1, r2, r3 = uintp(base + q), uintp(base + q1), uintp(base + q2), uintp(base + q3)
+        r0, r1, r2, r3, q = _slots4(base, q, r)
         for t in range(m):
             j = c0 + uintp(t)
             out[t] = (((out[t] + S[r0, j]) + S[r1, j]) + S[r2, j]) + S[r3, j]
-        q = _older(q3, r)
         k += 4
     while k < p:
         row = uintp(base + q)
@@ -392,10 +397,7 @@ def _vvar(S, base, r, q, p, j0, m, mean, out):
         out[t] = 0.0
     k = 0
     while k + 4 <= p:
-        q1 = _older(q, r)
-        q2 = _older(q1, r)
-        q3 = _older(q2, r)
-        r0, r1, r2, r3 = uintp(base + q), uintp(base + q1), uintp(base + q2), uintp(base + q3)
+        r0, r1, r2, r3, q = _slots4(base, q, r)
         for t in range(m):
             j = c0 + uintp(t)
             mu = mean[t]
@@ -404,7 +406,6 @@ def _vvar(S, base, r, q, p, j0, m, mean, out):
             d2 = S[r2, j] - mu
             d3 = S[r3, j] - mu
             out[t] = (((out[t] + d0 * d0) + d1 * d1) + d2 * d2) + d3 * d3
-        q = _older(q3, r)
         k += 4
     while k < p:
         row = uintp(base + q)
@@ -434,20 +435,12 @@ def _vext(S, oh, rh, qh, ol, rl, ql, p, j0, m, hi, lo):
     c0 = uintp(j0)
     k = 0
     while k + 4 <= p:
-        h1 = _older(qh, rh)
-        h2 = _older(h1, rh)
-        h3 = _older(h2, rh)
-        l1 = _older(ql, rl)
-        l2 = _older(l1, rl)
-        l3 = _older(l2, rl)
-        a0, a1, a2, a3 = uintp(oh + qh), uintp(oh + h1), uintp(oh + h2), uintp(oh + h3)
-        b0, b1, b2, b3 = uintp(ol + ql), uintp(ol + l1), uintp(ol + l2), uintp(ol + l3)
+        a0, a1, a2, a3, qh = _slots4(oh, qh, rh)
+        b0, b1, b2, b3, ql = _slots4(ol, ql, rl)
         for t in range(m):
             j = c0 + uintp(t)
             hi[t] = _hi(S[a3, j], _hi(S[a2, j], _hi(S[a1, j], _hi(S[a0, j], hi[t]))))
             lo[t] = _lo(S[b3, j], _lo(S[b2, j], _lo(S[b1, j], _lo(S[b0, j], lo[t]))))
-        qh = _older(h3, rh)
-        ql = _older(l3, rl)
         k += 4
     while k < p:
         rowh, rowl = uintp(oh + qh), uintp(ol + ql)
@@ -1289,12 +1282,8 @@ def _cci_u(S, n, j0, m, keep, lay, inv, ft, vt, vm, vv):
         vt[t] = 0.0
     q = 0
     while q + 4 <= p:  # four ring slots a sweep, in slot order (as _vsum)
-        r0, r1, r2, r3 = (
-            uintp(ring + q),
-            uintp(ring + q + 1),
-            uintp(ring + q + 2),
-            uintp(ring + q + 3),
-        )
+        r0 = uintp(ring + q)
+        r1, r2, r3 = r0 + uintp(1), r0 + uintp(2), r0 + uintp(3)
         for t in range(m):
             j = c0 + uintp(t)
             vt[t] = (((vt[t] + S[r0, j]) + S[r1, j]) + S[r2, j]) + S[r3, j]
@@ -1309,12 +1298,8 @@ def _cci_u(S, n, j0, m, keep, lay, inv, ft, vt, vm, vv):
         vv[t] = 0.0
     q = 0
     while q + 4 <= p:
-        r0, r1, r2, r3 = (
-            uintp(ring + q),
-            uintp(ring + q + 1),
-            uintp(ring + q + 2),
-            uintp(ring + q + 3),
-        )
+        r0 = uintp(ring + q)
+        r1, r2, r3 = r0 + uintp(1), r0 + uintp(2), r0 + uintp(3)
         for t in range(m):
             j = c0 + uintp(t)
             mu = vm[t]
