@@ -187,9 +187,9 @@ def _wrap_polars_frame(key_frame, values: list[str], order: list[str]):
     import polars as pl
 
     # One Array column over the whole (T, N) result (no copy), split into its
-    # fields in Rust: from_numpy builds a Series per column from Python (~18 us
-    # each, 93 ms a 5,277-column result); this path costs ~15 ms, of which
-    # ~8 ms is polars making 5,277 columns at all (docs/api.md).
+    # fields in Rust: from_numpy builds a Series per column from Python (83-93 ms
+    # a 5,277-column result); this path costs ~16 ms, of which ~7.6 ms is polars
+    # making 5,277 columns at all (docs/api.md, tools/polars_frame_cost.py).
     width = pl.Array(pl.Float64, len(values))
 
     # the key columns go back at their places (inserted in ascending position, the

@@ -445,10 +445,9 @@ def _vext(S, oh, rh, qh, ol, rl, ql, p, j0, m, hi, lo):
     while k < p:
         rowh, rowl = uintp(oh + qh), uintp(ol + ql)
         for t in range(m):
-            x = S[rowh, c0 + uintp(t)]
-            hi[t] = x if x > hi[t] else hi[t]
-            x = S[rowl, c0 + uintp(t)]
-            lo[t] = x if x < lo[t] else lo[t]
+            j = c0 + uintp(t)
+            hi[t] = _hi(S[rowh, j], hi[t])
+            lo[t] = _lo(S[rowl, j], lo[t])
         qh = _older(qh, rh)
         ql = _older(ql, rl)
         k += 1
@@ -1281,7 +1280,9 @@ def _cci_u(S, n, j0, m, keep, lay, inv, ft, vt, vm, vv):
         ft[_HI, t] = tp  # (STOCH and WILLR are done with the extremes)
         vt[t] = 0.0
     q = 0
-    while q + 4 <= p:  # four ring slots a sweep, in slot order (as _vsum)
+    # four ring slots a sweep as in _vsum, but in slot order 0..p-1 (the generic pass's
+    # order, not _vsum's newest first: another order would change the sums' last bits)
+    while q + 4 <= p:
         r0 = uintp(ring + q)
         r1, r2, r3 = r0 + uintp(1), r0 + uintp(2), r0 + uintp(3)
         for t in range(m):
