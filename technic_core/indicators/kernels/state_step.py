@@ -169,8 +169,14 @@ SLOTS = (
 # Slot 0 of every symbol is the number of bars the state has seen.
 COUNT = 0
 
+# The small helpers below are plain jitted functions, not ``inline="always"``: LLVM inlines
+# them all the same (the one-bar step's time and bits unchanged, `tools/state_kernel_ab.py
+# --rev f1ec933`), while Numba's own inlining typed each helper again at every call site,
+# and the kernels' compile into an empty cache took 39-47 s instead of 30-32 (every gate
+# tree and every fresh CI run pays it).
 
-@njit(inline="always", error_model="numpy")
+
+@njit(error_model="numpy")
 def _true_range(h, lw, pc):
     # TA-Lib's TRANGE, comparisons in its order
     greatest = h - lw
@@ -196,7 +202,7 @@ _J, _N, _QC, _QH, _QL = range(5)
 _O, _H, _L, _C, _V, _PC, _PH, _PL, _HI, _LO = range(10)
 
 
-@njit(inline="always", error_model="numpy")
+@njit(error_model="numpy")
 def _mod(i, r, inv):
     """``i % r`` for 0 <= i < 2**40 and r >= 1 without an integer division: the float
     quotient is off by at most one, and the correction makes the remainder exact."""
@@ -208,14 +214,14 @@ def _mod(i, r, inv):
     return q
 
 
-@njit(inline="always", error_model="numpy")
+@njit(error_model="numpy")
 def _back(q, k, r):
     """Ring slot of the value ``k`` bars before the one at slot ``q`` (0 <= k < r)."""
     q = q - k
     return q + r if q < 0 else q
 
 
-@njit(inline="always", error_model="numpy")
+@njit(error_model="numpy")
 def _sma_step(S, j, n, x, trailing, p, a, out):
     """TA-Lib's SMA running total: the sum of the last p-1 values is carried."""
     if n < p:
@@ -227,7 +233,7 @@ def _sma_step(S, j, n, x, trailing, p, a, out):
         S[a, j] = tmp - trailing
 
 
-@njit(inline="always", error_model="numpy")
+@njit(error_model="numpy")
 def _ema_seeded(S, j, n, x, p, acc, ema):
     """TA-Lib's EMA: seeded with the mean of the first p values; True once it exists."""
     if n < p:
@@ -351,12 +357,12 @@ def _pass_macd(S, na, lay, it, ft):
 # register between them: one load and store of ``out`` per four slots instead of per slot.  The
 # operations on each value are the one-slot loop's, in its order (newest first), so the
 # results are the same bit for bit.
-@njit(inline="always", error_model="numpy")
+@njit(error_model="numpy")
 def _older(q, r):
     return q - 1 if q > 0 else r - 1
 
 
-@njit(inline="always", error_model="numpy")
+@njit(error_model="numpy")
 def _slots4(base, q, r):
     """The rows of ring slots q, q-1, q-2, q-3 (wrapping), and the slot after them."""
     q1 = _older(q, r)
@@ -416,12 +422,12 @@ def _vvar(S, base, r, q, p, j0, m, mean, out):
         k += 1
 
 
-@njit(inline="always", error_model="numpy")
+@njit(error_model="numpy")
 def _hi(x, a):
     return x if x > a else a
 
 
-@njit(inline="always", error_model="numpy")
+@njit(error_model="numpy")
 def _lo(x, a):
     return x if x < a else a
 
@@ -490,7 +496,7 @@ def _wvar4(S, base, r, p, j0, q0, m0, j1, q1, m1, j2, q2, m2, j3, q3, m3):
     return t0, t1, t2, t3
 
 
-@njit(inline="always", error_model="numpy")
+@njit(error_model="numpy")
 def _bb_finish(S, j, n, p, out, fp, tot, var):
     if n >= p:
         var /= p
@@ -807,7 +813,7 @@ def _pass_mfi(S, na, lay, inv, it, ft):
         S[out, j] = r
 
 
-@njit(inline="always", error_model="numpy")
+@njit(error_model="numpy")
 def _cci_finish(S, j, n, p, out, tp, avg, dev):
     if n >= p:
         avg /= p
@@ -951,7 +957,7 @@ def _pass_roc_obv(S, na, lay, it, ft):
 MIN_RUN = 16
 
 
-@njit(inline="always", error_model="numpy")
+@njit(error_model="numpy")
 def _put(S, row, j, x, keep):
     S[row, j] = x if keep else S[row, j]
 
