@@ -8,12 +8,10 @@ GPU kernels then run on the CPU against the same assertions as on a device.
 import os
 import shutil
 
-if shutil.which("nvidia-smi") is None and "NUMBA_ENABLE_CUDASIM" not in os.environ:
-    os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
-
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if shutil.which("nvidia-smi") is None and "NUMBA_ENABLE_CUDASIM" not in os.environ:
+    os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
 
 # Every file that starts a local Ray (itself or through the scan's ray phase): one group, so
 # one worker runs them one after another. Two Ray clusters at once would share two cores
@@ -31,7 +29,7 @@ RAY_FILES = {
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """On xdist workers (``.ci/test``: ``-n 2``), a file's tests run together, in order.
+    """Under xdist (``.ci/test``: ``-n 2``), a file's tests go to one worker, in order.
 
     Its module fixtures (a generated store, a gate's repository, a Ray cluster) are then built
     once, as in a serial run; the Ray files are one unit (above).

@@ -172,8 +172,8 @@ COUNT = 0
 # The small helpers below are plain jitted functions, not ``inline="always"``: LLVM inlines
 # them all the same (the one-bar step's time and bits unchanged, `tools/state_kernel_ab.py
 # --rev f1ec933`), while Numba's own inlining typed each helper again at every call site,
-# and the kernels' compile into an empty cache took 39-47 s instead of 30-32 (every gate
-# tree and every fresh CI run pays it).
+# and the kernels' compile into an empty cache took 38-47 s instead of 30-40 (three new
+# processes each; every gate tree and every fresh CI run pays it).
 
 
 @njit(error_model="numpy")
