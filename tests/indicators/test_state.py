@@ -249,3 +249,34 @@ def test_params_ident_changes_with_any_parameter():
     assert a.ident() != StateParams(rsi=15).ident()
     assert a.ident() != StateParams(bbands=(20, 2.0, 2.5)).ident()
     assert a.ident() != StateParams(keep=(("close", 64),)).ident()
+
+
+def _first_defect(fields):
+    """bar_defect's answer the slow way: numpy, field by field."""
+    for f, x in enumerate(fields):
+        if np.isinf(x).any():
+            return 1, f, int(np.flatnonzero(np.isinf(x))[0])
+    c = fields[3]
+    for f in (0, 1, 2, 4):
+        odd = np.isnan(fields[f]) != np.isnan(c)
+        if odd.any():
+            return 2, f, int(np.flatnonzero(odd)[0])
+    return 0, 0, int((~np.isnan(c)).sum())
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_bar_defect_finds_every_defect_its_fast_pass_screens(seed):
+    # the clean-bar pass is branch-free arithmetic (NaN * 0, inf * 0); a defect it let through
+    # would be advanced into the state as if it were a bar
+    from technic_core.indicators.kernels.state_step import bar_defect
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 300))
+    fields = [rng.random(n) * 100 for _ in range(5)]
+    gone = rng.random(n) < 0.2  # no bar: all five NaN
+    for x in fields:
+        x[gone] = np.nan
+    for _ in range(int(rng.integers(0, 3))):  # a few defects, of any kind, anywhere
+        f, i = int(rng.integers(5)), int(rng.integers(n))
+        fields[f][i] = rng.choice([np.nan, np.inf, -np.inf, 1.0])
+    assert tuple(int(x) for x in bar_defect(*fields)) == _first_defect(fields)
