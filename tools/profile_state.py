@@ -11,6 +11,9 @@ Prints (medians and minima of ``--repeat`` calls, milliseconds, with the load):
 * the cost per symbol at 512 symbols (the state fits in L2) against the full
   universe (it does not): equal costs mean the step is bound by arithmetic, not
   memory traffic;
+* memory: the cache lines one bar writes, the advance with the state cold (64 MB
+  written before each call, as a state a session old) and warm, and reading as many
+  bytes, and the whole state, cold and warm (numpy's sum: one streaming read);
 * each indicator's share: the advance with one indicator switched on at a
   time, less the advance with none (rings and bar count only).
 
@@ -34,6 +37,19 @@ def _timed(fn, repeat: int) -> tuple[float, float]:
     fn()
     runs = []
     for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - t0)
+    return statistics.median(runs) * 1e3, min(runs) * 1e3
+
+
+def _timed_cold(fn, repeat: int, junk: np.ndarray) -> tuple[float, float]:
+    """``_timed`` with ``junk`` (larger than the L3) written before each call: what a state a
+    session old costs, its lines in DRAM."""
+    fn()
+    runs = []
+    for _ in range(repeat):
+        junk += 1.0
         t0 = time.perf_counter()
         fn()
         runs.append(time.perf_counter() - t0)
@@ -86,6 +102,34 @@ def main() -> None:
     t_slot = _timed(lambda: advance(slot_major, lay, bar, idx), args.repeat)
     t_row = _timed(lambda: advance(row_major.T, lay, bar, idx), args.repeat)
     out["layout_ms"] = {"slot-major (width, N)": t_slot, "row-major (N, width)": t_row}
+
+    # Memory: the cache lines one bar writes (read and written back), and what reading that
+    # many bytes and the whole state costs from DRAM (cold) and from cache (warm), beside the
+    # advance itself.  A cold advance cannot take less than its lines' traffic.
+    before = slot_major.copy()
+    advance(slot_major, lay, bar, idx)
+    changed = (before != slot_major) & ~(np.isnan(before) & np.isnan(slot_major))
+    w = changed.shape[1] // 8 * 8
+    lines = int(changed[:, :w].reshape(changed.shape[0], -1, 8).any(axis=2).sum())
+    rows = slot_major[: -(-lines * 64 // (slot_major.shape[1] * 8))]
+    junk = np.ones(8_000_000)  # 64 MB
+    reps = max(11, args.repeat // 5)
+    out["memory"] = {
+        "state_mb": round(slot_major.nbytes / 1e6, 2),
+        "lines_written_by_one_bar_mb": round(lines * 64 / 1e6, 2),
+        "advance_ms cold, warm (medians)": [
+            _timed_cold(lambda: advance(slot_major, lay, bar, idx), reps, junk)[0],
+            _timed(lambda: advance(slot_major, lay, bar, idx), reps)[0],
+        ],
+        "read those lines' bytes ms cold, warm": [
+            _timed_cold(rows.sum, reps, junk)[0],
+            _timed(rows.sum, reps)[0],
+        ],
+        "read the whole state ms cold, warm": [
+            _timed_cold(slot_major.sum, reps, junk)[0],
+            _timed(slot_major.sum, reps)[0],
+        ],
+    }
 
     small, sbar, sidx = setup(512, SCAN_STATE)
     t_small = _timed(lambda: advance(small.slots, small.layout, sbar, sidx), args.repeat)
