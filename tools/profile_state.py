@@ -33,23 +33,14 @@ import numpy as np
 FIELDS = ("open", "high", "low", "close", "volume")
 
 
-def _timed(fn, repeat: int) -> tuple[float, float]:
+def _timed(fn, repeat: int, junk: np.ndarray | None = None) -> tuple[float, float]:
+    """Median and minimum of ``repeat`` calls, ms.  With ``junk`` (larger than the L3) written
+    before each call: what a state a session old costs, its lines in DRAM."""
     fn()
     runs = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - t0)
-    return statistics.median(runs) * 1e3, min(runs) * 1e3
-
-
-def _timed_cold(fn, repeat: int, junk: np.ndarray) -> tuple[float, float]:
-    """``_timed`` with ``junk`` (larger than the L3) written before each call: what a state a
-    session old costs, its lines in DRAM."""
-    fn()
-    runs = []
-    for _ in range(repeat):
-        junk += 1.0
+        if junk is not None:
+            junk += 1.0
         t0 = time.perf_counter()
         fn()
         runs.append(time.perf_counter() - t0)
@@ -118,15 +109,15 @@ def main() -> None:
         "state_mb": round(slot_major.nbytes / 1e6, 2),
         "lines_written_by_one_bar_mb": round(lines * 64 / 1e6, 2),
         "advance_ms cold, warm (medians)": [
-            _timed_cold(lambda: advance(slot_major, lay, bar, idx), reps, junk)[0],
+            _timed(lambda: advance(slot_major, lay, bar, idx), reps, junk)[0],
             _timed(lambda: advance(slot_major, lay, bar, idx), reps)[0],
         ],
         "read those lines' bytes ms cold, warm": [
-            _timed_cold(rows.sum, reps, junk)[0],
+            _timed(rows.sum, reps, junk)[0],
             _timed(rows.sum, reps)[0],
         ],
         "read the whole state ms cold, warm": [
-            _timed_cold(slot_major.sum, reps, junk)[0],
+            _timed(slot_major.sum, reps, junk)[0],
             _timed(slot_major.sum, reps)[0],
         ],
     }
